@@ -1,0 +1,41 @@
+/** A sentinel error: compare `e.err === ErrTokenNotFound`. `code` is a stable machine-readable name. */
+export class StoreSentinel extends Error {
+  override readonly name = "StoreSentinel";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const ErrTokenNotFound = new StoreSentinel("token_not_found", "token not found");
+export const ErrTokenExpired = new StoreSentinel("token_expired", "token expired");
+export const ErrTokenRevoked = new StoreSentinel("token_revoked", "token revoked");
+export const ErrInvalidMetadata = new StoreSentinel("invalid_metadata", "invalid metadata");
+export const ErrIDConflict = new StoreSentinel("id_conflict", "id already held by another token");
+export const ErrStoreUnavailable = new StoreSentinel("store_unavailable", "store unavailable");
+export const ErrInvalidConfig = new StoreSentinel("invalid_config", "invalid config");
+
+/**
+ * Every failure of a store. The message reads `store.<op>: <key>: <err> - <detail>`.
+ * `key` is never a raw token: for token operations it is a fingerprint of the token's hash.
+ */
+export class StorageError extends Error {
+  override readonly name = "StorageError";
+  override readonly cause: StoreSentinel;
+
+  constructor(
+    readonly op: string,
+    readonly key: string,
+    readonly err: StoreSentinel,
+    readonly detail: string,
+  ) {
+    super(`store.${op}: ${key}: ${err.message} - ${detail}`);
+    this.cause = err;
+  }
+}
+
+export function isStorageError(e: unknown, sentinel?: StoreSentinel): e is StorageError {
+  return e instanceof StorageError && (sentinel === undefined || e.err === sentinel);
+}

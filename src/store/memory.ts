@@ -1,0 +1,189 @@
+import {
+  ErrIDConflict,
+  ErrStoreUnavailable,
+  ErrTokenExpired,
+  ErrTokenNotFound,
+  ErrTokenRevoked,
+  StorageError,
+} from "./errors.js";
+import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+import { MinHeap } from "./heap.js";
+import type { IndexSnapshot, MemoryStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
+import {
+  byIssuedAtThenId,
+  checkName,
+  checkToken,
+  normalizeMetadata,
+  positiveInt,
+  resolveBaseConfig,
+  toMetadata,
+  type TokenRecord,
+} from "./validate.js";
+
+interface Entry extends TokenRecord {
+  readonly hash: string;
+}
+
+/**
+ * The per-isolate backend. Every method hashes the token first (the only `await`), then reads
+ * and writes its maps in one synchronous step, so interleaved calls cannot tear the indexes.
+ *
+ * Entries are replaced, never changed in place (but for `revokedAt`), so the expiry heap can
+ * hold stale entries: an entry is current only while `byHash` maps its hash to that very object.
+ */
+export class MemoryTokenStore implements TokenStore {
+  private readonly byHash = new Map<string, Entry>();
+  private readonly byId = new Map<string, Entry>();
+  private readonly bySubject = new Map<string, Set<Entry>>();
+  private readonly expiry = new MinHeap<Entry>((e) => e.expiresAt);
+  private readonly hash: TokenHasher;
+  private readonly now: () => number;
+  private readonly defaultTtl: number;
+  private readonly cleanupBatchSize: number;
+  private closed = false;
+
+  /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
+  constructor(config?: MemoryStoreConfig) {
+    const base = resolveBaseConfig(config);
+    this.hash = createHasher(base.hashKey);
+    this.now = base.now;
+    this.defaultTtl = base.defaultTtl;
+    this.cleanupBatchSize = positiveInt("create", "cleanupBatchSize", config?.cleanupBatchSize, 10_000);
+  }
+
+  async store(token: string, metadata: TokenMetadata): Promise<void> {
+    const [hash, key] = await this.lookupKey("store", token);
+    const now = this.now();
+    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
+    const prev = this.byHash.get(hash);
+    if (prev?.revokedAt !== undefined) {
+      throw new StorageError("store", key, ErrTokenRevoked, "a revoked token cannot be stored again");
+    }
+    const holder = this.byId.get(rec.id);
+    if (holder !== undefined && holder !== prev && now <= holder.expiresAt) {
+      throw new StorageError("store", key, ErrIDConflict, "the id is held by another live token");
+    }
+    if (prev !== undefined) this.unlink(prev);
+    this.link({ ...rec, hash });
+  }
+
+  async get(token: string): Promise<StoredTokenMetadata> {
+    const [hash, key] = await this.lookupKey("get", token);
+    return toMetadata(this.live("get", key, this.byHash.get(hash)));
+  }
+
+  async getById(id: string): Promise<StoredTokenMetadata> {
+    checkName("getById", "id", id);
+    this.assertOpen("getById", id);
+    return toMetadata(this.live("getById", id, this.byId.get(id)));
+  }
+
+  async delete(token: string): Promise<void> {
+    const [hash, key] = await this.lookupKey("delete", token);
+    this.unlink(this.existing("delete", key, this.byHash.get(hash)));
+  }
+
+  async list(subject: string): Promise<StoredTokenMetadata[]> {
+    checkName("list", "subject", subject);
+    this.assertOpen("list", subject);
+    const now = this.now();
+    const live: Entry[] = [];
+    for (const e of this.bySubject.get(subject) ?? []) {
+      if (now <= e.expiresAt && e.revokedAt === undefined) live.push(e);
+    }
+    return live.sort(byIssuedAtThenId).map(toMetadata);
+  }
+
+  async revoke(token: string): Promise<void> {
+    const [hash, key] = await this.lookupKey("revoke", token);
+    const entry = this.existing("revoke", key, this.byHash.get(hash));
+    entry.revokedAt ??= this.now();
+  }
+
+  async isRevoked(token: string): Promise<boolean> {
+    const [hash, key] = await this.lookupKey("isRevoked", token);
+    return this.existing("isRevoked", key, this.byHash.get(hash)).revokedAt !== undefined;
+  }
+
+  /** Pops due entries off the expiry heap: cost grows with the expired count, not the store's size. */
+  async cleanup(): Promise<{ removed: number }> {
+    this.assertOpen("cleanup", "-");
+    let removed = 0;
+    for (;;) {
+      const now = this.now();
+      let seen = 0;
+      for (let top = this.expiry.peek(); top !== undefined && now > top.expiresAt; top = this.expiry.peek()) {
+        this.expiry.pop();
+        if (this.byHash.get(top.hash) === top) {
+          this.unlink(top);
+          removed++;
+        }
+        if (++seen === this.cleanupBatchSize) break;
+      }
+      if (seen < this.cleanupBatchSize || this.closed) return { removed };
+      // let other work run between batches; each batch above is complete on its own
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.byHash.clear();
+    this.byId.clear();
+    this.bySubject.clear();
+    this.expiry.clear();
+  }
+
+  /** @internal For tests: the indexes as they are. */
+  snapshot(): IndexSnapshot {
+    return {
+      tokens: [...this.byHash.values()].map(({ hash, id, subject, expiresAt }) => ({ hash, id, subject, expiresAt })),
+      ids: [...this.byId].map(([id, e]) => [id, e.hash]),
+      subjects: [...this.bySubject].map(([s, set]) => [s, [...set].map((e) => e.hash)]),
+      expiry: this.expiry.values().filter((e) => this.byHash.get(e.hash) === e).map((e) => e.hash),
+    };
+  }
+
+  private async lookupKey(op: string, token: string): Promise<[hash: string, key: string]> {
+    checkToken(op, token);
+    const hash = await this.hash(token);
+    const key = fingerprint(hash);
+    this.assertOpen(op, key);
+    return [hash, key];
+  }
+
+  private assertOpen(op: string, key: string): void {
+    if (this.closed) throw new StorageError(op, key, ErrStoreUnavailable, "the store is closed");
+  }
+
+  private existing(op: string, key: string, entry: Entry | undefined): Entry {
+    if (entry === undefined) throw new StorageError(op, key, ErrTokenNotFound, "no such token");
+    return entry;
+  }
+
+  /** get's order of checks: unknown, then expired, then revoked. */
+  private live(op: string, key: string, entry: Entry | undefined): Entry {
+    const e = this.existing(op, key, entry);
+    if (this.now() > e.expiresAt) throw new StorageError(op, key, ErrTokenExpired, "the token has expired");
+    if (e.revokedAt !== undefined) throw new StorageError(op, key, ErrTokenRevoked, "the token has been revoked");
+    return e;
+  }
+
+  private link(entry: Entry): void {
+    this.byHash.set(entry.hash, entry);
+    this.byId.set(entry.id, entry);
+    let set = this.bySubject.get(entry.subject);
+    if (set === undefined) this.bySubject.set(entry.subject, (set = new Set()));
+    set.add(entry);
+    this.expiry.push(entry);
+    // drop stale heap entries once they outnumber live ones, so updates and deletes cannot grow it
+    if (this.expiry.size > 2 * this.byHash.size + 1024) this.expiry.rebuild([...this.byHash.values()]);
+  }
+
+  private unlink(entry: Entry): void {
+    if (this.byHash.get(entry.hash) === entry) this.byHash.delete(entry.hash);
+    if (this.byId.get(entry.id) === entry) this.byId.delete(entry.id);
+    const set = this.bySubject.get(entry.subject);
+    if (set?.delete(entry) && set.size === 0) this.bySubject.delete(entry.subject);
+  }
+}

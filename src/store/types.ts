@@ -1,0 +1,85 @@
+/** What the store keeps about one token. The raw token itself is never kept. */
+export interface TokenMetadata {
+  /** Unique token id (e.g. a JWT `jti`); at most {@link LIMITS.id} characters. */
+  id: string;
+  /** Whom the token was issued to; at most {@link LIMITS.subject} characters. */
+  subject: string;
+  issuer?: string;
+  /** @default now (the store's clock) */
+  issuedAt?: Date;
+  /** @default now + `defaultTtl` */
+  expiresAt?: Date;
+  keyId?: string;
+  type?: string;
+  status?: string;
+}
+
+/** Metadata as the store returns it: both dates are always set. */
+export type StoredTokenMetadata = TokenMetadata & { issuedAt: Date; expiresAt: Date };
+
+export interface TokenStore {
+  /** Stores a token, or updates it if it is already stored. A revoked token stays revoked. */
+  store(token: string, metadata: TokenMetadata): Promise<void>;
+  /** The live token's metadata; rejects with ErrTokenNotFound, ErrTokenExpired or ErrTokenRevoked. */
+  get(token: string): Promise<StoredTokenMetadata>;
+  getById(id: string): Promise<StoredTokenMetadata>;
+  /** Removes the token, its id and subject index entries and its revocation mark. */
+  delete(token: string): Promise<void>;
+  /** The subject's live tokens (neither expired nor revoked), by `issuedAt` then `id`. */
+  list(subject: string): Promise<StoredTokenMetadata[]>;
+  /** Marks the token revoked. Idempotent. */
+  revoke(token: string): Promise<void>;
+  isRevoked(token: string): Promise<boolean>;
+  /** Removes every expired token with its indexes and revocation mark. */
+  cleanup(): Promise<{ removed: number }>;
+  close(): Promise<void>;
+}
+
+/** Settings every backend shares. */
+export interface BaseStoreConfig {
+  /**
+   * Secret pepper: tokens are keyed by HMAC-SHA-256 under it. Without it, by plain SHA-256.
+   * @default undefined (SHA-256)
+   */
+  hashKey?: string;
+  /**
+   * Lifetime in milliseconds given to a token stored without `expiresAt`.
+   * @default 86_400_000 (24 h)
+   */
+  defaultTtl?: number;
+  /**
+   * The clock, in milliseconds since the epoch. Tests inject one to move time without sleeping.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+export interface MemoryStoreConfig extends BaseStoreConfig {
+  /**
+   * How many expired tokens `cleanup` removes before it yields to the event loop.
+   * @default 10_000
+   */
+  cleanupBatchSize?: number;
+}
+
+/** The longest accepted values, in UTF-16 code units. Longer input is ErrInvalidMetadata. */
+export const LIMITS = {
+  token: 4096,
+  id: 256,
+  subject: 256,
+  /** issuer, keyId, type and status */
+  field: 256,
+} as const;
+
+export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * @internal A backend's indexes read raw, for tests that check they agree with each other.
+ * `expiry` lists the hashes the expiry index would clean up.
+ */
+export interface IndexSnapshot {
+  tokens: { hash: string; id: string; subject: string; expiresAt: number }[];
+  ids: [id: string, hash: string][];
+  subjects: [subject: string, hashes: string[]][];
+  expiry: string[];
+}
