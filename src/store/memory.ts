@@ -20,8 +20,34 @@ import {
   type TokenRecord,
 } from "./validate.js";
 
-interface Entry extends TokenRecord {
-  readonly hash: string;
+/**
+ * One stored token. A class with every field set in the constructor gives all entries one
+ * hidden class: an object spread here cost about 250 more bytes of heap per token.
+ */
+class Entry implements TokenRecord {
+  readonly id: string;
+  readonly subject: string;
+  readonly issuer: string | undefined;
+  readonly keyId: string | undefined;
+  readonly type: string | undefined;
+  readonly status: string | undefined;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  revokedAt: number | undefined = undefined;
+
+  constructor(
+    readonly hash: string,
+    rec: TokenRecord,
+  ) {
+    this.id = rec.id;
+    this.subject = rec.subject;
+    this.issuer = rec.issuer;
+    this.keyId = rec.keyId;
+    this.type = rec.type;
+    this.status = rec.status;
+    this.issuedAt = rec.issuedAt;
+    this.expiresAt = rec.expiresAt;
+  }
 }
 
 /**
@@ -64,7 +90,7 @@ export class MemoryTokenStore implements TokenStore {
       throw new StorageError("store", key, ErrIDConflict, "the id is held by another live token");
     }
     if (prev !== undefined) this.unlink(prev);
-    this.link({ ...rec, hash });
+    this.link(new Entry(hash, rec));
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {
