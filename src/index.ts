@@ -1,5 +1,6 @@
 export { createTokenStore, type StoreKind } from "./store/factory.js";
 export { MemoryTokenStore } from "./store/memory.js";
+export { RedisTokenStore } from "./store/redis.js";
 export {
   StorageError,
   StoreSentinel,
@@ -21,4 +22,5 @@ export {
   type StoredTokenMetadata,
   type BaseStoreConfig,
   type MemoryStoreConfig,
+  type RedisStoreConfig,
 } from "./store/types.js";

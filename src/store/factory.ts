@@ -1,19 +1,24 @@
 import { ErrInvalidConfig, StorageError } from "./errors.js";
 import { MemoryTokenStore } from "./memory.js";
-import type { MemoryStoreConfig, TokenStore } from "./types.js";
+import { RedisTokenStore } from "./redis.js";
+import type { MemoryStoreConfig, RedisStoreConfig, TokenStore } from "./types.js";
 
-export type StoreKind = "memory";
+export type StoreKind = "memory" | "redis";
 
 /**
  * Creates a store of the given kind. An unknown kind or a malformed config rejects with
  * StorageError / ErrInvalidConfig, whose `key` names the offending setting.
  */
 export async function createTokenStore(kind: "memory", config?: MemoryStoreConfig): Promise<TokenStore>;
-export async function createTokenStore(kind: StoreKind, config?: MemoryStoreConfig): Promise<TokenStore> {
+export async function createTokenStore(kind: "redis", config: RedisStoreConfig): Promise<TokenStore>;
+export async function createTokenStore(kind: StoreKind, config?: MemoryStoreConfig | RedisStoreConfig): Promise<TokenStore> {
   switch (kind) {
     case "memory":
       return new MemoryTokenStore(config);
+    case "redis":
+      if (config === undefined) throw new StorageError("create", "config", ErrInvalidConfig, "the redis store needs a config with url and token");
+      return new RedisTokenStore(config);
     default:
-      throw new StorageError("create", "kind", ErrInvalidConfig, `unknown store kind ${JSON.stringify(String(kind))}; expected "memory"`);
+      throw new StorageError("create", "kind", ErrInvalidConfig, `unknown store kind ${JSON.stringify(String(kind))}; expected "memory" or "redis"`);
   }
 }

@@ -1,0 +1,126 @@
+/**
+ * The Lua scripts behind the Redis backend: each operation is one script, so one round trip,
+ * and atomic, so concurrent callers never leave an index entry pointing at nothing.
+ *
+ * Keys (P = the key prefix, h = the token's hex hash):
+ *   P t:<h>        HASH  m = metadata JSON, id, s = subject, e = expiresAt ms, r = revokedAt ms (if revoked)
+ *   P i:<id>       STRING h
+ *   P s:<subject>  ZSET  h scored by expiresAt
+ *   P x            ZSET  every h scored by expiresAt: cleanup's work list (no TTL; see README)
+ * Token and id keys expire at expiresAt + grace; a subject key at its latest member's.
+ * Old id and subject keys are derived from the stored record inside the script, which plain
+ * Redis and Upstash allow (a Redis Cluster would not).
+ *
+ * Every script returns one string: JSON, or "!<code>" for an outcome the caller turns into
+ * a StorageError. `now` always comes from the caller's clock, never from Redis.
+ */
+
+/** KEYS: t:<h>, i:<id>, s:<subject>, x. ARGV: prefix, h, now, metadata JSON, id, subject, expiresAt, grace. */
+export const STORE = `
+local prefix, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local md, id, sub, exp, grace = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+local prev = redis.call('HMGET', KEYS[1], 'id', 's', 'r')
+if prev[3] then return '!revoked' end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= h then
+  local held = redis.call('HGET', prefix .. 't:' .. holder, 'e')
+  if held and now <= tonumber(held) then return '!conflict' end
+end
+if prev[1] then
+  if prev[1] ~= id and redis.call('GET', prefix .. 'i:' .. prev[1]) == h then
+    redis.call('DEL', prefix .. 'i:' .. prev[1])
+  end
+  if prev[2] ~= sub then redis.call('ZREM', prefix .. 's:' .. prev[2], h) end
+end
+local ttl = exp - now + grace
+redis.call('HSET', KEYS[1], 'm', md, 'id', id, 's', sub, 'e', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('SET', KEYS[2], h, 'PX', ttl)
+redis.call('ZADD', KEYS[3], exp, h)
+if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+redis.call('ZADD', KEYS[4], exp, h)
+return 'true'
+`;
+
+/** KEYS: t:<h>. ARGV: now. get's order of checks: unknown, expired, revoked. */
+export const GET = `
+local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r')
+if not r[1] then return '!not_found' end
+if tonumber(ARGV[1]) > tonumber(r[2]) then return '!expired' end
+if r[3] then return '!revoked' end
+return r[1]
+`;
+
+/** KEYS: i:<id>. ARGV: prefix, now. */
+export const GET_BY_ID = `
+local h = redis.call('GET', KEYS[1])
+if not h then return '!not_found' end
+local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'e', 'r')
+if not r[1] then return '!not_found' end
+if tonumber(ARGV[2]) > tonumber(r[2]) then return '!expired' end
+if r[3] then return '!revoked' end
+return r[1]
+`;
+
+/** KEYS: t:<h>, x. ARGV: prefix, h. */
+export const DELETE = `
+local r = redis.call('HMGET', KEYS[1], 'id', 's')
+if not r[1] then return '!not_found' end
+if redis.call('GET', ARGV[1] .. 'i:' .. r[1]) == ARGV[2] then redis.call('DEL', ARGV[1] .. 'i:' .. r[1]) end
+redis.call('ZREM', ARGV[1] .. 's:' .. r[2], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[1])
+return 'true'
+`;
+
+/** KEYS: s:<subject>. ARGV: prefix, now. Unsorted: the caller orders by issuedAt, then id. */
+export const LIST = `
+local out = {}
+for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
+  local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'r')
+  if r[1] and not r[2] then out[#out + 1] = r[1] end
+end
+return '[' .. table.concat(out, ',') .. ']'
+`;
+
+/** KEYS: t:<h>. ARGV: now. Keeps the first revocation time. */
+export const REVOKE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return '!not_found' end
+redis.call('HSETNX', KEYS[1], 'r', ARGV[1])
+return 'true'
+`;
+
+/** KEYS: t:<h>. */
+export const IS_REVOKED = `
+local r = redis.call('HMGET', KEYS[1], 'e', 'r')
+if not r[1] then return '!not_found' end
+if r[2] then return 'true' end
+return 'false'
+`;
+
+/**
+ * KEYS: x. ARGV: prefix, now, batch. Pops up to `batch` entries due before now off the expiry
+ * index and removes each token that is still expired, with its id and subject entries.
+ * Returns [removed, popped]; popped < batch means nothing more is due.
+ */
+export const CLEANUP = `
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local removed = 0
+for _, h in ipairs(due) do
+  local t = prefix .. 't:' .. h
+  local r = redis.call('HMGET', t, 'id', 's', 'e')
+  if r[1] and now > tonumber(r[3]) then
+    if redis.call('GET', prefix .. 'i:' .. r[1]) == h then redis.call('DEL', prefix .. 'i:' .. r[1]) end
+    redis.call('ZREM', prefix .. 's:' .. r[2], h)
+    redis.call('DEL', t)
+    removed = removed + 1
+  end
+  if r[1] and now <= tonumber(r[3]) then
+    redis.call('ZADD', KEYS[1], r[3], h)
+  else
+    redis.call('ZREM', KEYS[1], h)
+  end
+end
+return '[' .. removed .. ',' .. #due .. ']'
+`;

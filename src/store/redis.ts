@@ -1,0 +1,236 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import {
+  ErrIDConflict,
+  ErrInvalidConfig,
+  ErrStoreUnavailable,
+  ErrTokenExpired,
+  ErrTokenNotFound,
+  ErrTokenRevoked,
+  StorageError,
+  type StoreSentinel,
+} from "./errors.js";
+import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+import * as lua from "./redis-scripts.js";
+import type { RedisStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
+import {
+  byIssuedAtThenId,
+  checkName,
+  checkToken,
+  normalizeMetadata,
+  positiveInt,
+  resolveBaseConfig,
+  toMetadata,
+  type TokenRecord,
+} from "./validate.js";
+
+type Script = ReturnType<Redis["createScript"]>;
+
+const OUTCOMES: Record<string, [StoreSentinel, string]> = {
+  not_found: [ErrTokenNotFound, "no such token"],
+  expired: [ErrTokenExpired, "the token has expired"],
+  revoked: [ErrTokenRevoked, "the token has been revoked"],
+  conflict: [ErrIDConflict, "the id is held by another live token"],
+};
+
+/**
+ * The Upstash backend: every operation is one Lua script (EVALSHA, falling back to EVAL once
+ * per script and Redis), so one HTTP round trip and atomic. Cleanup is one per batch.
+ */
+export class RedisTokenStore implements TokenStore {
+  private readonly redis: Redis;
+  private readonly scripts: Record<keyof typeof lua, Script>;
+  private readonly hash: TokenHasher;
+  private readonly now: () => number;
+  private readonly defaultTtl: number;
+  private readonly prefix: string;
+  private readonly grace: number;
+  private readonly batch: number;
+  private readonly timeoutMs: number;
+  private closed = false;
+
+  /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
+  constructor(config: RedisStoreConfig) {
+    const base = resolveBaseConfig(config);
+    this.hash = createHasher(base.hashKey);
+    this.now = base.now;
+    this.defaultTtl = base.defaultTtl;
+    const invalid = (field: string, detail: string) => new StorageError("create", field, ErrInvalidConfig, detail);
+    this.prefix = config.keyPrefix ?? "tokens:";
+    if (typeof this.prefix !== "string" || this.prefix.length > 128) throw invalid("keyPrefix", "keyPrefix must be a string of at most 128 characters");
+    this.grace = nonNegativeInt("retentionGrace", config.retentionGrace, 3_600_000);
+    this.batch = positiveInt("create", "cleanupBatchSize", config.cleanupBatchSize, 500);
+    this.timeoutMs = positiveInt("create", "timeoutMs", config.timeoutMs, 1000);
+    const retries = nonNegativeInt("retries", config.retries, 1);
+    if (config.redis !== undefined) {
+      if (typeof config.redis !== "object" || config.redis === null || typeof config.redis.createScript !== "function") {
+        throw invalid("redis", "redis must be an @upstash/redis Redis instance");
+      }
+      this.redis = config.redis;
+    } else {
+      if (typeof config.url !== "string" || !/^https?:\/\/[^\s/]+/.test(config.url) || !parsesAsUrl(config.url)) {
+        throw invalid("url", "url must be the http(s) URL of an Upstash REST endpoint");
+      }
+      if (typeof config.token !== "string" || config.token.length === 0 || /\s/.test(config.token)) {
+        throw invalid("token", "token must be a non-empty string without white space");
+      }
+      const timeoutMs = this.timeoutMs;
+      this.redis = new Redis({
+        url: config.url,
+        token: config.token,
+        automaticDeserialization: false,
+        enableTelemetry: false,
+        // only network errors are retried, and never past the timeout: the signal covers every attempt
+        retry: retries === 0 ? false : { retries, backoff: (i) => 25 * 2 ** i },
+        // the function form: a static signal stays aborted for every later call
+        signal: () => AbortSignal.timeout(timeoutMs),
+      });
+    }
+    this.scripts = Object.fromEntries(
+      Object.entries(lua).map(([name, src]) => [name, this.redis.createScript(src)]),
+    ) as Record<keyof typeof lua, Script>;
+  }
+
+  async store(token: string, metadata: TokenMetadata): Promise<void> {
+    const [h, key] = await this.lookupKey("store", token);
+    const now = this.now();
+    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
+    const p = this.prefix;
+    await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`], [
+      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace,
+    ], { revoked: "a revoked token cannot be stored again" });
+  }
+
+  async get(token: string): Promise<StoredTokenMetadata> {
+    const [h, key] = await this.lookupKey("get", token);
+    return toMetadata(parseRecord("get", key, await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now()])));
+  }
+
+  async getById(id: string): Promise<StoredTokenMetadata> {
+    checkName("getById", "id", id);
+    const raw = await this.run("getById", id, this.scripts.GET_BY_ID, [`${this.prefix}i:${id}`], [this.prefix, this.now()]);
+    return toMetadata(parseRecord("getById", id, raw));
+  }
+
+  async delete(token: string): Promise<void> {
+    const [h, key] = await this.lookupKey("delete", token);
+    await this.run("delete", key, this.scripts.DELETE, [`${this.prefix}t:${h}`, `${this.prefix}x`], [this.prefix, h]);
+  }
+
+  async list(subject: string): Promise<StoredTokenMetadata[]> {
+    checkName("list", "subject", subject);
+    const raw = await this.run("list", subject, this.scripts.LIST, [`${this.prefix}s:${subject}`], [this.prefix, this.now()]);
+    if (!Array.isArray(raw)) throw unavailable("list", subject, "the reply is not a list");
+    return raw.map((r) => parseRecord("list", subject, r)).sort(byIssuedAtThenId).map(toMetadata);
+  }
+
+  async revoke(token: string): Promise<void> {
+    const [h, key] = await this.lookupKey("revoke", token);
+    await this.run("revoke", key, this.scripts.REVOKE, [`${this.prefix}t:${h}`], [this.now()]);
+  }
+
+  async isRevoked(token: string): Promise<boolean> {
+    const [h, key] = await this.lookupKey("isRevoked", token);
+    const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], []);
+    if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
+    return raw;
+  }
+
+  /** One script call per batch of `cleanupBatchSize`, until a batch comes back short. */
+  async cleanup(): Promise<{ removed: number }> {
+    let removed = 0;
+    for (;;) {
+      const raw = await this.run("cleanup", "-", this.scripts.CLEANUP, [`${this.prefix}x`], [this.prefix, this.now(), this.batch]);
+      if (!Array.isArray(raw) || !raw.every((n) => Number.isSafeInteger(n))) {
+        throw unavailable("cleanup", "-", "the reply is not [removed, popped]");
+      }
+      removed += raw[0] as number;
+      if ((raw[1] as number) < this.batch) return { removed };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private async lookupKey(op: string, token: string): Promise<[hash: string, key: string]> {
+    checkToken(op, token);
+    const hash = await this.hash(token);
+    return [hash, fingerprint(hash)];
+  }
+
+  /** Runs one script; turns "!code" replies into StorageErrors and every failure into ErrStoreUnavailable. */
+  private async run(
+    op: string,
+    key: string,
+    script: Script,
+    keys: string[],
+    args: (string | number)[],
+    details: Record<string, string> = {},
+  ): Promise<unknown> {
+    if (this.closed) throw unavailable(op, key, "the store is closed");
+    let raw: unknown;
+    try {
+      raw = await script.exec(keys, args.map(String));
+    } catch (e) {
+      throw unavailable(op, key, describeFailure(e, this.timeoutMs));
+    }
+    // a caller's own client may deserialize replies itself (automaticDeserialization)
+    if (typeof raw !== "string") return raw;
+    if (raw.startsWith("!")) {
+      const outcome = OUTCOMES[raw.slice(1)];
+      if (outcome === undefined) throw unavailable(op, key, "the reply is not a known outcome");
+      throw new StorageError(op, key, outcome[0], details[raw.slice(1)] ?? outcome[1]);
+    }
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      throw unavailable(op, key, "the reply is not JSON");
+    }
+  }
+}
+
+function unavailable(op: string, key: string, detail: string): StorageError {
+  return new StorageError(op, key, ErrStoreUnavailable, detail);
+}
+
+function parsesAsUrl(url: string): boolean {
+  try {
+    return new URL(url).host.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function nonNegativeInt(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new StorageError("create", name, ErrInvalidConfig, `${name} must be a whole number, 0 or more`);
+  }
+  return value;
+}
+
+/** A stored record back from Redis; anything malformed means the store answered wrongly. */
+function parseRecord(op: string, key: string, raw: unknown): TokenRecord {
+  const r = raw as Partial<TokenRecord> | null;
+  if (
+    typeof r !== "object" || r === null ||
+    typeof r.id !== "string" || typeof r.subject !== "string" ||
+    typeof r.issuedAt !== "number" || typeof r.expiresAt !== "number"
+  ) {
+    throw unavailable(op, key, "a stored record is malformed");
+  }
+  return r as TokenRecord;
+}
+
+/**
+ * A short reason for a failed call. Upstash messages end with ", command was: [...]", which
+ * holds script arguments (hashes, ids): that part is cut off.
+ */
+function describeFailure(e: unknown, timeoutMs: number): string {
+  if (!(e instanceof Error)) return "the request failed";
+  if (e.name === "TimeoutError" || e.name === "AbortError") return `no reply within ${timeoutMs} ms`;
+  if (e.name === "UpstashJSONParseError") return "the reply is not JSON";
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  const message = e.message.split(", command was:")[0]!.slice(0, 200);
+  return `${e.name}: ${message}${typeof code === "string" ? ` (${code})` : ""}`;
+}

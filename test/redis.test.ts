@@ -1,0 +1,21 @@
+import { afterAll, beforeAll } from "vitest";
+import { RedisTokenStore } from "../src/index.js";
+import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
+import { tokenStoreContract } from "./contract/token-store.js";
+import { directRedis, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix } from "./support/redis.js";
+
+let endpoint: UpstashEndpoint;
+const redis = directRedis();
+beforeAll(async () => {
+  endpoint = await startEndpoint();
+});
+afterAll(async () => {
+  await endpoint.close();
+  redis.disconnect();
+});
+
+tokenStoreContract("redis", async (options) => {
+  const keyPrefix = uniquePrefix("contract");
+  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, ...options });
+  return { store, snapshot: () => redisSnapshot(redis, keyPrefix) };
+});

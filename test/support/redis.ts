@@ -1,0 +1,65 @@
+/** Test helpers for the Redis backend: a private endpoint, unique prefixes, and Redis read directly. */
+import { inject } from "vitest";
+import { Redis as IORedis } from "ioredis";
+import { startUpstashEndpoint, type UpstashEndpoint } from "../../scripts/upstash-endpoint.js";
+import type { IndexSnapshot } from "../../src/store/types.js";
+
+export const ENDPOINT_TOKEN = "test-endpoint-token";
+
+let n = 0;
+/** A key prefix no other test (or run) uses. */
+export function uniquePrefix(label = "t"): string {
+  return `${inject("runPrefix")}${label}${++n}-${Math.random().toString(36).slice(2, 8)}:`;
+}
+
+export function startEndpoint(): Promise<UpstashEndpoint> {
+  return startUpstashEndpoint({ token: ENDPOINT_TOKEN, redisUrl: inject("redisUrl") });
+}
+
+export function directRedis(): IORedis {
+  return new IORedis(inject("redisUrl"));
+}
+
+/** Every key under `prefix` with its type and contents, read with SCAN (test-only). */
+export async function dumpPrefix(r: IORedis, prefix: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  let cursor = "0";
+  do {
+    const [next, keys] = await r.scan(cursor, "MATCH", `${escapeGlob(prefix)}*`, "COUNT", 1000);
+    for (const key of keys) {
+      const type = await r.type(key);
+      if (type === "hash") out.set(key, Object.entries(await r.hgetall(key)).flat());
+      else if (type === "zset") out.set(key, await r.zrange(key, "0", "-1", "WITHSCORES"));
+      else if (type === "string") out.set(key, [(await r.get(key)) ?? ""]);
+      else out.set(key, [`<${type}>`]);
+    }
+    cursor = next;
+  } while (cursor !== "0");
+  return out;
+}
+
+/** The backend's indexes as IndexSnapshot, read from Redis directly. */
+export async function redisSnapshot(r: IORedis, prefix: string): Promise<IndexSnapshot> {
+  const snap: IndexSnapshot = { tokens: [], ids: [], subjects: [], expiry: [] };
+  for (const [key, value] of await dumpPrefix(r, prefix)) {
+    const rest = key.slice(prefix.length);
+    if (rest.startsWith("t:")) {
+      const f = Object.fromEntries(pairs(value));
+      snap.tokens.push({ hash: rest.slice(2), id: f.id!, subject: f.s!, expiresAt: Number(f.e) });
+    } else if (rest.startsWith("i:")) snap.ids.push([rest.slice(2), value[0]!]);
+    else if (rest.startsWith("s:")) snap.subjects.push([rest.slice(2), pairs(value).map(([h]) => h)]);
+    else if (rest === "x") snap.expiry = pairs(value).map(([h]) => h);
+    else throw new Error(`unexpected key ${key}`);
+  }
+  return snap;
+}
+
+function pairs(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, "\\$&");
+}
