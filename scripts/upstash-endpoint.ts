@@ -28,6 +28,8 @@ export interface UpstashEndpointOptions {
   token: string;
   /** @default 1 MiB */
   maxBodyBytes?: number;
+  /** Sees every authorized request's path and raw body (tests use it to inspect the wire). */
+  onRequest?: (path: string, body: string) => void;
 }
 
 export interface UpstashEndpoint {
@@ -46,7 +48,7 @@ class BadRequest extends Error {}
 
 export async function startUpstashEndpoint(options: UpstashEndpointOptions): Promise<UpstashEndpoint> {
   const redis = new Redis(options.redisUrl ?? "redis://127.0.0.1:6379", {
-    enableAutoPipelining: true,
+    // not enableAutoPipelining: with it, ioredis 6 sends callBuffer's first argument as the command name
     maxRetriesPerRequest: 1,
     lazyConnect: true,
   });
@@ -74,7 +76,9 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
     const b64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(req, maxBody));
+      const text = await readBody(req, maxBody);
+      options.onRequest?.(path, text);
+      body = JSON.parse(text);
     } catch (e) {
       return send(res, 400, { error: e instanceof BadRequest ? e.message : "the body is not valid JSON" });
     }

@@ -95,9 +95,10 @@ export class RedisTokenStore implements TokenStore {
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
     const p = this.prefix;
-    await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`], [
+    const raw = await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`], [
       p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace,
     ], { revoked: "a revoked token cannot be stored again" });
+    acknowledged("store", key, raw);
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {
@@ -113,7 +114,7 @@ export class RedisTokenStore implements TokenStore {
 
   async delete(token: string): Promise<void> {
     const [h, key] = await this.lookupKey("delete", token);
-    await this.run("delete", key, this.scripts.DELETE, [`${this.prefix}t:${h}`, `${this.prefix}x`], [this.prefix, h]);
+    acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, [`${this.prefix}t:${h}`, `${this.prefix}x`], [this.prefix, h]));
   }
 
   async list(subject: string): Promise<StoredTokenMetadata[]> {
@@ -125,7 +126,7 @@ export class RedisTokenStore implements TokenStore {
 
   async revoke(token: string): Promise<void> {
     const [h, key] = await this.lookupKey("revoke", token);
-    await this.run("revoke", key, this.scripts.REVOKE, [`${this.prefix}t:${h}`], [this.now()]);
+    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, [`${this.prefix}t:${h}`], [this.now()]));
   }
 
   async isRevoked(token: string): Promise<boolean> {
@@ -199,6 +200,11 @@ function parsesAsUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Writes answer `true`; anything else means the store did not do what was asked. */
+function acknowledged(op: string, key: string, raw: unknown): void {
+  if (raw !== true) throw unavailable(op, key, "the reply is not an acknowledgement");
 }
 
 function nonNegativeInt(name: string, value: unknown, fallback: number): number {

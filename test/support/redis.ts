@@ -12,8 +12,8 @@ export function uniquePrefix(label = "t"): string {
   return `${inject("runPrefix")}${label}${++n}-${Math.random().toString(36).slice(2, 8)}:`;
 }
 
-export function startEndpoint(): Promise<UpstashEndpoint> {
-  return startUpstashEndpoint({ token: ENDPOINT_TOKEN, redisUrl: inject("redisUrl") });
+export function startEndpoint(onRequest?: (path: string, body: string) => void): Promise<UpstashEndpoint> {
+  return startUpstashEndpoint({ token: ENDPOINT_TOKEN, redisUrl: inject("redisUrl"), onRequest });
 }
 
 export function directRedis(): IORedis {
