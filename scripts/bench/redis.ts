@@ -1,0 +1,75 @@
+/**
+ * Redis backend figures through the local Upstash-compatible endpoint and a real redis-server:
+ * round trips per operation (counted at the endpoint) beside the seed Go store's, and median
+ * and p99 latency of sequential calls.
+ * Run: npm run bench:redis   (env: REDIS_URL=redis://127.0.0.1:6379, BENCH_CALLS=500)
+ */
+import { Redis as IORedis } from "ioredis";
+import { RedisTokenStore } from "../../src/store/redis.js";
+import { startUpstashEndpoint } from "../upstash-endpoint.js";
+import { printTable } from "./util.js";
+
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const calls = Number(process.env.BENCH_CALLS ?? 500);
+const prefix = `ets-bench:${Date.now().toString(36)}:`;
+const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl });
+let t = Date.now();
+const store = new RedisTokenStore({ url: endpoint.url, token: "bench", keyPrefix: prefix, now: () => t, cleanupBatchSize: 500 });
+const token = (i: number) => `bench-token-${i}-0123456789abcdef`;
+
+/** Round trips of one call (after warm-up), then median and p99 of `n` sequential calls. */
+async function measure(n: number, fn: (i: number) => Promise<unknown>) {
+  await fn(-1);
+  endpoint.resetStats();
+  await fn(-2);
+  const trips = endpoint.stats.requests;
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    await fn(i);
+    ms.push(performance.now() - start);
+  }
+  ms.sort((a, b) => a - b);
+  return { trips, p50: ms[Math.floor(n * 0.5)]!, p99: ms[Math.min(n - 1, Math.floor(n * 0.99))]! };
+}
+
+for (let i = 0; i < 1000; i++) await store.store(token(i), { id: `id-${i}`, subject: `sub-${i % 100}` });
+for (let i = 0; i < 100; i++) await store.store(token(10_000 + i), { id: `big-${i}`, subject: "big" });
+const pick = (i: number) => token(((i + 1000) * 7919) % 1000);
+
+const rows: (string | number)[][] = [];
+const add = (op: string, seed: string, m: { trips: number; p50: number; p99: number }) =>
+  rows.push([op, String(m.trips), seed, m.p50.toFixed(2), m.p99.toFixed(2)]);
+
+add("store", "1", await measure(calls, (i) => store.store(token(20_000 + i + 2), { id: `new-${i + 2}`, subject: "new" })));
+add("get", "2", await measure(calls, (i) => store.get(pick(i))));
+add("getById", "2", await measure(calls, (i) => store.getById(`id-${((i + 1000) * 31) % 1000}`)));
+add("isRevoked", "2", await measure(calls, (i) => store.isRevoked(pick(i))));
+add("list (10 tokens)", "1 + 2×10 = 21", await measure(calls, (i) => store.list(`sub-${(i + 100) % 100}`)));
+add("list (100 tokens)", "1 + 2×100 = 201", await measure(calls, () => store.list("big")));
+add("revoke", "4", await measure(calls, (i) => store.revoke(pick(i))));
+add("delete", "2", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
+
+// cleanup: 1,200 tokens due, batches of 500 → ⌈1200/500⌉ = 3 round trips
+for (let i = 0; i < 1200; i++) await store.store(token(50_000 + i), { id: `exp-${i}`, subject: "exp", expiresAt: new Date(t + 1000) });
+await store.cleanup();
+t += 2000;
+endpoint.resetStats();
+const start = performance.now();
+const { removed } = await store.cleanup();
+const cleanupMs = performance.now() - start;
+rows.push([`cleanup (${removed} due, batch 500)`, String(endpoint.stats.requests), "SCAN of every subject key", cleanupMs.toFixed(2), "-"]);
+
+console.log(`redis backend via the local Upstash endpoint, node ${process.version}, ${calls} sequential calls each, ${new Date().toISOString()}\n`);
+printTable(["operation", "round trips", "seed Go store", "p50 ms", "p99 ms"], rows);
+
+await store.close();
+await endpoint.close();
+const r = new IORedis(redisUrl);
+let cursor = "0";
+do {
+  const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+  if (keys.length > 0) await r.del(...keys);
+  cursor = next;
+} while (cursor !== "0");
+r.disconnect();
