@@ -1,0 +1,26 @@
+/**
+ * `npm run dev`: wrangler dev on the memory backend. On a fresh clone it first copies
+ * .dev.vars.example to .dev.vars, so the admin API has a (development-only) token.
+ * Extra arguments go to wrangler; `npm run dev:redis` uses this too.
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+
+export function runWranglerDev(extra: string[]): ReturnType<typeof spawn> {
+  if (!existsSync(".dev.vars")) {
+    copyFileSync(".dev.vars.example", ".dev.vars");
+    console.log("dev: created .dev.vars from .dev.vars.example (ADMIN_TOKEN=dev-admin-token-change-me)");
+  }
+  const child = spawn("npx", ["wrangler", "dev", "--test-scheduled", ...extra], {
+    stdio: "inherit",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const stop = () => child.kill("SIGINT");
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return child;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runWranglerDev(process.argv.slice(2)).on("exit", (code) => process.exit(code ?? 0));
+}

@@ -1,0 +1,44 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppConfig } from "./config.js";
+import { errorJson } from "./http/errors.js";
+import { tokenGuard, type TokenGuardVariables } from "./middleware/guard.js";
+import { adminRoutes } from "./routes/admin.js";
+import { oauthRoutes } from "./routes/oauth.js";
+import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
+import type { TokenStore } from "./store/types.js";
+
+export const ADMIN_PREFIX = "/admin";
+export const OAUTH_PREFIX = "/oauth";
+
+export interface AppDeps {
+  store: TokenStore;
+  config: AppConfig;
+  /** How requests reach the origin. @default fetch */
+  fetchOrigin?: OriginFetch;
+  /** Where operational lines (JSON) go. @default console.error */
+  log?: (line: string) => void;
+}
+
+/**
+ * The Worker's app: the admin API under /admin, OAuth revocation and introspection under
+ * /oauth, and every other path behind the token guard, then forwarded to the origin.
+ * It reads no globals: everything comes in `deps`.
+ */
+export function createApp({ store, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
+  const app = new Hono<{ Variables: TokenGuardVariables }>();
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException && err.status < 500) {
+      return errorJson(c, err.status as 400, err.status === 400 ? "invalid_request" : "request_error", err.message || "bad request");
+    }
+    log(JSON.stringify({ event: "internal_error", error: err instanceof Error ? err.message : String(err) }));
+    return errorJson(c, 500, "internal_error", "the request could not be handled");
+  });
+
+  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken }));
+  app.route(OAUTH_PREFIX, oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken }));
+  app.use("*", tokenGuard({ store, realm: config.realm, failMode: config.failMode, log }));
+  app.all("*", forwardToOrigin(config.originUrl, fetchOrigin, log));
+  return app;
+}

@@ -1,0 +1,101 @@
+import type { Env } from "./env.js";
+
+export type FailMode = "closed" | "open";
+
+/** The Worker's settings, checked. Built from Env by {@link readConfig}. */
+export interface AppConfig {
+  readonly adminToken: string;
+  readonly originUrl: string;
+  readonly failMode: FailMode;
+  readonly realm: string;
+  /** OAuth client id → secret. */
+  readonly oauthClients: ReadonlyMap<string, string>;
+  readonly redis?: { readonly url: string; readonly token: string; readonly timeoutMs: number };
+  readonly hashKey?: string;
+  readonly keyPrefix: string;
+}
+
+/** A missing or malformed setting; `setting` names it. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+  }
+}
+
+const MIN_ADMIN_TOKEN = 16;
+
+/** Checks every setting and throws a ConfigError naming the first bad one. */
+export function readConfig(env: Env): AppConfig {
+  const str = (name: keyof Env): string | undefined => {
+    const v = env[name];
+    if (v === undefined || v === "") return undefined;
+    if (typeof v !== "string") throw new ConfigError(name, "must be a string");
+    return v;
+  };
+  const adminToken = str("ADMIN_TOKEN");
+  if (adminToken === undefined) throw new ConfigError("ADMIN_TOKEN", "is missing: set it with `wrangler secret put ADMIN_TOKEN` (or in .dev.vars)");
+  if (adminToken.length < MIN_ADMIN_TOKEN) throw new ConfigError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN} characters`);
+
+  const originUrl = str("ORIGIN_URL");
+  if (originUrl === undefined) throw new ConfigError("ORIGIN_URL", "is missing: set it in wrangler.toml [vars]");
+  if (!isHttpUrl(originUrl)) throw new ConfigError("ORIGIN_URL", "must be an http(s) URL");
+
+  const failMode = str("GUARD_FAIL_MODE") ?? "closed";
+  if (failMode !== "closed" && failMode !== "open") throw new ConfigError("GUARD_FAIL_MODE", 'must be "closed" or "open"');
+
+  const url = str("UPSTASH_REDIS_REST_URL");
+  const token = str("UPSTASH_REDIS_REST_TOKEN");
+  if ((url === undefined) !== (token === undefined)) {
+    const missing = url === undefined ? "UPSTASH_REDIS_REST_URL" : "UPSTASH_REDIS_REST_TOKEN";
+    throw new ConfigError(missing, "is missing: the Redis backend needs both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
+  }
+  if (url !== undefined && !isHttpUrl(url)) throw new ConfigError("UPSTASH_REDIS_REST_URL", "must be an http(s) URL");
+  const timeout = str("STORE_TIMEOUT_MS") ?? "1000";
+  if (!/^[1-9]\d{0,5}$/.test(timeout)) throw new ConfigError("STORE_TIMEOUT_MS", "must be a whole number of milliseconds");
+
+  const realm = str("AUTH_REALM") ?? "edge-token-store";
+  if (!/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes("\\")) {
+    throw new ConfigError("AUTH_REALM", "must be 1 to 64 printable characters without quotes or backslashes");
+  }
+  const keyPrefix = str("KEY_PREFIX") ?? "tokens:";
+  if (keyPrefix.length > 128) throw new ConfigError("KEY_PREFIX", "must be at most 128 characters");
+
+  return {
+    adminToken,
+    originUrl: originUrl.replace(/\/+$/, ""),
+    failMode,
+    realm,
+    oauthClients: parseClients(str("OAUTH_CLIENTS")),
+    redis: url !== undefined && token !== undefined ? { url, token, timeoutMs: Number(timeout) } : undefined,
+    hashKey: str("TOKEN_HASH_KEY"),
+    keyPrefix,
+  };
+}
+
+function parseClients(raw: string | undefined): Map<string, string> {
+  const clients = new Map<string, string>();
+  if (raw === undefined) return clients;
+  for (const entry of raw.split(",")) {
+    const i = entry.indexOf(":");
+    const id = entry.slice(0, i).trim();
+    const secret = entry.slice(i + 1).trim();
+    if (i <= 0 || id.length === 0 || secret.length < MIN_ADMIN_TOKEN) {
+      throw new ConfigError("OAUTH_CLIENTS", `must be "id:secret,..." with secrets of at least ${MIN_ADMIN_TOKEN} characters`);
+    }
+    clients.set(id, secret);
+  }
+  return clients;
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.host.length > 0;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,23 @@
+/** The Worker's bindings: wrangler `[vars]` and secrets. Every one is read by src/config.ts. */
+export interface Env {
+  /** Upstash REST URL; with the token, selects the Redis backend. */
+  UPSTASH_REDIS_REST_URL?: string;
+  /** Secret. Upstash REST token. */
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Secret. Bearer token of the admin API (at least 16 characters). */
+  ADMIN_TOKEN?: string;
+  /** Where live requests are forwarded, e.g. https://api.internal.example. */
+  ORIGIN_URL?: string;
+  /** Secret, optional. Pepper: tokens are keyed by HMAC-SHA-256 under it. */
+  TOKEN_HASH_KEY?: string;
+  /** Prefix of every Redis key. */
+  KEY_PREFIX?: string;
+  /** "closed" (default): a store outage refuses requests with 503. "open": forwards them unverified. */
+  GUARD_FAIL_MODE?: string;
+  /** Secret, optional. OAuth clients for /oauth/*: "id:secret,id2:secret2". */
+  OAUTH_CLIENTS?: string;
+  /** Realm named in WWW-Authenticate. */
+  AUTH_REALM?: string;
+  /** Milliseconds before a Redis call fails with ErrStoreUnavailable. */
+  STORE_TIMEOUT_MS?: string;
+}

@@ -1,0 +1,55 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  ErrIDConflict,
+  ErrInvalidConfig,
+  ErrInvalidMetadata,
+  ErrStoreUnavailable,
+  ErrTokenExpired,
+  ErrTokenNotFound,
+  ErrTokenRevoked,
+  StorageError,
+  type StoreSentinel,
+} from "../store/errors.js";
+
+/** The one error body of this API: `{ "error": { "code", "message" } }`. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export function errorJson(c: Context, status: ContentfulStatusCode, code: string, message: string, headers?: Record<string, string>): Response {
+  return c.json({ error: { code, message } } satisfies ErrorBody, status, headers);
+}
+
+/** Seconds a client should wait before retrying after a store outage. */
+export const RETRY_AFTER_SECONDS = "5";
+
+const STATUS = new Map<StoreSentinel, ContentfulStatusCode>([
+  [ErrInvalidMetadata, 400],
+  [ErrTokenNotFound, 404],
+  [ErrIDConflict, 409],
+  [ErrTokenExpired, 410],
+  [ErrTokenRevoked, 410],
+  [ErrStoreUnavailable, 503],
+  [ErrInvalidConfig, 500],
+]);
+
+/**
+ * A StorageError as an HTTP answer: bad input 400, not found 404, id conflict 409, expired or
+ * revoked 410, store outage 503 with Retry-After. The message holds no raw token.
+ */
+export function storageErrorResponse(c: Context, e: StorageError): Response {
+  const status = STATUS.get(e.err) ?? 500;
+  const headers = status === 503 ? { "Retry-After": RETRY_AFTER_SECONDS } : undefined;
+  return errorJson(c, status, e.err.code, e.message, headers);
+}
+
+/** Runs a store call and answers its StorageError as JSON; anything else is rethrown. */
+export async function withStore(c: Context, fn: () => Promise<Response>): Promise<Response> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof StorageError) return storageErrorResponse(c, e);
+    throw e;
+  }
+}

@@ -1,0 +1,105 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { FailMode } from "../config.js";
+import { bearerToken } from "../http/auth.js";
+import { errorJson, RETRY_AFTER_SECONDS } from "../http/errors.js";
+import { ErrInvalidConfig, ErrStoreUnavailable, StorageError } from "../store/errors.js";
+import { LIMITS, type StoredTokenMetadata, type TokenStore } from "../store/types.js";
+
+export const TOKEN_SUBJECT_HEADER = "X-Token-Subject";
+export const TOKEN_ID_HEADER = "X-Token-Id";
+/** Set to "unverified" on requests let through by `failMode: "open"` during a store outage. */
+export const TOKEN_STATUS_HEADER = "X-Token-Status";
+
+export interface TokenGuardOptions {
+  /** The store to check tokens against, or a function that picks it per request. */
+  store: TokenStore | ((c: Context) => TokenStore);
+  /**
+   * Realm named in `WWW-Authenticate`.
+   * @default "edge-token-store"
+   */
+  realm?: string;
+  /**
+   * What a store outage does: "closed" answers 503 with Retry-After; "open" lets the request
+   * through with `X-Token-Status: unverified`. Open admits revoked tokens while the store is down.
+   * @default "closed"
+   */
+  failMode?: FailMode;
+  /** Where outage lines go. @default console.error */
+  log?: (line: string) => void;
+}
+
+export interface TokenGuardVariables {
+  /** The live token's metadata; undefined only on a fail-open request. */
+  token: StoredTokenMetadata | undefined;
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  token_not_found: "the token is unknown",
+  token_expired: "the token has expired",
+  token_revoked: "the token has been revoked",
+  invalid_metadata: "the token is malformed",
+};
+
+/**
+ * Checks the request's bearer token with one `store.get` and lets only a live token through.
+ * The request that reaches later handlers carries `X-Token-Subject` and `X-Token-Id` set from
+ * the store; any copies the client sent are removed first. Missing, unknown, expired and
+ * revoked tokens get 401 with an RFC 6750 `WWW-Authenticate` header.
+ */
+export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Variables: TokenGuardVariables }> {
+  if (options?.store === undefined) throw new Error("tokenGuard: options.store is required");
+  const realm = options.realm ?? "edge-token-store";
+  const failMode = options.failMode ?? "closed";
+  if (failMode !== "closed" && failMode !== "open") throw new Error('tokenGuard: failMode must be "closed" or "open"');
+  const log = options.log ?? ((line: string) => console.error(line));
+  const storeFor = typeof options.store === "function" ? options.store : () => options.store as TokenStore;
+
+  return async function tokenGuard(c, next) {
+    const token = bearerToken(c.req.header("Authorization"));
+    if (token === undefined) {
+      return errorJson(c, 401, "missing_token", "a bearer token is required", { "WWW-Authenticate": `Bearer realm="${realm}"` });
+    }
+    if (token === null || token.length > LIMITS.token) return invalidToken(c, realm, "the token is malformed");
+    let metadata: StoredTokenMetadata;
+    try {
+      metadata = await storeFor(c).get(token);
+    } catch (e) {
+      const unavailable = !(e instanceof StorageError) || e.err === ErrStoreUnavailable || e.err === ErrInvalidConfig;
+      if (!unavailable) return invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid");
+      log(JSON.stringify({ event: "guard_store_unavailable", failMode, error: e instanceof Error ? e.message : String(e) }));
+      // fail closed: an unreachable store must not admit a revoked token
+      if (failMode === "closed") {
+        return errorJson(c, 503, "store_unavailable", "the token store cannot be reached; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS });
+      }
+      c.req.raw = withTokenHeaders(c.req.raw, undefined);
+      c.set("token", undefined);
+      return next();
+    }
+    c.req.raw = withTokenHeaders(c.req.raw, metadata);
+    c.set("token", metadata);
+    return next();
+  };
+}
+
+function invalidToken(c: Context, realm: string, description: string): Response {
+  return errorJson(c, 401, "invalid_token", description, {
+    "WWW-Authenticate": `Bearer realm="${realm}", error="invalid_token", error_description="${description}"`,
+  });
+}
+
+/** The same request (body still streaming) with the X-Token-* headers replaced by the store's. */
+function withTokenHeaders(req: Request, md: StoredTokenMetadata | undefined): Request {
+  const headers = new Headers(req.headers);
+  for (const name of [TOKEN_SUBJECT_HEADER, TOKEN_ID_HEADER, TOKEN_STATUS_HEADER]) headers.delete(name);
+  if (md === undefined) headers.set(TOKEN_STATUS_HEADER, "unverified");
+  else {
+    headers.set(TOKEN_SUBJECT_HEADER, headerValue(md.subject));
+    headers.set(TOKEN_ID_HEADER, headerValue(md.id));
+  }
+  return new Request(req, { headers });
+}
+
+/** Printable ASCII as is; anything else (non-ASCII, control characters) percent-encoded. */
+function headerValue(v: string): string {
+  return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(v) ? v : encodeURIComponent(v);
+}

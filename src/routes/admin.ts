@@ -1,0 +1,103 @@
+import { vValidator } from "@hono/valibot-validator";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as v from "valibot";
+import { bearerToken, secretsEqual } from "../http/auth.js";
+import { errorJson, withStore } from "../http/errors.js";
+import { LIMITS, type TokenMetadata, type TokenStore } from "../store/types.js";
+
+export interface AdminDeps {
+  store: TokenStore;
+  adminToken: string;
+}
+
+/** Largest admin request body, in bytes: a token at the limit plus its metadata fits easily. */
+export const ADMIN_MAX_BODY = 16 * 1024;
+
+const Token = v.pipe(v.string("token must be a string"), v.minLength(1, "token must not be empty"), v.maxLength(LIMITS.token, `token is longer than ${LIMITS.token} characters`));
+const DateInput = v.union([v.string(), v.number()], "must be an ISO 8601 string or epoch milliseconds");
+const Field = (name: string) => v.optional(v.string(`${name} must be a string`));
+
+const TokenBody = v.strictObject({ token: Token }, (issue) => strictMessage(issue));
+const StoreBody = v.strictObject(
+  {
+    token: Token,
+    id: v.string("id must be a string"),
+    subject: v.string("subject must be a string"),
+    issuer: Field("issuer"),
+    issuedAt: v.optional(DateInput),
+    expiresAt: v.optional(DateInput),
+    keyId: Field("keyId"),
+    type: Field("type"),
+    status: Field("status"),
+  },
+  (issue) => strictMessage(issue),
+);
+
+function strictMessage(issue: v.BaseIssue<unknown>): string {
+  return issue.kind === "schema" && issue.type === "strict_object" ? `unknown field ${JSON.stringify(issue.path?.[0]?.key ?? issue.input)}` : issue.message;
+}
+
+/** A JSON body checked against `schema`; every failure is a 400 naming the field. */
+function jsonBody<S extends v.GenericSchema>(schema: S) {
+  return vValidator("json", schema, (result, c) => {
+    if (!result.success) {
+      const issue = result.issues[0];
+      const path = issue.path?.map((p) => String(p.key)).join(".");
+      const message = issue.message.startsWith(path ?? "\0") || issue.message.startsWith("unknown field") ? issue.message : `${path ?? "body"}: ${issue.message}`;
+      return errorJson(c, 400, "invalid_request", message);
+    }
+  });
+}
+
+const requireJson: MiddlewareHandler = async (c, next) => {
+  const type = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") return errorJson(c, 415, "unsupported_media_type", "send the body as application/json");
+  await next();
+};
+
+/**
+ * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>`. Tokens travel in
+ * bodies, never in URLs, because URLs end up in logs.
+ */
+export function adminRoutes({ store, adminToken }: AdminDeps): Hono {
+  const admin = new Hono();
+
+  admin.use("*", async function adminAuth(c, next) {
+    const given = bearerToken(c.req.header("Authorization"));
+    if (typeof given !== "string" || !(await secretsEqual(given, adminToken))) {
+      return errorJson(c, 401, "unauthorized", "the admin API needs Authorization: Bearer <ADMIN_TOKEN>", { "WWW-Authenticate": 'Bearer realm="admin"' });
+    }
+    await next();
+  });
+  admin.use("*", bodyLimit({ maxSize: ADMIN_MAX_BODY, onError: (c) => errorJson(c, 413, "body_too_large", `the body is larger than ${ADMIN_MAX_BODY} bytes`) }));
+
+  admin.post("/tokens", requireJson, jsonBody(StoreBody), (c) =>
+    withStore(c, async () => {
+      const { token, ...metadata } = c.req.valid("json");
+      await store.store(token, metadata as TokenMetadata);
+      return c.json(await store.get(token), 201);
+    }),
+  );
+  admin.post("/tokens/lookup", requireJson, jsonBody(TokenBody), (c) => withStore(c, async () => c.json(await store.get(c.req.valid("json").token))));
+  admin.post("/tokens/status", requireJson, jsonBody(TokenBody), (c) =>
+    withStore(c, async () => c.json({ revoked: await store.isRevoked(c.req.valid("json").token) })),
+  );
+  admin.post("/tokens/revoke", requireJson, jsonBody(TokenBody), (c) =>
+    withStore(c, async () => {
+      await store.revoke(c.req.valid("json").token);
+      return c.json({ revoked: true });
+    }),
+  );
+  admin.post("/tokens/delete", requireJson, jsonBody(TokenBody), (c) =>
+    withStore(c, async () => {
+      await store.delete(c.req.valid("json").token);
+      return c.json({ deleted: true });
+    }),
+  );
+  admin.get("/tokens/by-id/:id", (c) => withStore(c, async () => c.json(await store.getById(c.req.param("id")))));
+  admin.get("/subjects/:subject/tokens", (c) => withStore(c, async () => c.json({ tokens: await store.list(c.req.param("subject")) })));
+  admin.post("/cleanup", (c) => withStore(c, async () => c.json(await store.cleanup())));
+  admin.all("*", (c: Context) => errorJson(c, 404, "not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  return admin;
+}

@@ -1,0 +1,41 @@
+import { createApp } from "./app.js";
+import { ConfigError, readConfig, type AppConfig } from "./config.js";
+import type { Env } from "./env.js";
+import { MemoryTokenStore } from "./store/memory.js";
+import { RedisTokenStore } from "./store/redis.js";
+import type { TokenStore } from "./store/types.js";
+
+export interface Runtime {
+  app: ReturnType<typeof createApp>;
+  store: TokenStore;
+  config: AppConfig;
+}
+
+let current: { key: string; runtime: Runtime } | undefined;
+let loggedConfigError: string | undefined;
+
+/**
+ * The app and store for these bindings, built once per isolate and rebuilt only if the
+ * settings change. The memory store is therefore per isolate: each isolate has its own.
+ * Throws ConfigError naming a missing or malformed setting.
+ */
+export function runtimeFor(env: Env): Runtime {
+  const config = readConfig(env);
+  const key = JSON.stringify([config, [...config.oauthClients]]);
+  if (current?.key !== key) {
+    const store: TokenStore = config.redis
+      ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey })
+      : new MemoryTokenStore({ hashKey: config.hashKey });
+    current = { key, runtime: { app: createApp({ store, config }), store, config } };
+  }
+  return current.runtime;
+}
+
+/** A 500 naming the bad setting, logged once per isolate; traffic never passes. */
+export function configErrorResponse(e: ConfigError): Response {
+  if (loggedConfigError !== e.message) {
+    loggedConfigError = e.message;
+    console.error(JSON.stringify({ event: "config_error", setting: e.setting, error: e.message }));
+  }
+  return Response.json({ error: { code: "invalid_config", message: `the Worker is misconfigured: ${e.message}` } }, { status: 500 });
+}

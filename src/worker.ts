@@ -1,0 +1,27 @@
+import { ConfigError } from "./config.js";
+import { runCleanup } from "./cron.js";
+import type { Env } from "./env.js";
+import { configErrorResponse, runtimeFor } from "./runtime.js";
+
+export default {
+  fetch(request, env, ctx) {
+    try {
+      return runtimeFor(env).app.fetch(request, env, ctx);
+    } catch (e) {
+      if (e instanceof ConfigError) return configErrorResponse(e);
+      throw e;
+    }
+  },
+  async scheduled(_controller, env, ctx) {
+    let store;
+    try {
+      store = runtimeFor(env).store;
+    } catch (e) {
+      if (e instanceof ConfigError) configErrorResponse(e); // logs it once
+      throw e;
+    }
+    const done = runCleanup(store);
+    ctx.waitUntil(done);
+    await done; // a failure fails the scheduled event, so Cloudflare shows it
+  },
+} satisfies ExportedHandler<Env>;
