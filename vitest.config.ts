@@ -1,10 +1,41 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/global-setup.ts"],
     // CI reads the JSON report to print one "N passed, N failed" line
     reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results.json" }]] : ["default"],
+    // one setup for every project: Redis, the Upstash endpoint and the echo origin
+    globalSetup: ["test/support/global-setup.ts"],
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["test/*.test.ts"],
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: "test-admin-token-0123456789",
+                ORIGIN_URL: inject("originUrl"),
+                OAUTH_CLIENTS: "client-a:client-a-secret-0123456789",
+                TOKEN_HASH_KEY: "test-pepper",
+              },
+              // lets SELF.scheduled() cross the service binding (see TOOLCHAIN.md)
+              compatibilityFlags: ["service_binding_extra_handlers"],
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/worker/**/*.test.ts"],
+        },
+      },
+    ],
   },
 });

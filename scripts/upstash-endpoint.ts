@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
-import { Redis } from "ioredis";
+import Redis from "ioredis";
 
 export interface UpstashEndpointOptions {
   /** @default 0 (any free port) */
@@ -30,6 +30,12 @@ export interface UpstashEndpointOptions {
   maxBodyBytes?: number;
   /** Sees every authorized request's path and raw body (tests use it to inspect the wire). */
   onRequest?: (path: string, body: string) => void;
+  /**
+   * Also serve `GET /__stats` (the counts below) and `POST /__stats/reset`, behind the same
+   * auth, so a process that cannot reach this object (a Worker under test) can count requests.
+   * @default false
+   */
+  exposeStats?: boolean;
 }
 
 export interface UpstashEndpoint {
@@ -57,9 +63,16 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const stats = { requests: 0, commands: 0, byPath: {} as Record<string, number> };
 
+  const resetStats = () => {
+    stats.requests = 0;
+    stats.commands = 0;
+    stats.byPath = {};
+  };
   const server = createServer((req, res) => {
-    stats.requests++;
-    stats.byPath[req.url ?? ""] = (stats.byPath[req.url ?? ""] ?? 0) + 1;
+    if (!(req.url ?? "").startsWith("/__stats")) {
+      stats.requests++;
+      stats.byPath[req.url ?? ""] = (stats.byPath[req.url ?? ""] ?? 0) + 1;
+    }
     handle(req, res).catch((e: unknown) => send(res, 500, { error: `internal: ${(e as Error).message}` }));
   });
 
@@ -69,6 +82,11 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
       return send(res, 401, { error: "Unauthorized" });
     }
     const path = (req.url ?? "/").split("?")[0];
+    if (options.exposeStats && path === "/__stats" && req.method === "GET") return send(res, 200, stats);
+    if (options.exposeStats && path === "/__stats/reset" && req.method === "POST") {
+      resetStats();
+      return send(res, 200, { result: "OK" });
+    }
     if (req.method !== "POST") return send(res, 405, { error: "only POST is supported" });
     if (path !== "/" && path !== "/pipeline" && path !== "/multi-exec") {
       return send(res, 404, { error: `unknown route ${path}` });
@@ -117,11 +135,7 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     port,
     stats,
-    resetStats() {
-      stats.requests = 0;
-      stats.commands = 0;
-      stats.byPath = {};
-    },
+    resetStats,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

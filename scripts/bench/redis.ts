@@ -4,7 +4,7 @@
  * and p99 latency of sequential calls.
  * Run: npm run bench:redis   (env: REDIS_URL=redis://127.0.0.1:6379, BENCH_CALLS=500)
  */
-import { Redis as IORedis } from "ioredis";
+import IORedis from "ioredis";
 import { RedisTokenStore } from "../../src/store/redis.js";
 import { startUpstashEndpoint } from "../upstash-endpoint.js";
 import { printTable } from "./util.js";

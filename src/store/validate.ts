@@ -30,7 +30,8 @@ export function resolveBaseConfig(config: BaseStoreConfig | undefined, op = "cre
   if (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config))) {
     throw new StorageError(op, "config", ErrInvalidConfig, "config must be an object");
   }
-  const { hashKey, defaultTtl = DEFAULT_TTL_MS, now = Date.now } = config ?? {};
+  // read Date.now on every call, not once: fake timers and clock changes are seen
+  const { hashKey, defaultTtl = DEFAULT_TTL_MS, now = () => Date.now() } = config ?? {};
   if (hashKey !== undefined && (typeof hashKey !== "string" || hashKey.length === 0)) {
     throw new StorageError(op, "hashKey", ErrInvalidConfig, "hashKey must be a non-empty string when set");
   }

@@ -1,68 +1,46 @@
 /**
- * Finds the machine's redis-server on 127.0.0.1:6379, or starts a private one on a free port,
- * and hands its URL and a key prefix unique to this run to the tests. It never flushes a
- * database: at the end it deletes the keys under this run's prefix, and nothing else.
+ * Runs once for the whole suite. Finds the machine's redis-server (or starts a private one),
+ * starts the project's Upstash-compatible endpoint over it and an echo origin, and hands their
+ * URLs and a key prefix unique to this run to every project (Node and Workers). It never
+ * flushes a database: at the end it deletes the keys under this run's prefix, and nothing else.
+ *
+ * One setup for both projects on purpose: ioredis loaded by two projects' setups in one process
+ * fails ("Cannot redefine property: default").
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { Redis } from "ioredis";
 import type { TestProject } from "vitest/node";
+import { startUpstashEndpoint } from "../../scripts/upstash-endpoint.js";
+import { startEchoOrigin } from "./echo-origin.js";
+import { deletePrefix, findOrStartRedis, newRunPrefix } from "./redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     redisUrl: string;
     runPrefix: string;
+    upstashUrl: string;
+    upstashToken: string;
+    originUrl: string;
   }
 }
 
-async function ping(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on("error", () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
+const UPSTASH_TOKEN = "worker-test-upstash-token";
 
 export default async function setup(project: TestProject) {
-  let redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-  let child: ChildProcess | undefined;
-  if (!(await ping(redisUrl))) {
-    const port = await freePort();
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    child.on("error", (e) => console.error(`cannot start redis-server: ${e.message}`));
-    redisUrl = `redis://127.0.0.1:${port}`;
-    for (let i = 0; i < 50 && !(await ping(redisUrl)); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!(await ping(redisUrl))) throw new Error("no Redis: none on 127.0.0.1:6379 and redis-server would not start");
+  const redis = await findOrStartRedis();
+  const endpoint = await startUpstashEndpoint({ token: UPSTASH_TOKEN, redisUrl: redis.url, exposeStats: true });
+  const origin = await startEchoOrigin();
+  const runPrefix = newRunPrefix();
+  for (const p of project.vitest.projects) {
+    p.provide("redisUrl", redis.url);
+    p.provide("runPrefix", runPrefix);
+    p.provide("upstashUrl", endpoint.url);
+    p.provide("upstashToken", UPSTASH_TOKEN);
+    p.provide("originUrl", origin.url);
   }
-  const runPrefix = `ets-test:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
-  project.provide("redisUrl", redisUrl);
-  project.provide("runPrefix", runPrefix);
-
   return async () => {
-    const r = new Redis(redisUrl);
-    let cursor = "0";
-    do {
-      const [next, keys] = await r.scan(cursor, "MATCH", `${runPrefix}*`, "COUNT", 1000);
-      if (keys.length > 0) await r.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-    r.disconnect();
-    child?.kill();
+    origin.server.closeAllConnections();
+    origin.server.close();
+    await endpoint.close();
+    await deletePrefix(redis.url, runPrefix);
+    redis.stop();
   };
 }

@@ -1,6 +1,6 @@
 /** Test helpers for the Redis backend: a private endpoint, unique prefixes, and Redis read directly. */
 import { inject } from "vitest";
-import { Redis as IORedis } from "ioredis";
+import IORedis from "ioredis";
 import { startUpstashEndpoint, type UpstashEndpoint } from "../../scripts/upstash-endpoint.js";
 import type { IndexSnapshot } from "../../src/store/types.js";
 

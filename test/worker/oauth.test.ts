@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { ADMIN, bearer, CLIENT_ID, CLIENT_SECRET, harness, HOUR, unreachableStore } from "./support.js";
+
+const basic = (id: string, secret: string) => ({ Authorization: `Basic ${btoa(`${id}:${secret}`)}` });
+const form = (params: Record<string, string>, headers: Record<string, string> = basic(CLIENT_ID, CLIENT_SECRET)): RequestInit => ({
+  method: "POST",
+  headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams(params).toString(),
+});
+
+describe("POST /oauth/revoke (RFC 7009)", () => {
+  it("revokes a token for an authenticated client, so the guard refuses it", async () => {
+    const h = harness();
+    await h.memory.store("rt-1", { id: "1", subject: "alice" });
+    const res = await h.app.request("/oauth/revoke", form({ token: "rt-1", token_type_hint: "access_token" }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    expect(await h.memory.isRevoked("rt-1")).toBe(true);
+    expect((await h.app.request("/api", { headers: bearer("rt-1") })).status).toBe(401);
+  });
+
+  it("answers 200 for an unknown or malformed token, as the RFC requires", async () => {
+    const h = harness();
+    expect((await h.app.request("/oauth/revoke", form({ token: "never-issued" }))).status).toBe(200);
+    expect((await h.app.request("/oauth/revoke", form({ token: "x".repeat(5000) }))).status).toBe(200);
+  });
+
+  it("accepts client_secret_post and the admin bearer token too", async () => {
+    const h = harness();
+    await h.memory.store("a", { id: "a", subject: "s" });
+    await h.memory.store("b", { id: "b", subject: "s" });
+    expect((await h.app.request("/oauth/revoke", form({ token: "a", client_id: CLIENT_ID, client_secret: CLIENT_SECRET }, {}))).status).toBe(200);
+    expect((await h.app.request("/oauth/revoke", form({ token: "b" }, bearer(ADMIN)))).status).toBe(200);
+    expect(await h.memory.isRevoked("a")).toBe(true);
+    expect(await h.memory.isRevoked("b")).toBe(true);
+  });
+
+  it("refuses bad client credentials with 401 invalid_client and revokes nothing", async () => {
+    const h = harness();
+    await h.memory.store("keep", { id: "k", subject: "s" });
+    for (const headers of [{}, basic(CLIENT_ID, "wrong-secret"), basic("nobody", CLIENT_SECRET), { Authorization: "Basic !!!" }, bearer("not-admin")] as Record<string, string>[]) {
+      const res = await h.app.request("/oauth/revoke", form({ token: "keep" }, headers));
+      expect(res.status, JSON.stringify(headers)).toBe(401);
+      expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+    }
+    expect(await h.memory.isRevoked("keep")).toBe(false);
+  });
+
+  it("answers a missing token or a JSON body with 400 invalid_request", async () => {
+    const h = harness();
+    const missing = await h.app.request("/oauth/revoke", form({}));
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: string }).error).toBe("invalid_request");
+    const json = await h.app.request("/oauth/revoke", { method: "POST", headers: { ...basic(CLIENT_ID, CLIENT_SECRET), "Content-Type": "application/json" }, body: '{"token":"x"}' });
+    expect(json.status).toBe(400);
+  });
+
+  it("answers a store outage with 503 temporarily_unavailable and Retry-After", async () => {
+    const h = harness({ store: unreachableStore() });
+    const res = await h.app.request("/oauth/revoke", form({ token: "x" }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("5");
+    expect(((await res.json()) as { error: string }).error).toBe("temporarily_unavailable");
+  });
+});
+
+describe("POST /oauth/introspect (RFC 7662)", () => {
+  it("describes a live token", async () => {
+    const h = harness();
+    const t = h.clock.t;
+    await h.memory.store("it-1", { id: "jti-1", subject: "alice", issuer: "https://idp", type: "access", keyId: "k1", issuedAt: new Date(t), expiresAt: new Date(t + HOUR) });
+    const res = await h.app.request("/oauth/introspect", form({ token: "it-1" }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ active: true, sub: "alice", jti: "jti-1", iss: "https://idp", iat: t / 1000, exp: (t + HOUR) / 1000, token_type: "access", kid: "k1" });
+  });
+
+  it("answers exactly { active: false } for unknown, expired and revoked tokens", async () => {
+    const h = harness();
+    await h.memory.store("exp", { id: "e", subject: "s", expiresAt: new Date(h.clock.t + 10) });
+    await h.memory.store("rev", { id: "r", subject: "s" });
+    await h.memory.revoke("rev");
+    h.clock.t += 11;
+    for (const token of ["unknown", "exp", "rev"]) {
+      const res = await h.app.request("/oauth/introspect", form({ token }));
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('{"active":false}');
+    }
+  });
+
+  it("needs client authentication", async () => {
+    const h = harness();
+    expect((await h.app.request("/oauth/introspect", form({ token: "x" }, {}))).status).toBe(401);
+  });
+
+  it("answers a store outage with 503, not with active: false", async () => {
+    const h = harness({ store: unreachableStore() });
+    expect((await h.app.request("/oauth/introspect", form({ token: "x" }))).status).toBe(503);
+  });
+});
