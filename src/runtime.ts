@@ -12,6 +12,8 @@ export interface Runtime {
 }
 
 let current: { key: string; runtime: Runtime } | undefined;
+// the hot path: workerd hands every request of an isolate the same env object
+let lastEnv: Env | undefined;
 let loggedConfigError: string | undefined;
 
 /**
@@ -20,6 +22,7 @@ let loggedConfigError: string | undefined;
  * Throws ConfigError naming a missing or malformed setting.
  */
 export function runtimeFor(env: Env): Runtime {
+  if (env === lastEnv && current !== undefined) return current.runtime;
   const config = readConfig(env);
   const key = JSON.stringify([config, [...config.oauthClients]]);
   if (current?.key !== key) {
@@ -28,6 +31,7 @@ export function runtimeFor(env: Env): Runtime {
       : new MemoryTokenStore({ hashKey: config.hashKey });
     current = { key, runtime: { app: createApp({ store, config }), store, config } };
   }
+  lastEnv = env;
   return current.runtime;
 }
 

@@ -1,0 +1,95 @@
+/**
+ * Guard throughput: the built Worker (memory backend, then Redis backend through the local
+ * endpoint) in front of a loopback origin, beside a bare pass-through Worker, all under
+ * Miniflare (workerd) in one run. Target: memory guard ≥ 0.8× the bare pass-through.
+ * Run: npm run bench:guard   (BENCH_REQUESTS=20000, BENCH_CONCURRENCY=32)
+ */
+import { execFileSync } from "node:child_process";
+import { Agent, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Miniflare } from "miniflare";
+import { startUpstashEndpoint } from "../upstash-endpoint.js";
+import { printTable } from "./util.js";
+
+const total = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ADMIN = "bench-admin-token-0123456789";
+const TOKEN = "bench-bearer-token-0123456789";
+
+execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist", "--minify"], { stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+
+const origin = createServer((_req, res) => res.end("ok"));
+await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
+const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" });
+
+const base = { modules: true, compatibilityDate: "2026-04-26", host: "127.0.0.1", port: 0, cf: false } as const;
+const workers = {
+  bare: new Miniflare({
+    ...base,
+    script: "export default { fetch(req, env) { const u = new URL(req.url); return fetch(env.ORIGIN_URL + u.pathname + u.search, req); } };",
+    bindings: { ORIGIN_URL: originUrl },
+  }),
+  memory: new Miniflare({ ...base, scriptPath: "dist/worker.js", bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl } }),
+  redis: new Miniflare({
+    ...base,
+    scriptPath: "dist/worker.js",
+    bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: "bench", KEY_PREFIX: `ets-bench:${Date.now().toString(36)}:` },
+  }),
+};
+const urls = Object.fromEntries(await Promise.all(Object.entries(workers).map(async ([k, mf]) => [k, (await mf.ready).toString().replace(/\/$/, "")]))) as Record<keyof typeof workers, string>;
+for (const k of ["memory", "redis"] as const) {
+  const res = await fetch(`${urls[k]}/admin/tokens`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ token: TOKEN, id: "bench", subject: "bench" }),
+  });
+  if (res.status !== 201) throw new Error(`${k}: storing the bench token answered ${res.status}`);
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+function get(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const req = request(`${url}/bench/path?q=1`, { agent, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+async function load(url: string, n: number) {
+  const ms: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next++ < n) ms.push(await get(url));
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  ms.sort((a, b) => a - b);
+  return { rps: ms.length / seconds, p50: ms[Math.floor(ms.length / 2)]!, p99: ms[Math.floor(ms.length * 0.99)]! };
+}
+
+const results: Record<string, { rps: number; p50: number; p99: number }[]> = { bare: [], memory: [], redis: [] };
+for (const k of Object.keys(urls) as (keyof typeof urls)[]) await load(urls[k], 1000); // warm up
+for (let round = 0; round < 3; round++) {
+  for (const k of Object.keys(urls) as (keyof typeof urls)[]) results[k]!.push(await load(urls[k], Math.floor(total / 3)));
+}
+const best = (k: string) => results[k]!.reduce((a, b) => (b.rps > a.rps ? b : a));
+const bare = best("bare");
+console.log(`guard throughput under Miniflare, ${total} requests per worker in 3 alternating rounds, ${concurrency} in flight, best round; node ${process.version}, ${new Date().toISOString()}\n`);
+printTable(
+  ["worker", "req/s", "p50 ms", "p99 ms", "vs bare"],
+  [
+    ["bare pass-through (reference)", bare.rps, bare.p50.toFixed(2), bare.p99.toFixed(2), "1.00×"],
+    ["guard, memory backend", best("memory").rps, best("memory").p50.toFixed(2), best("memory").p99.toFixed(2), `${(best("memory").rps / bare.rps).toFixed(2)}× (target ≥ 0.8×)`],
+    ["guard, Redis backend (local endpoint)", best("redis").rps, best("redis").p50.toFixed(2), best("redis").p99.toFixed(2), `${(best("redis").rps / bare.rps).toFixed(2)}×`],
+  ],
+);
+
+agent.destroy();
+await Promise.all(Object.values(workers).map((mf) => mf.dispose()));
+await endpoint.close();
+origin.closeAllConnections();
+origin.close();
