@@ -24,3 +24,14 @@ export {
   type MemoryStoreConfig,
   type RedisStoreConfig,
 } from "./store/types.js";
+export {
+  tokenGuard,
+  TOKEN_SUBJECT_HEADER,
+  TOKEN_ID_HEADER,
+  TOKEN_STATUS_HEADER,
+  type TokenGuardOptions,
+  type TokenGuardVariables,
+} from "./middleware/guard.js";
+export { createApp, ADMIN_PREFIX, OAUTH_PREFIX, type AppDeps } from "./app.js";
+export { readConfig, ConfigError, type AppConfig, type FailMode } from "./config.js";
+export type { Env } from "./env.js";
