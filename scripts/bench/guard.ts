@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Miniflare } from "miniflare";
+import { deletePrefix } from "../redis-keys.js";
 import { startUpstashEndpoint } from "../upstash-endpoint.js";
 import { printTable } from "./util.js";
 
@@ -21,7 +22,9 @@ execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist", "--m
 const origin = createServer((_req, res) => res.end("ok"));
 await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
 const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" });
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const keyPrefix = `ets-bench:${Date.now().toString(36)}:`;
+const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl });
 
 const base = { modules: true, compatibilityDate: "2026-04-26", host: "127.0.0.1", port: 0, cf: false } as const;
 const workers = {
@@ -34,7 +37,7 @@ const workers = {
   redis: new Miniflare({
     ...base,
     scriptPath: "dist/worker.js",
-    bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: "bench", KEY_PREFIX: `ets-bench:${Date.now().toString(36)}:` },
+    bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: "bench", KEY_PREFIX: keyPrefix },
   }),
 };
 const urls = Object.fromEntries(await Promise.all(Object.entries(workers).map(async ([k, mf]) => [k, (await mf.ready).toString().replace(/\/$/, "")]))) as Record<keyof typeof workers, string>;
@@ -91,5 +94,6 @@ printTable(
 agent.destroy();
 await Promise.all(Object.values(workers).map((mf) => mf.dispose()));
 await endpoint.close();
+await deletePrefix(redisUrl, keyPrefix);
 origin.closeAllConnections();
 origin.close();

@@ -4,8 +4,8 @@
  * and p99 latency of sequential calls.
  * Run: npm run bench:redis   (env: REDIS_URL=redis://127.0.0.1:6379, BENCH_CALLS=500)
  */
-import IORedis from "ioredis";
 import { RedisTokenStore } from "../../src/store/redis.js";
+import { deletePrefix } from "../redis-keys.js";
 import { startUpstashEndpoint } from "../upstash-endpoint.js";
 import { printTable } from "./util.js";
 
@@ -65,11 +65,4 @@ printTable(["operation", "round trips", "seed Go store", "p50 ms", "p99 ms"], ro
 
 await store.close();
 await endpoint.close();
-const r = new IORedis(redisUrl);
-let cursor = "0";
-do {
-  const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-  if (keys.length > 0) await r.del(...keys);
-  cursor = next;
-} while (cursor !== "0");
-r.disconnect();
+await deletePrefix(redisUrl, prefix);

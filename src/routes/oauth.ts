@@ -56,7 +56,8 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     if (type !== "application/x-www-form-urlencoded") {
       return oauthError(c, 400, "invalid_request", "send the body as application/x-www-form-urlencoded");
     }
-    const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
+    // bytes, then UTF-8: workerd warns when .text() reads a body whose type is not text/*
+    const form = Object.fromEntries(new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer())));
     if (!(await authenticated(c, form, deps))) {
       return oauthError(c, 401, "invalid_client", "client authentication failed", { "WWW-Authenticate": 'Basic realm="oauth"' });
     }

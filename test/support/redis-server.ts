@@ -44,14 +44,4 @@ export function newRunPrefix(): string {
   return `ets-test:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
 }
 
-/** Deletes the keys under `prefix` (SCAN + DEL): never a flush of the shared database. */
-export async function deletePrefix(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url);
-  let cursor = "0";
-  do {
-    const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    if (keys.length > 0) await r.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
-  r.disconnect();
-}
+export { deletePrefix } from "../../scripts/redis-keys.js";
