@@ -1,6 +1,7 @@
 import { createApp } from "./app.js";
 import { ConfigError, readConfig, type AppConfig } from "./config.js";
 import type { Env } from "./env.js";
+import { StorageError } from "./store/errors.js";
 import { MemoryTokenStore } from "./store/memory.js";
 import { RedisTokenStore } from "./store/redis.js";
 import type { TokenStore } from "./store/types.js";
@@ -10,6 +11,15 @@ export interface Runtime {
   store: TokenStore;
   config: AppConfig;
 }
+
+/** Store config fields → the bindings they come from. */
+const SETTING_OF: Record<string, string> = {
+  url: "UPSTASH_REDIS_REST_URL",
+  token: "UPSTASH_REDIS_REST_TOKEN",
+  keyPrefix: "KEY_PREFIX",
+  hashKey: "TOKEN_HASH_KEY",
+  timeoutMs: "STORE_TIMEOUT_MS",
+};
 
 let current: { key: string; runtime: Runtime } | undefined;
 // the hot path: workerd hands every request of an isolate the same env object
@@ -26,9 +36,16 @@ export function runtimeFor(env: Env): Runtime {
   const config = readConfig(env);
   const key = JSON.stringify([config, [...config.oauthClients]]);
   if (current?.key !== key) {
-    const store: TokenStore = config.redis
-      ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey })
-      : new MemoryTokenStore({ hashKey: config.hashKey });
+    let store: TokenStore;
+    try {
+      store = config.redis
+        ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey })
+        : new MemoryTokenStore({ hashKey: config.hashKey });
+    } catch (e) {
+      // readConfig checks these first; this keeps any store-level refusal a named setting too
+      if (e instanceof StorageError) throw new ConfigError(SETTING_OF[e.key] ?? e.key, e.detail);
+      throw e;
+    }
     current = { key, runtime: { app: createApp({ store, config }), store, config } };
   }
   lastEnv = env;
