@@ -34,19 +34,26 @@ const StoreBody = v.strictObject(
   (issue) => strictMessage(issue),
 );
 
+/** Messages for the object-level issues: a missing field, an unknown one, or no object at all. */
 function strictMessage(issue: v.BaseIssue<unknown>): string {
-  return issue.kind === "schema" && issue.type === "strict_object" ? `unknown field ${JSON.stringify(issue.path?.[0]?.key ?? issue.input)}` : issue.message;
+  const key = issue.path?.[0]?.key;
+  if (issue.expected === "never") return `unknown field ${JSON.stringify(key)}`;
+  if (issue.received === "undefined" && key !== undefined) return `${String(key)} is required`;
+  if (issue.expected === "Object") return "the body must be a JSON object";
+  return issue.message;
 }
 
-/** A JSON body checked against `schema`; every failure is a 400 naming the field. */
+/** A JSON body checked against `schema`; every failure is a 400 that names the field. */
 function jsonBody<S extends v.GenericSchema>(schema: S) {
-  return vValidator("json", schema, (result, c) => {
-    if (!result.success) {
-      const issue = result.issues[0];
-      const path = issue.path?.map((p) => String(p.key)).join(".");
-      const message = issue.message.startsWith(path ?? "\0") || issue.message.startsWith("unknown field") ? issue.message : `${path ?? "body"}: ${issue.message}`;
-      return errorJson(c, 400, "invalid_request", message);
-    }
+  return vValidator("json", schema, async (result, c) => {
+    if (result.success) return;
+    // valibot takes an array for an object whose keys are missing: say what is wrong instead
+    // (the parsed body is cached, so this reads nothing twice)
+    if (Array.isArray(await c.req.json())) return errorJson(c, 400, "invalid_request", "the body must be a JSON object");
+    const issue = result.issues[0];
+    const path = issue.path?.map((p) => String(p.key)).join(".");
+    const named = path === undefined || issue.message.startsWith(path) || issue.type === "strict_object";
+    return errorJson(c, 400, "invalid_request", named ? issue.message : `${path}: ${issue.message}`);
   });
 }
 

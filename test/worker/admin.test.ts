@@ -142,12 +142,21 @@ describe("admin input", () => {
     });
   }
 
-  it("names the offending field", async () => {
+  it("says which field is wrong, and how", async () => {
     const h = harness();
-    const res = await h.app.request("/admin/tokens", adminJson({ token: "t", id: "i", subject: "s", expires_at: "x" }));
-    expect(((await res.json()) as Body).error.message).toContain("expires_at");
-    const res2 = await h.app.request("/admin/tokens", adminJson({ token: "t", id: 5, subject: "s" }));
-    expect(((await res2.json()) as Body).error.message).toContain("id");
+    const cases: [unknown, string][] = [
+      [{ token: "t", id: "i", subject: "s", expires_at: "x" }, 'unknown field "expires_at"'],
+      [{ token: "t", id: "i" }, "subject is required"],
+      [{ token: "t", id: 5, subject: "s" }, "id must be a string"],
+      [{ token: "t", id: "i", subject: "s", expiresAt: true }, "expiresAt: must be an ISO 8601 string or epoch milliseconds"],
+      [[1, 2], "the body must be a JSON object"],
+      [null, "the body must be a JSON object"],
+      ["{oops", "Malformed JSON in request body"],
+    ];
+    for (const [body, message] of cases) {
+      const res = await h.app.request("/admin/tokens", adminJson(body === "{oops" ? body : JSON.stringify(body)));
+      expect(await res.json(), JSON.stringify(body)).toEqual({ error: { code: "invalid_request", message } });
+    }
   });
 
   it("never answers a client mistake with a 5xx", async () => {
