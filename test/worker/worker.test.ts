@@ -34,6 +34,7 @@ describe("the Worker in front of a real origin", () => {
     expect(echoed.headers["x-token-subject"]).toBe("alice");
     expect(echoed.headers["x-token-id"]).toBe(`id-${token}`);
     expect(echoed.headers.authorization).toBe(`Bearer ${token}`);
+    expect(echoed.headers.host).toBe(new URL(inject("originUrl")).host);
     expect(atob(echoed.bodyBase64)).toBe(String.fromCharCode(...new TextEncoder().encode(body)));
 
     expect((await admin("/admin/tokens/revoke", { token })).status).toBe(200);
