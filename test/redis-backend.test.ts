@@ -52,6 +52,7 @@ describe("round trips", () => {
     await store.store(tok, { id: "warm", subject: "warm" });
     await Promise.all([store.get(tok), store.getById("warm"), store.list("warm"), store.isRevoked(tok), store.cleanup()]);
     await store.revoke(tok);
+    await store.revokeSubject("warm");
     await store.delete(tok);
 
     const counts: Record<string, number> = {};
@@ -64,6 +65,8 @@ describe("round trips", () => {
     counts["list (100)"] = await roundTrips(async () => expect(await store.list("rt")).toHaveLength(100));
     counts["list (0)"] = await roundTrips(() => store.list("nobody"));
     counts.revoke = await roundTrips(() => store.revoke(tok));
+    // 100 tokens, one of them revoked just above
+    counts["revokeSubject (100)"] = await roundTrips(async () => expect(await store.revokeSubject("rt")).toEqual({ revoked: 99 }));
     counts["get (revoked)"] = await roundTrips(() => store.get(tok).catch((e: StorageError) => expect(e.err).toBe(ErrTokenRevoked)));
     counts.delete = await roundTrips(() => store.delete(tok));
     counts["cleanup (none due)"] = await roundTrips(() => store.cleanup());

@@ -48,6 +48,7 @@ add("isRevoked", "2", await measure(calls, (i) => store.isRevoked(pick(i))));
 add("list (10 tokens)", "1 + 2×10 = 21", await measure(calls, (i) => store.list(`sub-${(i + 100) % 100}`)));
 add("list (100 tokens)", "1 + 2×100 = 201", await measure(calls, () => store.list("big")));
 add("revoke", "4", await measure(calls, (i) => store.revoke(pick(i))));
+add("revokeSubject (100 tokens)", "no such operation", await measure(calls, () => store.revokeSubject("big")));
 add("delete", "2", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
 
 // cleanup: 1,200 tokens due, batches of 500 → ⌈1200/500⌉ = 3 round trips

@@ -104,6 +104,7 @@ export function adminRoutes({ store, adminToken }: AdminDeps): Hono {
   );
   admin.get("/tokens/by-id/:id", (c) => withStore(c, async () => c.json(await store.getById(c.req.param("id")))));
   admin.get("/subjects/:subject/tokens", (c) => withStore(c, async () => c.json({ tokens: await store.list(c.req.param("subject")) })));
+  admin.post("/subjects/:subject/revoke", (c) => withStore(c, async () => c.json(await store.revokeSubject(c.req.param("subject")))));
   admin.post("/cleanup", (c) => withStore(c, async () => c.json(await store.cleanup())));
   admin.all("*", (c: Context) => errorJson(c, 404, "not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
   return admin;

@@ -126,6 +126,20 @@ export class MemoryTokenStore implements TokenStore {
     entry.revokedAt ??= this.now();
   }
 
+  async revokeSubject(subject: string): Promise<{ revoked: number }> {
+    checkName("revokeSubject", "subject", subject);
+    this.assertOpen("revokeSubject", subject);
+    const now = this.now();
+    let revoked = 0;
+    for (const e of this.bySubject.get(subject) ?? []) {
+      if (e.revokedAt === undefined) {
+        e.revokedAt = now;
+        revoked++;
+      }
+    }
+    return { revoked };
+  }
+
   async isRevoked(token: string): Promise<boolean> {
     const [hash, key] = await this.lookupKey("isRevoked", token);
     return this.existing("isRevoked", key, this.byHash.get(hash)).revokedAt !== undefined;

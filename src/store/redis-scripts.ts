@@ -90,6 +90,16 @@ redis.call('HSETNX', KEYS[1], 'r', ARGV[1])
 return 'true'
 `;
 
+/** KEYS: s:<subject>. ARGV: prefix, now. Marks every token of the subject; returns how many were unmarked. */
+export const REVOKE_SUBJECT = `
+local n = 0
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local t = ARGV[1] .. 't:' .. h
+  if redis.call('EXISTS', t) == 1 and redis.call('HSETNX', t, 'r', ARGV[2]) == 1 then n = n + 1 end
+end
+return tostring(n)
+`;
+
 /** KEYS: t:<h>. */
 export const IS_REVOKED = `
 local r = redis.call('HMGET', KEYS[1], 'e', 'r')

@@ -129,6 +129,13 @@ export class RedisTokenStore implements TokenStore {
     acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, [`${this.prefix}t:${h}`], [this.now()]));
   }
 
+  async revokeSubject(subject: string): Promise<{ revoked: number }> {
+    checkName("revokeSubject", "subject", subject);
+    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, [`${this.prefix}s:${subject}`], [this.prefix, this.now()]);
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw unavailable("revokeSubject", subject, "the reply is not a count");
+    return { revoked: raw };
+  }
+
   async isRevoked(token: string): Promise<boolean> {
     const [h, key] = await this.lookupKey("isRevoked", token);
     const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], []);

@@ -32,6 +32,11 @@ export interface TokenStore {
   /** Marks the token revoked. Idempotent. */
   revoke(token: string): Promise<void>;
   isRevoked(token: string): Promise<boolean>;
+  /**
+   * Revokes every stored token of `subject` ("log out everywhere"), without knowing the raw
+   * tokens. Resolves how many were not revoked before; an unknown subject gives 0.
+   */
+  revokeSubject(subject: string): Promise<{ revoked: number }>;
   /** Removes every expired token with its indexes and revocation mark. */
   cleanup(): Promise<{ removed: number }>;
   close(): Promise<void>;

@@ -389,6 +389,35 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe("revokeSubject", () => {
+      it("revokes every token of the subject and no other, counting the newly revoked", async () => {
+        const mine = [makeToken(), makeToken(), makeToken()];
+        for (const tok of mine) await store.store(tok, makeMeta({ subject: "erin" }));
+        const other = makeToken();
+        await store.store(other, makeMeta({ subject: "frank" }));
+        await store.revoke(mine[0]!);
+        expect(await store.revokeSubject("erin")).toEqual({ revoked: 2 });
+        for (const tok of mine) await rejects(store.get(tok), ErrTokenRevoked, "get");
+        expect(await store.list("erin")).toEqual([]);
+        expect(await store.isRevoked(other)).toBe(false);
+        expect(await store.revokeSubject("erin")).toEqual({ revoked: 0 });
+      });
+
+      it("keeps the tokens revoked when they are stored again", async () => {
+        const tok = makeToken();
+        const md = makeMeta({ subject: "gina" });
+        await store.store(tok, md);
+        await store.revokeSubject("gina");
+        await rejects(store.store(tok, md), ErrTokenRevoked, "store");
+      });
+
+      it("answers 0 for an unknown subject and rejects a malformed one", async () => {
+        expect(await store.revokeSubject("nobody")).toEqual({ revoked: 0 });
+        const e = await rejects(store.revokeSubject(""), ErrInvalidMetadata, "revokeSubject");
+        expect(e.message).not.toContain("undefined");
+      });
+    });
+
     describe("cleanup", () => {
       it("removes expired tokens with their indexes and revocation marks, and nothing else", async () => {
         const expired = makeToken();

@@ -12,6 +12,7 @@ const ROUTES: [string, string, unknown][] = [
   ["POST", "/admin/tokens/delete", { token: "t" }],
   ["GET", "/admin/tokens/by-id/i", undefined],
   ["GET", "/admin/subjects/s/tokens", undefined],
+  ["POST", "/admin/subjects/s/revoke", undefined],
   ["POST", "/admin/cleanup", undefined],
 ];
 
@@ -61,6 +62,17 @@ describe("admin routes", () => {
     expect(await (await h.app.request("/admin/tokens/delete", adminJson({ token: "secret-1" }))).json()).toEqual({ deleted: true });
     expect((await h.app.request("/admin/tokens/lookup", adminJson({ token: "secret-1" }))).status).toBe(404);
     expect(h.origin).toHaveLength(0);
+  });
+
+  it("revokes every token of a subject at once", async () => {
+    const h = harness();
+    await h.memory.store("s-1", { id: "1", subject: "henry" });
+    await h.memory.store("s-2", { id: "2", subject: "henry" });
+    await h.memory.store("o-1", { id: "3", subject: "ida" });
+    const res = await h.app.request("/admin/subjects/henry/revoke", { method: "POST", headers: bearer(ADMIN) });
+    expect(await res.json()).toEqual({ revoked: 2 });
+    expect((await h.app.request("/api", { headers: bearer("s-2") })).status).toBe(401);
+    expect((await h.app.request("/api", { headers: bearer("o-1") })).status).toBe(200);
   });
 
   it("runs cleanup now", async () => {
