@@ -534,13 +534,14 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         const rand = (n: number) => ((r = (r * 1103515245 + 12345) % 2 ** 31), r % n);
         for (let i = 0; i < 400; i++) {
           const token = tokens[rand(tokens.length)]!;
-          const kind = rand(10);
+          const kind = rand(11);
           if (kind < 4) {
             ops.push(s.store(token, makeMeta({ id: `cid-${rand(25)}`, subject: `sub-${rand(4)}`, expiresAt: new Date(t + 1 + rand(3) * 50) })));
           } else if (kind < 6) ops.push(s.revoke(token));
           else if (kind < 8) ops.push(s.delete(token));
           else if (kind < 9) ops.push(s.cleanup());
-          else ops.push(s.list(`sub-${rand(4)}`));
+          else if (kind < 10) ops.push(s.list(`sub-${rand(4)}`));
+          else ops.push(s.revokeSubject(`sub-${rand(4)}`));
           if (i % 50 === 49) t += 60; // some tokens expire while calls are in flight
         }
         const results = await Promise.allSettled(ops);
