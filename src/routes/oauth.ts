@@ -14,7 +14,7 @@ export interface OAuthDeps {
 }
 
 /** RFC 6749 §5.2 error body, which OAuth clients parse: `{ error, error_description }`. */
-function oauthError(c: Context, status: 400 | 401 | 415 | 503, error: string, description: string, headers?: Record<string, string>) {
+function oauthError(c: Context, status: 400 | 401 | 503, error: string, description: string, headers?: Record<string, string>) {
   return c.json({ error, error_description: description }, status, { "Cache-Control": "no-store", ...headers });
 }
 
