@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { MemoryTokenStore, RedisTokenStore, StorageError, type TokenStore } from "../src/index.js";
 import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
-import { ENDPOINT_TOKEN, startEndpoint, uniquePrefix } from "./support/redis.js";
+import { ENDPOINT_TOKEN, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "./support/redis.js";
 
 let endpoint: UpstashEndpoint;
 beforeAll(async () => {
@@ -29,7 +29,7 @@ for (const seed of [1, 2, 3]) {
     let t = Date.UTC(2026, 10, 27, 12);
     const now = () => t;
     const memory = new MemoryTokenStore({ now, cleanupBatchSize: 3 });
-    const redis = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix: uniquePrefix("diff"), now, cleanupBatchSize: 3 });
+    const redis = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix: uniquePrefix("diff"), now, cleanupBatchSize: 3, timeoutMs: TEST_TIMEOUT_MS });
     // mulberry32: a small PRNG whose low bits are as random as its high ones
     let r = seed * 7919;
     const rand = (n: number) => {

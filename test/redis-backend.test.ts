@@ -14,7 +14,7 @@ import {
 } from "../src/index.js";
 import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
 import { indexViolations } from "./support/invariants.js";
-import { directRedis, dumpPrefix, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix } from "./support/redis.js";
+import { directRedis, dumpPrefix, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "./support/redis.js";
 
 const HOUR = 3_600_000;
 let endpoint: UpstashEndpoint;
@@ -32,7 +32,7 @@ afterAll(async () => {
 let t = Date.now();
 const makeStore = (overrides: Partial<RedisStoreConfig> = {}) => {
   const keyPrefix = uniquePrefix("backend");
-  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, now: () => t, ...overrides });
+  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, now: () => t, timeoutMs: TEST_TIMEOUT_MS, ...overrides });
   return { store, keyPrefix };
 };
 const secret = (label: string) => `raw-${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
@@ -146,7 +146,7 @@ describe("at rest", () => {
 describe("concurrency across isolates", () => {
   it("keeps Redis consistent under 600 overlapping calls from two store instances", async () => {
     const keyPrefix = uniquePrefix("iso");
-    const stores = [0, 1].map(() => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, now: () => t, cleanupBatchSize: 7 }));
+    const stores = [0, 1].map(() => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, now: () => t, cleanupBatchSize: 7, timeoutMs: TEST_TIMEOUT_MS }));
     const toks = Array.from({ length: 60 }, () => secret("iso"));
     const ops: Promise<unknown>[] = [];
     for (let i = 0; i < 600; i++) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from "vitest";
 import { RedisTokenStore } from "../src/index.js";
 import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
 import { tokenStoreContract } from "./contract/token-store.js";
-import { directRedis, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix } from "./support/redis.js";
+import { directRedis, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "./support/redis.js";
 
 let endpoint: UpstashEndpoint;
 const redis = directRedis();
@@ -16,6 +16,6 @@ afterAll(async () => {
 
 tokenStoreContract("redis", async (options) => {
   const keyPrefix = uniquePrefix("contract");
-  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, ...options });
+  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options });
   return { store, snapshot: () => redisSnapshot(redis, keyPrefix) };
 });

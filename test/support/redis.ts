@@ -5,6 +5,8 @@ import { startUpstashEndpoint, type UpstashEndpoint } from "../../scripts/upstas
 import type { IndexSnapshot } from "../../src/store/types.js";
 
 export const ENDPOINT_TOKEN = "test-endpoint-token";
+/** Redis calls in tests wait this long: a loaded CI machine must not turn a slow answer into a failure. */
+export const TEST_TIMEOUT_MS = 10_000;
 
 let n = 0;
 /** A key prefix no other test (or run) uses. */

@@ -15,6 +15,7 @@ const redisEnv = {
   UPSTASH_REDIS_REST_URL: upstash,
   UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
   KEY_PREFIX: `${inject("runPrefix")}worker:`,
+  STORE_TIMEOUT_MS: "10000", // generous: a loaded machine must not turn a slow answer into a 503
 };
 
 const call = (path: string, init: RequestInit = {}) =>
