@@ -5,9 +5,14 @@ export async function deletePrefix(url: string, prefix: string): Promise<void> {
   const r = new Redis(url);
   let cursor = "0";
   do {
-    const [next, keys] = await r.scan(cursor, "MATCH", `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`, "COUNT", 1000);
+    const [next, keys] = await r.scan(cursor, "MATCH", `${escapeGlob(prefix)}*`, "COUNT", 1000);
     if (keys.length > 0) await r.del(...keys);
     cursor = next;
   } while (cursor !== "0");
   r.disconnect();
+}
+
+/** `s` as a literal inside a Redis MATCH pattern. */
+export function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, "\\$&");
 }

@@ -1,6 +1,7 @@
 /** Test helpers for the Redis backend: a private endpoint, unique prefixes, and Redis read directly. */
 import { inject } from "vitest";
 import IORedis from "ioredis";
+import { escapeGlob } from "../../scripts/redis-keys.js";
 import { startUpstashEndpoint, type UpstashEndpoint } from "../../scripts/upstash-endpoint.js";
 import type { IndexSnapshot } from "../../src/store/types.js";
 
@@ -60,8 +61,4 @@ function pairs(flat: string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
   return out;
-}
-
-function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, "\\$&");
 }
