@@ -24,9 +24,12 @@ export interface TokenGuardOptions {
    * @default "closed"
    */
   failMode?: FailMode;
-  /** Where outage lines go. @default console.error */
+  /** Where outage lines go (at most one per 10 s, with a count of the lines held back). @default console.error */
   log?: (line: string) => void;
 }
+
+/** An outage refuses every request: log the first, then at most one line per window. */
+const OUTAGE_LOG_WINDOW_MS = 10_000;
 
 export interface TokenGuardVariables {
   /** The live token's metadata; undefined only on a fail-open request. */
@@ -53,6 +56,18 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   if (failMode !== "closed" && failMode !== "open") throw new Error('tokenGuard: failMode must be "closed" or "open"');
   const log = options.log ?? ((line: string) => console.error(line));
   const storeFor = typeof options.store === "function" ? options.store : () => options.store as TokenStore;
+  let lastOutageLog = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  const logOutage = (e: unknown) => {
+    const now = Date.now();
+    if (now - lastOutageLog < OUTAGE_LOG_WINDOW_MS) {
+      suppressed++;
+      return;
+    }
+    log(JSON.stringify({ event: "guard_store_unavailable", failMode, error: e instanceof Error ? e.message : String(e), suppressed }));
+    lastOutageLog = now;
+    suppressed = 0;
+  };
 
   return async function tokenGuard(c, next) {
     const token = bearerToken(c.req.header("Authorization"));
@@ -66,7 +81,7 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     } catch (e) {
       const unavailable = !(e instanceof StorageError) || e.err === ErrStoreUnavailable || e.err === ErrInvalidConfig;
       if (!unavailable) return invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid");
-      log(JSON.stringify({ event: "guard_store_unavailable", failMode, error: e instanceof Error ? e.message : String(e) }));
+      logOutage(e);
       // fail closed: an unreachable store must not admit a revoked token
       if (failMode === "closed") {
         return errorJson(c, 503, "store_unavailable", "the token store cannot be reached; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { tokenGuard, type TokenGuardVariables } from "../../src/middleware/guard.js";
 import { MemoryTokenStore } from "../../src/store/memory.js";
 import { bearer, harness, HOUR, unreachableStore } from "./support.js";
@@ -123,6 +123,23 @@ describe("guard when the store is unreachable", () => {
     expect(h.logs).toHaveLength(1);
     expect(JSON.parse(h.logs[0]!)).toMatchObject({ event: "guard_store_unavailable", failMode: "closed" });
     expect(h.logs[0]).not.toContain("some-raw-token-value");
+  });
+
+  it("logs an outage once per window, counting the lines it held back", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const h = harness({ store: unreachableStore() });
+      for (let i = 0; i < 4; i++) expect((await h.app.request("/api", { headers: bearer(`tok-${i}`) })).status).toBe(503);
+      expect(h.logs).toHaveLength(1);
+      expect(JSON.parse(h.logs[0]!)).toMatchObject({ event: "guard_store_unavailable", suppressed: 0 });
+      vi.setSystemTime(Date.now() + 10_001);
+      expect((await h.app.request("/api", { headers: bearer("tok-late") })).status).toBe(503);
+      expect(h.logs).toHaveLength(2);
+      expect(JSON.parse(h.logs[1]!)).toMatchObject({ event: "guard_store_unavailable", suppressed: 3 });
+      expect(h.store.calls).toEqual({ get: 5 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("fails open only when configured, marking the request unverified and trusting no identity header", async () => {
