@@ -6,17 +6,17 @@ import {
   ErrTokenRevoked,
   StorageError,
 } from "./errors.js";
-import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+import { createHasher, type TokenHasher } from "./hash.js";
 import { MinHeap } from "./heap.js";
 import type { IndexSnapshot, MemoryStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
 import {
   byIssuedAtThenId,
   checkName,
-  checkToken,
   normalizeMetadata,
-  positiveInt,
   resolveBaseConfig,
   toMetadata,
+  tokenKey,
+  wholeNumber,
   type TokenRecord,
 } from "./validate.js";
 
@@ -74,7 +74,7 @@ export class MemoryTokenStore implements TokenStore {
     this.hash = createHasher(base.hashKey);
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
-    this.cleanupBatchSize = positiveInt("create", "cleanupBatchSize", config?.cleanupBatchSize, 10_000);
+    this.cleanupBatchSize = wholeNumber("cleanupBatchSize", config?.cleanupBatchSize, 10_000);
   }
 
   async store(token: string, metadata: TokenMetadata): Promise<void> {
@@ -185,9 +185,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   private async lookupKey(op: string, token: string): Promise<[hash: string, key: string]> {
-    checkToken(op, token);
-    const hash = await this.hash(token);
-    const key = fingerprint(hash);
+    const [hash, key] = await tokenKey(op, token, this.hash);
     this.assertOpen(op, key);
     return [hash, key];
   }

@@ -9,17 +9,17 @@ import {
   StorageError,
   type StoreSentinel,
 } from "./errors.js";
-import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+import { createHasher, type TokenHasher } from "./hash.js";
 import * as lua from "./redis-scripts.js";
 import type { RedisStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
 import {
   byIssuedAtThenId,
   checkName,
-  checkToken,
   normalizeMetadata,
-  positiveInt,
   resolveBaseConfig,
   toMetadata,
+  tokenKey,
+  wholeNumber,
   type TokenRecord,
 } from "./validate.js";
 
@@ -57,10 +57,10 @@ export class RedisTokenStore implements TokenStore {
     const invalid = (field: string, detail: string) => new StorageError("create", field, ErrInvalidConfig, detail);
     this.prefix = config.keyPrefix ?? "tokens:";
     if (typeof this.prefix !== "string" || this.prefix.length > 128) throw invalid("keyPrefix", "keyPrefix must be a string of at most 128 characters");
-    this.grace = nonNegativeInt("retentionGrace", config.retentionGrace, 3_600_000);
-    this.batch = positiveInt("create", "cleanupBatchSize", config.cleanupBatchSize, 500);
-    this.timeoutMs = positiveInt("create", "timeoutMs", config.timeoutMs, 1000);
-    const retries = nonNegativeInt("retries", config.retries, 1);
+    this.grace = wholeNumber("retentionGrace", config.retentionGrace, 3_600_000, 0);
+    this.batch = wholeNumber("cleanupBatchSize", config.cleanupBatchSize, 500);
+    this.timeoutMs = wholeNumber("timeoutMs", config.timeoutMs, 1000);
+    const retries = wholeNumber("retries", config.retries, 1, 0);
     if (config.redis !== undefined) {
       if (typeof config.redis !== "object" || config.redis === null || typeof config.redis.createScript !== "function") {
         throw invalid("redis", "redis must be an @upstash/redis Redis instance");
@@ -91,7 +91,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async store(token: string, metadata: TokenMetadata): Promise<void> {
-    const [h, key] = await this.lookupKey("store", token);
+    const [h, key] = await tokenKey("store", token, this.hash);
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
     const p = this.prefix;
@@ -102,7 +102,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {
-    const [h, key] = await this.lookupKey("get", token);
+    const [h, key] = await tokenKey("get", token, this.hash);
     return toMetadata(parseRecord("get", key, await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now()])));
   }
 
@@ -113,7 +113,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async delete(token: string): Promise<void> {
-    const [h, key] = await this.lookupKey("delete", token);
+    const [h, key] = await tokenKey("delete", token, this.hash);
     acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, [`${this.prefix}t:${h}`, `${this.prefix}x`], [this.prefix, h]));
   }
 
@@ -125,7 +125,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async revoke(token: string): Promise<void> {
-    const [h, key] = await this.lookupKey("revoke", token);
+    const [h, key] = await tokenKey("revoke", token, this.hash);
     acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, [`${this.prefix}t:${h}`], [this.now()]));
   }
 
@@ -137,7 +137,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async isRevoked(token: string): Promise<boolean> {
-    const [h, key] = await this.lookupKey("isRevoked", token);
+    const [h, key] = await tokenKey("isRevoked", token, this.hash);
     const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], []);
     if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
     return raw;
@@ -158,12 +158,6 @@ export class RedisTokenStore implements TokenStore {
 
   async close(): Promise<void> {
     this.closed = true;
-  }
-
-  private async lookupKey(op: string, token: string): Promise<[hash: string, key: string]> {
-    checkToken(op, token);
-    const hash = await this.hash(token);
-    return [hash, fingerprint(hash)];
   }
 
   /** Runs one script; turns "!code" replies into StorageErrors and every failure into ErrStoreUnavailable. */
@@ -212,14 +206,6 @@ function parsesAsUrl(url: string): boolean {
 /** Writes answer `true`; anything else means the store did not do what was asked. */
 function acknowledged(op: string, key: string, raw: unknown): void {
   if (raw !== true) throw unavailable(op, key, "the reply is not an acknowledgement");
-}
-
-function nonNegativeInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new StorageError("create", name, ErrInvalidConfig, `${name} must be a whole number, 0 or more`);
-  }
-  return value;
 }
 
 /** A stored record back from Redis; anything malformed means the store answered wrongly. */

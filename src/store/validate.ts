@@ -1,4 +1,5 @@
 import { ErrInvalidConfig, ErrInvalidMetadata, ErrTokenExpired, StorageError } from "./errors.js";
+import { fingerprint, type TokenHasher } from "./hash.js";
 import { DEFAULT_TTL_MS, LIMITS, type BaseStoreConfig, type StoredTokenMetadata } from "./types.js";
 
 /** A token's metadata as backends keep it: dates as epoch milliseconds, plus the revocation mark. */
@@ -44,10 +45,11 @@ export function resolveBaseConfig(config: BaseStoreConfig | undefined, op = "cre
   return { hashKey, defaultTtl, now };
 }
 
-export function positiveInt(op: string, name: string, value: unknown, fallback: number): number {
+/** A whole-number setting of at least `min` (1 unless given); a bad one rejects naming it. */
+export function wholeNumber(name: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
-    throw new StorageError(op, name, ErrInvalidConfig, `${name} must be a positive whole number`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new StorageError("create", name, ErrInvalidConfig, `${name} must be a whole number, ${min} or more`);
   }
   return value;
 }
@@ -60,6 +62,13 @@ export function checkToken(op: string, token: unknown): asserts token is string 
   if (token.length > LIMITS.token) {
     throw new StorageError(op, NO_KEY, ErrInvalidMetadata, `token is longer than ${LIMITS.token} characters`);
   }
+}
+
+/** Checks a raw token and hashes it: the hash keys the token, its fingerprint names it in errors. */
+export async function tokenKey(op: string, token: unknown, hash: TokenHasher): Promise<[hash: string, key: string]> {
+  checkToken(op, token);
+  const h = await hash(token);
+  return [h, fingerprint(h)];
 }
 
 /** Checks an id or subject passed as a lookup key; `key` in the error is the value itself. */
