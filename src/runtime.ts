@@ -42,7 +42,7 @@ export function runtimeFor(env: Env): Runtime {
         ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey })
         : new MemoryTokenStore({ hashKey: config.hashKey });
     } catch (e) {
-      // readConfig checks these first; this keeps any store-level refusal a named setting too
+      // the store checks its own settings (Upstash URL and token, key prefix): name the binding
       if (e instanceof StorageError) throw new ConfigError(SETTING_OF[e.key] ?? e.key, e.detail);
       throw e;
     }
@@ -52,11 +52,15 @@ export function runtimeFor(env: Env): Runtime {
   return current.runtime;
 }
 
+/** Logs a config error once per isolate (per distinct message). */
+export function logConfigError(e: ConfigError): void {
+  if (loggedConfigError === e.message) return;
+  loggedConfigError = e.message;
+  console.error(JSON.stringify({ event: "config_error", setting: e.setting, error: e.message }));
+}
+
 /** A 500 naming the bad setting, logged once per isolate; traffic never passes. */
 export function configErrorResponse(e: ConfigError): Response {
-  if (loggedConfigError !== e.message) {
-    loggedConfigError = e.message;
-    console.error(JSON.stringify({ event: "config_error", setting: e.setting, error: e.message }));
-  }
+  logConfigError(e);
   return Response.json({ error: { code: "invalid_config", message: `the Worker is misconfigured: ${e.message}` } }, { status: 500 });
 }

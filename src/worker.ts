@@ -1,7 +1,7 @@
 import { ConfigError } from "./config.js";
 import { runCleanup } from "./cron.js";
 import type { Env } from "./env.js";
-import { configErrorResponse, runtimeFor } from "./runtime.js";
+import { configErrorResponse, logConfigError, runtimeFor } from "./runtime.js";
 
 export default {
   fetch(request, env, ctx) {
@@ -17,7 +17,7 @@ export default {
     try {
       store = runtimeFor(env).store;
     } catch (e) {
-      if (e instanceof ConfigError) configErrorResponse(e); // logs it once
+      if (e instanceof ConfigError) logConfigError(e);
       throw e;
     }
     const done = runCleanup(store);

@@ -44,6 +44,14 @@ export function storageErrorResponse(c: Context, e: StorageError): Response {
   return errorJson(c, status, e.err.code, e.message, headers);
 }
 
+/**
+ * Whether `e` means the store could not answer (rather than answering no). Callers fail
+ * closed on it: 503, never a verdict on the token.
+ */
+export function isStoreOutage(e: unknown): boolean {
+  return e instanceof StorageError && (e.err === ErrStoreUnavailable || e.err === ErrInvalidConfig);
+}
+
 /** Runs a store call and answers its StorageError as JSON; anything else is rethrown. */
 export async function withStore(c: Context, fn: () => Promise<Response>): Promise<Response> {
   try {

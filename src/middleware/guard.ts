@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { FailMode } from "../config.js";
 import { bearerToken } from "../http/auth.js";
-import { errorJson, RETRY_AFTER_SECONDS } from "../http/errors.js";
-import { ErrInvalidConfig, ErrStoreUnavailable, StorageError } from "../store/errors.js";
+import { errorJson, isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
+import { StorageError } from "../store/errors.js";
 import { LIMITS, type StoredTokenMetadata, type TokenStore } from "../store/types.js";
 
 export const TOKEN_SUBJECT_HEADER = "X-Token-Subject";
@@ -79,8 +79,8 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     try {
       metadata = await storeFor(c).get(token);
     } catch (e) {
-      const unavailable = !(e instanceof StorageError) || e.err === ErrStoreUnavailable || e.err === ErrInvalidConfig;
-      if (!unavailable) return invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid");
+      // anything but a StorageError is treated as an outage too: never admit on a surprise
+      if (e instanceof StorageError && !isStoreOutage(e)) return invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid");
       logOutage(e);
       // fail closed: an unreachable store must not admit a revoked token
       if (failMode === "closed") {

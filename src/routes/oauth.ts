@@ -1,8 +1,8 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken, secretsEqual } from "../http/auth.js";
-import { RETRY_AFTER_SECONDS } from "../http/errors.js";
-import { ErrInvalidConfig, ErrStoreUnavailable, StorageError } from "../store/errors.js";
+import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
+import { StorageError } from "../store/errors.js";
 import type { TokenStore } from "../store/types.js";
 
 export interface OAuthDeps {
@@ -66,7 +66,7 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
   }
 
   const outage = (c: Context, e: unknown) =>
-    e instanceof StorageError && (e.err === ErrStoreUnavailable || e.err === ErrInvalidConfig)
+    isStoreOutage(e)
       ? oauthError(c, 503, "temporarily_unavailable", "the token store cannot be reached", { "Retry-After": RETRY_AFTER_SECONDS })
       : undefined;
 

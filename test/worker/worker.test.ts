@@ -76,6 +76,8 @@ describe("configuration", () => {
     ["an unknown fail mode", { ...good, GUARD_FAIL_MODE: "sometimes" }, "GUARD_FAIL_MODE"],
     ["malformed OAUTH_CLIENTS", { ...good, OAUTH_CLIENTS: "no-secret-here" }, "OAUTH_CLIENTS"],
     ["a non-numeric STORE_TIMEOUT_MS", { ...good, STORE_TIMEOUT_MS: "1s" }, "STORE_TIMEOUT_MS"],
+    ["a Redis URL that is not http(s)", { ...good, UPSTASH_REDIS_REST_URL: "redis://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
+    ["a KEY_PREFIX over 128 characters with Redis", { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", KEY_PREFIX: "p".repeat(129) }, "KEY_PREFIX"],
     ["a Redis token the client refuses", { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "has white space" }, "UPSTASH_REDIS_REST_TOKEN"],
   ];
   afterEach(() => vi.restoreAllMocks());
