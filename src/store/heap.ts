@@ -35,7 +35,10 @@ export class MinHeap<T> {
     const items = this.items;
     const top = items[0];
     const last = items.pop();
-    if (items.length > 0 && last !== undefined) this.siftDown(last);
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      this.siftDownFrom(0);
+    }
     return top;
   }
 
@@ -47,11 +50,6 @@ export class MinHeap<T> {
 
   clear(): void {
     this.items = [];
-  }
-
-  private siftDown(item: T): void {
-    this.items[0] = item;
-    this.siftDownFrom(0);
   }
 
   private siftDownFrom(start: number): void {

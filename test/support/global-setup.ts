@@ -10,7 +10,8 @@
 import type { TestProject } from "vitest/node";
 import { startUpstashEndpoint } from "../../scripts/upstash-endpoint.js";
 import { startEchoOrigin } from "./echo-origin.js";
-import { deletePrefix, findOrStartRedis, newRunPrefix } from "./redis-server.js";
+import { deletePrefix } from "../../scripts/redis-keys.js";
+import { findOrStartRedis, newRunPrefix } from "./redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

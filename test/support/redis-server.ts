@@ -1,4 +1,4 @@
-/** Finds the machine's redis-server, or starts a private one; deletes a run's keys afterwards. */
+/** Finds the machine's redis-server, or starts a private one. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import Redis from "ioredis";
@@ -43,5 +43,3 @@ export async function findOrStartRedis(): Promise<{ url: string; stop: () => voi
 export function newRunPrefix(): string {
   return `ets-test:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
 }
-
-export { deletePrefix } from "../../scripts/redis-keys.js";
