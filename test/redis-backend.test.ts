@@ -87,7 +87,9 @@ describe("round trips", () => {
     }
   });
 
-  it("batches concurrent calls into fewer requests, never more than one each", async () => {
+  it("stays at one request per call or fewer when calls overlap", async () => {
+    // auto-pipelining could merge calls issued in one microtask; hashing spaces them out, so
+    // in practice (20 of 20 seen here) each call is its own request: the bound is what matters
     const { store } = makeStore();
     const toks = Array.from({ length: 20 }, () => secret("conc"));
     await Promise.all(toks.map((tok, i) => store.store(tok, { id: `conc-${i}`, subject: "conc" })));
