@@ -2,7 +2,7 @@ import { vValidator } from "@hono/valibot-validator";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { bearerToken, secretsEqual } from "../http/auth.js";
+import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
 import { errorJson, withStore } from "../http/errors.js";
 import { LIMITS, type TokenMetadata, type TokenStore } from "../store/types.js";
 
@@ -15,13 +15,15 @@ export interface AdminDeps {
 export const ADMIN_MAX_BODY = 16 * 1024;
 
 const Token = v.pipe(v.string("token must be a string"), v.minLength(1, "token must not be empty"), v.maxLength(LIMITS.token, `token is longer than ${LIMITS.token} characters`));
+/** A token the guard can ever see: `POST /admin/tokens` refuses one no Bearer header can carry. */
+const BearerToken = v.pipe(Token, v.regex(B64TOKEN, "token must be an RFC 6750 b64token (A-Z a-z 0-9 - . _ ~ + /, then any =)"));
 const DateInput = v.union([v.string(), v.number()], "must be an ISO 8601 string or epoch milliseconds");
 const Field = (name: string) => v.optional(v.string(`${name} must be a string`));
 
 const TokenBody = v.strictObject({ token: Token }, (issue) => strictMessage(issue));
 const StoreBody = v.strictObject(
   {
-    token: Token,
+    token: BearerToken,
     id: v.string("id must be a string"),
     subject: v.string("subject must be a string"),
     issuer: Field("issuer"),
@@ -82,8 +84,8 @@ export function adminRoutes({ store, adminToken }: AdminDeps): Hono {
   admin.post("/tokens", requireJson, jsonBody(StoreBody), (c) =>
     withStore(c, async () => {
       const { token, ...metadata } = c.req.valid("json");
-      await store.store(token, metadata as TokenMetadata);
-      return c.json(await store.get(token), 201);
+      // answer from what was stored: a second read could race a concurrent delete or revoke
+      return c.json(await store.store(token, metadata as TokenMetadata), 201);
     }),
   );
   admin.post("/tokens/lookup", requireJson, jsonBody(TokenBody), (c) => withStore(c, async () => c.json(await store.get(c.req.valid("json").token))));

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { bearerToken, secretsEqual } from "../http/auth.js";
+import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { StorageError } from "../store/errors.js";
 import type { TokenStore } from "../store/types.js";
@@ -24,7 +24,8 @@ async function authenticated(c: Context, form: Record<string, string>, deps: OAu
   if (typeof bearer === "string") return secretsEqual(bearer, deps.adminToken);
   let id = form.client_id;
   let secret = form.client_secret;
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
+  // RFC 7617: "Basic" 1*SP token68, with no other white space
+  const basic = /^Basic +([A-Za-z0-9+/]+=*)$/i.exec(stripOws(header ?? ""));
   if (basic !== null) {
     let decoded: string;
     try {

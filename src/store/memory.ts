@@ -77,7 +77,7 @@ export class MemoryTokenStore implements TokenStore {
     this.cleanupBatchSize = wholeNumber("cleanupBatchSize", config?.cleanupBatchSize, 10_000);
   }
 
-  async store(token: string, metadata: TokenMetadata): Promise<void> {
+  async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
     const [hash, key] = await this.lookupKey("store", token);
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
@@ -91,6 +91,7 @@ export class MemoryTokenStore implements TokenStore {
     }
     if (prev !== undefined) this.unlink(prev);
     this.link(new Entry(hash, rec));
+    return toMetadata(rec);
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {

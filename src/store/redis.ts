@@ -90,7 +90,7 @@ export class RedisTokenStore implements TokenStore {
     ) as Record<keyof typeof lua, Script>;
   }
 
-  async store(token: string, metadata: TokenMetadata): Promise<void> {
+  async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
     const [h, key] = await tokenKey("store", token, this.hash);
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
@@ -99,6 +99,7 @@ export class RedisTokenStore implements TokenStore {
       p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace,
     ], { revoked: "a revoked token cannot be stored again" });
     acknowledged("store", key, raw);
+    return toMetadata(rec);
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {

@@ -20,8 +20,11 @@ export interface TokenMetadata {
 export type StoredTokenMetadata = TokenMetadata & { issuedAt: Date; expiresAt: Date };
 
 export interface TokenStore {
-  /** Stores a token, or updates it if it is already stored. A revoked token stays revoked. */
-  store(token: string, metadata: TokenMetadata): Promise<void>;
+  /**
+   * Stores a token, or updates it if it is already stored. A revoked token stays revoked.
+   * Resolves the metadata as stored (defaults filled in), so a caller needs no second read.
+   */
+  store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata>;
   /** The live token's metadata; rejects with ErrTokenNotFound, ErrTokenExpired or ErrTokenRevoked. */
   get(token: string): Promise<StoredTokenMetadata>;
   getById(id: string): Promise<StoredTokenMetadata>;

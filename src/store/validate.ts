@@ -54,14 +54,22 @@ export function wholeNumber(name: string, value: unknown, fallback: number, min 
   return value;
 }
 
-/** A raw token must be a non-empty string within LIMITS.token; it is never echoed back. */
+/**
+ * Why `value` is not an acceptable string for `name`, or undefined when it is: a string of
+ * well-formed Unicode (no lone surrogate: TextEncoder and Redis would turn one into U+FFFD, so
+ * two different values would share one hash or key), not empty unless allowed, within `limit`.
+ */
+export function stringProblem(name: string, value: unknown, limit: number, allowEmpty = false): string | undefined {
+  if (typeof value !== "string" || (!allowEmpty && value.length === 0)) return `${name} must be a ${allowEmpty ? "" : "non-empty "}string`;
+  if (value.length > limit) return `${name} is longer than ${limit} characters`;
+  if (!value.isWellFormed()) return `${name} is not well-formed Unicode (it holds a lone surrogate)`;
+  return undefined;
+}
+
+/** A raw token must be a well-formed, non-empty string within LIMITS.token; it is never echoed back. */
 export function checkToken(op: string, token: unknown): asserts token is string {
-  if (typeof token !== "string" || token.length === 0) {
-    throw new StorageError(op, NO_KEY, ErrInvalidMetadata, "token must be a non-empty string");
-  }
-  if (token.length > LIMITS.token) {
-    throw new StorageError(op, NO_KEY, ErrInvalidMetadata, `token is longer than ${LIMITS.token} characters`);
-  }
+  const problem = stringProblem("token", token, LIMITS.token);
+  if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
 }
 
 /** Checks a raw token and hashes it: the hash keys the token, its fingerprint names it in errors. */
@@ -71,14 +79,10 @@ export async function tokenKey(op: string, token: unknown, hash: TokenHasher): P
   return [h, fingerprint(h)];
 }
 
-/** Checks an id or subject passed as a lookup key; `key` in the error is the value itself. */
+/** Checks an id or subject passed as a lookup key; `key` in the error is the value itself once valid. */
 export function checkName(op: string, name: "id" | "subject", value: unknown): asserts value is string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new StorageError(op, NO_KEY, ErrInvalidMetadata, `${name} must be a non-empty string`);
-  }
-  if (value.length > LIMITS[name]) {
-    throw new StorageError(op, NO_KEY, ErrInvalidMetadata, `${name} is longer than ${LIMITS[name]} characters`);
-  }
+  const problem = stringProblem(name, value, LIMITS[name]);
+  if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
 }
 
 /**
@@ -98,9 +102,8 @@ export function normalizeMetadata(
   }
   const md = metadata as Record<string, unknown>;
   for (const name of ["id", "subject"] as const) {
-    const v = md[name];
-    if (typeof v !== "string" || v.length === 0) throw invalid(`${name} must be a non-empty string`);
-    if (v.length > LIMITS[name]) throw invalid(`${name} is longer than ${LIMITS[name]} characters`);
+    const problem = stringProblem(name, md[name], LIMITS[name]);
+    if (problem !== undefined) throw invalid(problem);
   }
   const rec: TokenRecord = {
     id: md.id as string,
@@ -111,9 +114,9 @@ export function normalizeMetadata(
   for (const name of OPTIONAL_FIELDS) {
     const v = md[name];
     if (v === undefined || v === null) continue;
-    if (typeof v !== "string") throw invalid(`${name} must be a string`);
-    if (v.length > LIMITS.field) throw invalid(`${name} is longer than ${LIMITS.field} characters`);
-    rec[name] = v;
+    const problem = stringProblem(name, v, LIMITS.field, true);
+    if (problem !== undefined) throw invalid(problem);
+    rec[name] = v as string;
   }
   if (rec.expiresAt <= now) {
     throw new StorageError(op, key, ErrTokenExpired, "expiresAt is at or before now");

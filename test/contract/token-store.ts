@@ -163,6 +163,13 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         ["an unparseable expiresAt", "tok", { id: "a", subject: "b", expiresAt: "next tuesday" }],
         ["an invalid Date", "tok", { id: "a", subject: "b", expiresAt: new Date(Number.NaN) }],
         ["a boolean issuedAt", "tok", { id: "a", subject: "b", issuedAt: true }],
+        // a lone surrogate becomes U+FFFD in a hash input or a Redis key name: refused everywhere
+        ["a token with a lone high surrogate", "tok\ud800", { id: "a", subject: "b" }],
+        ["a token with a lone low surrogate", "\udc00tok", { id: "a", subject: "b" }],
+        ["an id with a lone surrogate", "tok", { id: "\ud800", subject: "b" }],
+        ["a subject with a lone surrogate", "tok", { id: "a", subject: "user\ud800" }],
+        ["a subject with reversed surrogates", "tok", { id: "a", subject: "\ude00\ud83d" }],
+        ...(["issuer", "keyId", "type", "status"] as const).map((f): [string, unknown, unknown] => [`a ${f} with a lone surrogate`, "tok", { id: "a", subject: "b", [f]: "x\udfff" }]),
       ];
       for (const [what, token, md] of invalid) {
         it(`rejects ${what} with ErrInvalidMetadata and stores nothing`, async () => {
@@ -170,6 +177,37 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
           expect((await h.snapshot()).tokens).toEqual([]);
         });
       }
+
+      it("resolves the metadata as stored, defaults filled in", async () => {
+        const token = makeToken();
+        const stored = await store.store(token, { id: "resolved", subject: "alice", keyId: "k1" });
+        expect(stored).toEqual({ id: "resolved", subject: "alice", keyId: "k1", issuedAt: new Date(t), expiresAt: new Date(t + DAY) });
+        expect(await store.get(token)).toEqual(stored);
+      });
+
+      it("refuses lone surrogates in every lookup, so no two values share an index key", async () => {
+        for (const [p, op] of [
+          [store.get("a\ud800"), "get"],
+          [store.delete("a\udc00"), "delete"],
+          [store.revoke("\ud800"), "revoke"],
+          [store.isRevoked("\udc00"), "isRevoked"],
+          [store.getById("\ud800"), "getById"],
+          [store.list("\ud800x"), "list"],
+          [store.revokeSubject("\udc00x"), "revokeSubject"],
+        ] as [Promise<unknown>, string][]) {
+          await rejects(p, ErrInvalidMetadata, op);
+        }
+        // well-formed look-alikes stay apart: U+FFFD itself, and astral characters (surrogate pairs)
+        const [a, b, c] = [makeToken(), makeToken(), makeToken()];
+        await store.store(a, makeMeta({ id: "\ud83d\ude00", subject: "\ufffdx" }));
+        await store.store(b, makeMeta({ id: "\ud83d\ude01", subject: "\ud83d\ude00x" }));
+        await store.store(c, makeMeta({ id: "\ufffd", subject: "\ud83d\ude01x" }));
+        expect(await store.revokeSubject("\ufffdx")).toEqual({ revoked: 1 });
+        expect(await store.isRevoked(b)).toBe(false);
+        expect(await store.isRevoked(c)).toBe(false);
+        expect((await store.getById("\ud83d\ude01")).subject).toBe("\ud83d\ude00x");
+        expect((await store.getById("\ufffd")).subject).toBe("\ud83d\ude01x");
+      });
 
       it("rejects issuedAt after expiresAt with ErrInvalidMetadata", async () => {
         const md = makeMeta({ issuedAt: new Date(t + 2 * HOUR), expiresAt: new Date(t + HOUR) });
