@@ -82,9 +82,11 @@ function parseClients(raw: string | undefined): Map<string, string> {
     const i = entry.indexOf(":");
     const id = entry.slice(0, i).trim();
     const secret = entry.slice(i + 1).trim();
-    if (i <= 0 || id.length === 0 || secret.length < MIN_ADMIN_TOKEN) {
+    if (i <= 0 || id.length === 0) {
       throw new ConfigError("OAUTH_CLIENTS", `must be "id:secret,..." with secrets of at least ${MIN_ADMIN_TOKEN} characters`);
     }
+    // the secret itself is never echoed: the message names the client
+    if (secret.length < MIN_ADMIN_TOKEN) throw new ConfigError("OAUTH_CLIENTS", `the secret of client ${JSON.stringify(id)} is shorter than ${MIN_ADMIN_TOKEN} characters`);
     clients.set(id, secret);
   }
   return clients;

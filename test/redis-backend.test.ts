@@ -143,6 +143,19 @@ describe("at rest", () => {
     // the subject's key lives as long as its longest-lived token
     expect(await direct.pttl(`${keyPrefix}s:ttl`)).toBeGreaterThan(2 * HOUR + 60_000 - 5000);
   });
+
+  it("never shortens a subject key's TTL when a shorter-lived token of that subject comes later", async () => {
+    const { store, keyPrefix } = makeStore({ retentionGrace: 60_000 });
+    const long = secret("ttl-long");
+    await store.store(long, { id: "long", subject: "ttl-order", expiresAt: new Date(t + 5 * HOUR) });
+    await store.store(secret("ttl-short"), { id: "short", subject: "ttl-order", expiresAt: new Date(t + HOUR) });
+    // the key must outlive the long token, or Redis drops it and list/revokeSubject miss that token
+    expect(await direct.pttl(`${keyPrefix}s:ttl-order`)).toBeGreaterThan(5 * HOUR + 60_000 - 5000);
+    t += 2 * HOUR;
+    expect((await store.list("ttl-order")).map((m) => m.id)).toEqual(["long"]);
+    expect(await store.revokeSubject("ttl-order")).toEqual({ revoked: 2 }); // the expired one too, as on every backend
+    expect(await store.isRevoked(long)).toBe(true);
+  });
 });
 
 describe("concurrency across isolates", () => {

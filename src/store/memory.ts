@@ -178,7 +178,9 @@ export class MemoryTokenStore implements TokenStore {
   /** @internal For tests: the indexes as they are. */
   snapshot(): IndexSnapshot {
     return {
-      tokens: [...this.byHash.values()].map(({ hash, id, subject, expiresAt }) => ({ hash, id, subject, expiresAt })),
+      tokens: [...this.byHash.values()].map(({ hash, id, subject, expiresAt, revokedAt }) => ({
+        hash, id, subject, expiresAt, ...(revokedAt === undefined ? {} : { revokedAt }),
+      })),
       ids: [...this.byId].map(([id, e]) => [id, e.hash]),
       subjects: [...this.bySubject].map(([s, set]) => [s, [...set].map((e) => e.hash)]),
       expiry: this.expiry.values().filter((e) => this.byHash.get(e.hash) === e).map((e) => e.hash),

@@ -126,7 +126,7 @@ export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
  * `expiry` lists the hashes the expiry index would clean up.
  */
 export interface IndexSnapshot {
-  tokens: { hash: string; id: string; subject: string; expiresAt: number }[];
+  tokens: { hash: string; id: string; subject: string; expiresAt: number; revokedAt?: number }[];
   ids: [id: string, hash: string][];
   subjects: [subject: string, hashes: string[]][];
   expiry: string[];

@@ -303,6 +303,24 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         await rejects(store.getById(md.id), ErrTokenExpired, "getById");
       });
 
+      it("at the exact instant now == expiresAt: still live, its id still held, nothing cleaned up", async () => {
+        const token = makeToken();
+        const md = makeMeta({ id: "boundary", expiresAt: new Date(t + HOUR) });
+        await store.store(token, md);
+        t += HOUR; // now == expiresAt
+        expect(await store.get(token)).toEqual(md);
+        expect(await store.getById("boundary")).toEqual(md);
+        const other = makeToken();
+        await rejects(store.store(other, makeMeta({ id: "boundary", expiresAt: new Date(t + HOUR) })), ErrIDConflict, "store");
+        await rejects(store.get(other), ErrTokenNotFound, "get");
+        expect(await store.cleanup()).toEqual({ removed: 0 });
+        expect(await store.get(token)).toEqual(md);
+        expect(await store.list(md.subject)).toEqual([md]);
+        t += 1; // one millisecond later it is gone for every purpose
+        await rejects(store.get(token), ErrTokenExpired, "get");
+        expect(await store.cleanup()).toEqual({ removed: 1 });
+      });
+
       it("reject a revoked token with ErrTokenRevoked", async () => {
         const token = makeToken();
         const md = makeMeta();
@@ -418,6 +436,19 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         expect(await store.isRevoked(other)).toBe(false);
       });
 
+      it("keep the first revocation time, whatever revokes the token again", async () => {
+        const token = makeToken();
+        await store.store(token, makeMeta({ subject: "first-rev" }));
+        const first = t;
+        await store.revoke(token);
+        t += 5_000;
+        await store.revoke(token);
+        t += 5_000;
+        expect(await store.revokeSubject("first-rev")).toEqual({ revoked: 0 });
+        const rec = (await h.snapshot()).tokens.find((x) => x.subject === "first-rev");
+        expect(rec?.revokedAt).toBe(first);
+      });
+
       it("report an expired token's mark rather than an error", async () => {
         const token = makeToken();
         await store.store(token, makeMeta());
@@ -508,26 +539,42 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
     });
 
     describe("errors", () => {
-      it("never show the raw token; token keys are a fingerprint of its hash", async () => {
+      it("never show the raw token in any error any operation raises; token keys are a fingerprint of its hash", async () => {
         const token = makeToken();
-        const errors: StorageError[] = [
-          await rejects(store.get(token), ErrTokenNotFound, "get"),
-          await rejects(store.revoke(token), ErrTokenNotFound, "revoke"),
-          await rejects(store.delete(token), ErrTokenNotFound, "delete"),
-          await rejects(store.isRevoked(token), ErrTokenNotFound, "isRevoked"),
-          await rejects(store.store(token, makeMeta({ expiresAt: new Date(t - 1) })), ErrTokenExpired, "store"),
-          await rejects(store.store(token, { id: 5 } as unknown as TokenMetadata), ErrInvalidMetadata, "store"),
-        ];
+        const other = makeToken();
+        const expiring = makeToken();
+        const fp = (raw: string) => createHash("sha256").update(raw).digest("hex").slice(0, 12);
+        /** Each error with the token it concerns (its key must be that token's fingerprint), or "-" for none. */
+        const seen: [StorageError, string][] = [];
+        const expectErr = async (p: Promise<unknown>, err: StoreSentinel, op: string, about: string) => seen.push([await rejects(p, err, op), about]);
+
+        await expectErr(store.get(token), ErrTokenNotFound, "get", token);
+        await expectErr(store.revoke(token), ErrTokenNotFound, "revoke", token);
+        await expectErr(store.delete(token), ErrTokenNotFound, "delete", token);
+        await expectErr(store.isRevoked(token), ErrTokenNotFound, "isRevoked", token);
+        await expectErr(store.store(token, makeMeta({ expiresAt: new Date(t - 1) })), ErrTokenExpired, "store", token);
+        await expectErr(store.store(token, { id: 5 } as unknown as TokenMetadata), ErrInvalidMetadata, "store", token);
+        await expectErr(store.get(`${token}\ud800`), ErrInvalidMetadata, "get", "-");
+        await expectErr(store.store(`${"x".repeat(LIMITS.token)}${token}`, makeMeta()), ErrInvalidMetadata, "store", "-");
         await store.store(token, makeMeta({ id: "held" }));
-        errors.push(await rejects(store.store(makeToken(), makeMeta({ id: "held" })), ErrIDConflict, "store"));
+        await expectErr(store.store(other, makeMeta({ id: "held" })), ErrIDConflict, "store", other);
         await store.revoke(token);
-        errors.push(await rejects(store.get(token), ErrTokenRevoked, "get"));
-        const sha = createHash("sha256").update(token).digest("hex");
-        for (const e of errors.slice(0, -2)) expect(e.key).toBe(sha.slice(0, 12));
-        for (const e of errors) {
-          expect(e.key).toMatch(/^[0-9a-f]{12}$/);
+        await expectErr(store.get(token), ErrTokenRevoked, "get", token);
+        await expectErr(store.store(token, makeMeta({ id: "held" })), ErrTokenRevoked, "store", token);
+        await store.store(expiring, makeMeta({ expiresAt: new Date(t + 10) }));
+        t += 11;
+        await expectErr(store.get(expiring), ErrTokenExpired, "get", expiring);
+        await store.close();
+        await expectErr(store.get(token), ErrStoreUnavailable, "get", token);
+        await expectErr(store.store(token, makeMeta()), ErrStoreUnavailable, "store", token);
+        await expectErr(store.revoke(token), ErrStoreUnavailable, "revoke", token);
+        await expectErr(store.delete(token), ErrStoreUnavailable, "delete", token);
+        await expectErr(store.isRevoked(token), ErrStoreUnavailable, "isRevoked", token);
+
+        for (const [e, about] of seen) {
+          expect(e.key, e.message).toBe(about === "-" ? "-" : fp(about));
           for (const text of [e.message, e.key, e.detail, String(e.stack), JSON.stringify(e)]) {
-            expect(text).not.toContain(token);
+            for (const raw of [token, other, expiring]) expect(text).not.toContain(raw);
           }
         }
       });

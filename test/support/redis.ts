@@ -48,7 +48,7 @@ export async function redisSnapshot(r: IORedis, prefix: string): Promise<IndexSn
     const rest = key.slice(prefix.length);
     if (rest.startsWith("t:")) {
       const f = Object.fromEntries(pairs(value));
-      snap.tokens.push({ hash: rest.slice(2), id: f.id!, subject: f.s!, expiresAt: Number(f.e) });
+      snap.tokens.push({ hash: rest.slice(2), id: f.id!, subject: f.s!, expiresAt: Number(f.e), ...(f.r === undefined ? {} : { revokedAt: Number(f.r) }) });
     } else if (rest.startsWith("i:")) snap.ids.push([rest.slice(2), value[0]!]);
     else if (rest.startsWith("s:")) snap.subjects.push([rest.slice(2), pairs(value).map(([h]) => h)]);
     else if (rest === "x") snap.expiry = pairs(value).map(([h]) => h);

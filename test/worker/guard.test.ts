@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { tokenGuard, type TokenGuardVariables } from "../../src/middleware/guard.js";
 import { MemoryTokenStore } from "../../src/store/memory.js";
+import { RedisTokenStore } from "../../src/store/redis.js";
 import { bearer, harness, HOUR, unreachableStore } from "./support.js";
 
 const sha256 = async (buf: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -174,6 +175,16 @@ describe("tokenGuard on its own", () => {
     expect(denied.headers.get("WWW-Authenticate")).toBe('Bearer realm="my-api"');
     const ok = await app.request("/api/me", { headers: { ...bearer("mine"), "X-Token-Subject": "mallory" } });
     expect(await ok.json()).toEqual({ subject: "bob", header: "bob" });
+  });
+
+  it("fails closed when built without a failMode", async () => {
+    const app = new Hono();
+    app.use("*", tokenGuard({ store: new RedisTokenStore({ url: "http://127.0.0.1:9", token: "x", timeoutMs: 300, retries: 0 }), log: () => {} }));
+    let reached = 0;
+    app.get("*", (c) => c.text(`handler ran ${++reached}`));
+    const res = await app.request("/x", { headers: bearer("tok") });
+    expect(res.status).toBe(503);
+    expect(reached).toBe(0);
   });
 
   it("rejects bad options when it is built", () => {

@@ -46,6 +46,27 @@ describe("POST /oauth/revoke (RFC 7009)", () => {
     expect(await h.memory.isRevoked("keep")).toBe(false);
   });
 
+  it("refuses an unknown client that sends the secret compared against for unknown ids", async () => {
+    const h = harness();
+    await h.memory.store("keep-dummy", { id: "kd", subject: "s" });
+    // the route compares an unknown id's secret against a fixed dummy so timing tells nothing;
+    // sending that very dummy must not authenticate
+    const dummy = "\0unknown-client";
+    const attempts: [string, RequestInit][] = [
+      ["post", form({ token: "keep-dummy", client_id: "nobody", client_secret: dummy }, {})],
+      ["basic, escaped", form({ token: "keep-dummy" }, { Authorization: `Basic ${btoa(`nobody:${encodeURIComponent(dummy)}`)}` })],
+      ["basic, raw NUL", form({ token: "keep-dummy" }, { Authorization: `Basic ${btoa(`nobody:${dummy}`)}` })],
+    ];
+    for (const path of ["/oauth/revoke", "/oauth/introspect"]) {
+      for (const [label, init] of attempts) {
+        const res = await h.app.request(path, init);
+        expect(res.status, `${path} ${label}`).toBe(401);
+        expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+      }
+    }
+    expect(await h.memory.isRevoked("keep-dummy")).toBe(false);
+  });
+
   it("answers a missing token or a JSON body with 400 invalid_request", async () => {
     const h = harness();
     const missing = await h.app.request("/oauth/revoke", form({}));

@@ -2,6 +2,7 @@
 import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
+import { readConfig } from "../../src/config.js";
 import worker from "../../src/worker.js";
 import type { SeenRequest } from "../support/echo-origin.js";
 
@@ -75,6 +76,8 @@ describe("configuration", () => {
     ["a Redis token without its URL", { ...good, UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
     ["an unknown fail mode", { ...good, GUARD_FAIL_MODE: "sometimes" }, "GUARD_FAIL_MODE"],
     ["malformed OAUTH_CLIENTS", { ...good, OAUTH_CLIENTS: "no-secret-here" }, "OAUTH_CLIENTS"],
+    ["an OAUTH_CLIENTS secret under 16 characters", { ...good, OAUTH_CLIENTS: "client:short" }, "OAUTH_CLIENTS"],
+    ["one short secret among good ones", { ...good, OAUTH_CLIENTS: "a:secret-long-enough-0123,b:short" }, "OAUTH_CLIENTS"],
     ["a non-numeric STORE_TIMEOUT_MS", { ...good, STORE_TIMEOUT_MS: "1s" }, "STORE_TIMEOUT_MS"],
     ["a Redis URL that is not http(s)", { ...good, UPSTASH_REDIS_REST_URL: "redis://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
     ["a KEY_PREFIX over 128 characters with Redis", { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", KEY_PREFIX: "p".repeat(129) }, "KEY_PREFIX"],
@@ -96,6 +99,24 @@ describe("configuration", () => {
       expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({ event: "config_error", setting });
     });
   }
+});
+
+describe("the fail-mode default", () => {
+  it("is closed when GUARD_FAIL_MODE is absent: an unreachable store answers 503 and nothing is forwarded", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const bindings = { ADMIN_TOKEN: "a-good-admin-token-0123", ORIGIN_URL: inject("originUrl"), UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", UPSTASH_REDIS_REST_TOKEN: "x", STORE_TIMEOUT_MS: "300" };
+      expect("GUARD_FAIL_MODE" in bindings).toBe(false);
+      expect(readConfig(bindings).failMode).toBe("closed");
+      const path = unique("default-mode");
+      const res = await worker.fetch(new Request(`https://edge.test${path}`, { headers: { Authorization: "Bearer some-token" } }), bindings, createExecutionContext());
+      expect(res.status).toBe(503);
+      expect(res.headers.get("Retry-After")).toBe("5");
+      expect(await seenAtOrigin(path)).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
 });
 
 describe("cron", () => {
