@@ -10,7 +10,12 @@
  * `{"error": "..."}` with status 400. With `Upstash-Encoding: base64` every string in a
  * result is base64 except "OK", as Upstash does.
  *
- * Run: npm run redis:http   (env: PORT=8079, REDIS_URL=redis://127.0.0.1:6379, UPSTASH_TOKEN=local-dev-token)
+ * For benches and tests it can stand in for distance and outages: `latencyMs` delays every
+ * answer (as a real Upstash 5–150 ms away would), `down` answers every request 503.
+ * With `exposeStats`, `POST /__control` sets both ({"latencyMs": 20, "down": false}).
+ *
+ * Run: npm run redis:http   (env: PORT=8079, REDIS_URL=redis://127.0.0.1:6379, UPSTASH_TOKEN=local-dev-token,
+ *                            LATENCY_MS=0)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -36,6 +41,15 @@ export interface UpstashEndpointOptions {
    * @default false
    */
   exposeStats?: boolean;
+  /** Milliseconds added before every answer. @default 0 */
+  latencyMs?: number;
+}
+
+/** Faults a test or bench can switch on while the endpoint runs. */
+export interface EndpointControl {
+  latencyMs: number;
+  /** Answer every Redis route with 503, as an unreachable Upstash region would. */
+  down: boolean;
 }
 
 export interface UpstashEndpoint {
@@ -44,6 +58,7 @@ export interface UpstashEndpoint {
   /** Requests seen per route since start (or since `resetStats`), authorized or not. */
   stats: { requests: number; commands: number; byPath: Record<string, number> };
   resetStats(): void;
+  control: EndpointControl;
   close(): Promise<void>;
 }
 
@@ -62,6 +77,7 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
   const expected = Buffer.from(`Bearer ${options.token}`);
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const stats = { requests: 0, commands: 0, byPath: {} as Record<string, number> };
+  const control: EndpointControl = { latencyMs: options.latencyMs ?? 0, down: false };
 
   const resetStats = () => {
     stats.requests = 0;
@@ -69,7 +85,7 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
     stats.byPath = {};
   };
   const server = createServer((req, res) => {
-    if (!(req.url ?? "").startsWith("/__stats")) {
+    if (!(req.url ?? "").startsWith("/__")) {
       stats.requests++;
       stats.byPath[req.url ?? ""] = (stats.byPath[req.url ?? ""] ?? 0) + 1;
     }
@@ -87,6 +103,14 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
       resetStats();
       return send(res, 200, { result: "OK" });
     }
+    if (options.exposeStats && path === "/__control" && req.method === "POST") {
+      const body = JSON.parse(await readBody(req, 1024)) as Partial<EndpointControl>;
+      if (typeof body.latencyMs === "number") control.latencyMs = body.latencyMs;
+      if (typeof body.down === "boolean") control.down = body.down;
+      return send(res, 200, control);
+    }
+    if (control.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, control.latencyMs));
+    if (control.down) return send(res, 503, { error: "injected outage" });
     if (req.method !== "POST") return send(res, 405, { error: "only POST is supported" });
     if (path !== "/" && path !== "/pipeline" && path !== "/multi-exec") {
       return send(res, 404, { error: `unknown route ${path}` });
@@ -136,6 +160,7 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
     port,
     stats,
     resetStats,
+    control,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -196,6 +221,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     host: process.env.HOST ?? "127.0.0.1",
     redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     token: process.env.UPSTASH_TOKEN ?? "local-dev-token",
+    latencyMs: Number(process.env.LATENCY_MS ?? 0),
   });
   console.log(`Upstash-compatible endpoint on ${endpoint.url} → ${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}`);
   console.log(`  UPSTASH_REDIS_REST_URL=${endpoint.url}`);

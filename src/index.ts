@@ -14,10 +14,13 @@ export {
   ErrInvalidConfig,
 } from "./store/errors.js";
 export { createHasher, fingerprint, type TokenHasher } from "./store/hash.js";
+export { withVerdictCache, VerdictCache, type VerdictCacheOptions, type VerdictCacheStats } from "./store/verdict-cache.js";
+export type { FeedStore, FeedConfig, FeedCursor, ChangeBatch, ChangeEvent, Verdict } from "./store/feed.js";
 export {
   LIMITS,
   DEFAULT_TTL_MS,
   type TokenStore,
+  type GetHints,
   type TokenMetadata,
   type StoredTokenMetadata,
   type BaseStoreConfig,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createTokenStore, ErrInvalidConfig, MemoryTokenStore, StorageError } from "../src/index.js";
+import { feedContract } from "./contract/feed.js";
 import { tokenStoreContract } from "./contract/token-store.js";
 
 tokenStoreContract("memory", async (options) => {
@@ -34,4 +35,9 @@ describe("createTokenStore", () => {
       expect((e as StorageError).message).toMatch(new RegExp(`^store\\.create: ${field}: invalid config - `));
     });
   }
+});
+
+feedContract("memory", async (options) => {
+  const store = new MemoryTokenStore(options);
+  return { store, snapshot: async () => store.snapshot() };
 });

@@ -132,11 +132,13 @@ describe("at rest", () => {
     await store.store(secret("ttl"), { id: "ttl-1", subject: "ttl", expiresAt: new Date(t + HOUR) });
     await store.store(secret("ttl"), { id: "ttl-2", subject: "ttl", expiresAt: new Date(t + 2 * HOUR) });
     const keys = [...(await dumpPrefix(direct, keyPrefix)).keys()];
-    expect(keys).toHaveLength(2 + 2 + 1 + 1);
+    expect(keys).toHaveLength(2 + 2 + 1 + 1 + 2); // tokens, ids, subject, expiry index, feed and its counter
     for (const key of keys) {
       const pttl = await direct.pttl(key);
-      if (key === `${keyPrefix}x`) expect(pttl).toBe(-1);
-      else expect(pttl, key).toBeGreaterThan(0);
+      // the expiry index and the feed's counter and epoch have no TTL; the feed lives one retention window
+      if (key === `${keyPrefix}x` || key === `${keyPrefix}fm`) expect(pttl, key).toBe(-1);
+      else if (key === `${keyPrefix}f`) expect([pttl > 0, pttl <= 60_000]).toEqual([true, true]);
+      else expect(pttl, key).toBeGreaterThan(HOUR);
     }
     expect(await direct.pttl(`${keyPrefix}i:ttl-1`)).toBeGreaterThan(HOUR + 60_000 - 5000);
     expect(await direct.pttl(`${keyPrefix}i:ttl-1`)).toBeLessThanOrEqual(HOUR + 60_000);

@@ -6,6 +6,7 @@ import {
   ErrTokenRevoked,
   StorageError,
 } from "./errors.js";
+import { checkHash, MemoryFeed, resolveFeedConfig, verdictOf, type ChangeBatch, type FeedCursor, type FeedStore, type Verdict } from "./feed.js";
 import { createHasher, type TokenHasher } from "./hash.js";
 import { MinHeap } from "./heap.js";
 import type { IndexSnapshot, MemoryStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
@@ -57,7 +58,7 @@ class Entry implements TokenRecord {
  * Entries are replaced, never changed in place (but for `revokedAt`), so the expiry heap can
  * hold stale entries: an entry is current only while `byHash` maps its hash to that very object.
  */
-export class MemoryTokenStore implements TokenStore {
+export class MemoryTokenStore implements FeedStore {
   private readonly byHash = new Map<string, Entry>();
   private readonly byId = new Map<string, Entry>();
   private readonly bySubject = new Map<string, Set<Entry>>();
@@ -66,6 +67,8 @@ export class MemoryTokenStore implements TokenStore {
   private readonly now: () => number;
   private readonly defaultTtl: number;
   private readonly cleanupBatchSize: number;
+  /** Every write that can change a verdict appends to it in the same synchronous step. */
+  private readonly feed: MemoryFeed;
   private closed = false;
 
   /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
@@ -75,6 +78,7 @@ export class MemoryTokenStore implements TokenStore {
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
     this.cleanupBatchSize = wholeNumber("cleanupBatchSize", config?.cleanupBatchSize, 10_000);
+    this.feed = new MemoryFeed(resolveFeedConfig(config));
   }
 
   async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
@@ -91,6 +95,7 @@ export class MemoryTokenStore implements TokenStore {
     }
     if (prev !== undefined) this.unlink(prev);
     this.link(new Entry(hash, rec));
+    this.feed.append({ type: "token", hash }, now);
     return toMetadata(rec);
   }
 
@@ -108,6 +113,7 @@ export class MemoryTokenStore implements TokenStore {
   async delete(token: string): Promise<void> {
     const [hash, key] = await this.lookupKey("delete", token);
     this.unlink(this.existing("delete", key, this.byHash.get(hash)));
+    this.feed.append({ type: "token", hash }, this.now());
   }
 
   async list(subject: string): Promise<StoredTokenMetadata[]> {
@@ -124,7 +130,9 @@ export class MemoryTokenStore implements TokenStore {
   async revoke(token: string): Promise<void> {
     const [hash, key] = await this.lookupKey("revoke", token);
     const entry = this.existing("revoke", key, this.byHash.get(hash));
-    entry.revokedAt ??= this.now();
+    if (entry.revokedAt !== undefined) return;
+    entry.revokedAt = this.now();
+    this.feed.append({ type: "token", hash }, entry.revokedAt);
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {
@@ -138,12 +146,28 @@ export class MemoryTokenStore implements TokenStore {
         revoked++;
       }
     }
+    this.feed.append({ type: "subject", subject }, now);
     return { revoked };
   }
 
   async isRevoked(token: string): Promise<boolean> {
     const [hash, key] = await this.lookupKey("isRevoked", token);
     return this.existing("isRevoked", key, this.byHash.get(hash)).revokedAt !== undefined;
+  }
+
+  async hashToken(token: string, op = "get"): Promise<string> {
+    return (await this.lookupKey(op, token))[0];
+  }
+
+  async lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    checkHash("lookup", hash);
+    this.assertOpen("lookup", "-");
+    return { verdict: verdictOf(this.byHash.get(hash), this.now()), changes: this.feed.read(since) };
+  }
+
+  async changes(since?: FeedCursor): Promise<ChangeBatch> {
+    this.assertOpen("changes", "-");
+    return this.feed.read(since);
   }
 
   /** Pops due entries off the expiry heap: cost grows with the expired count, not the store's size. */

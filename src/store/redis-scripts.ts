@@ -7,6 +7,8 @@
  *   P i:<id>       STRING h
  *   P s:<subject>  ZSET  h scored by expiresAt
  *   P x            ZSET  every h scored by expiresAt: cleanup's work list (no TTL; see README)
+ *   P f            ZSET  the change feed: "<seq>:<ms>:t<h>" or "<seq>:<ms>:s<subject>", scored by seq
+ *   P fm           HASH  n = the feed's last seq, e = its epoch (set by the first write)
  * Token and id keys expire at expiresAt + grace; a subject key at its latest member's.
  * Old id and subject keys are derived from the stored record inside the script, which plain
  * Redis and Upstash allow (a Redis Cluster would not).
@@ -15,8 +17,56 @@
  * a StorageError. `now` always comes from the caller's clock, never from Redis.
  */
 
-/** KEYS: t:<h>, i:<id>, s:<subject>, x. ARGV: prefix, h, now, metadata JSON, id, subject, expiresAt, grace. */
-export const STORE = `
+/**
+ * Appends one change to the feed, in the calling script's atomic step, then trims what is
+ * past the length cap or older than the retention window (a few entries per write at most;
+ * the key's own TTL drops a feed nobody writes to). f, fm: the feed keys; ev: "t<h>" or "s<subject>".
+ */
+const FEED_APPEND = `
+local function feed_append(f, fm, now, epoch, retention, maxlen, ev)
+  local n = redis.call('HINCRBY', fm, 'n', 1)
+  redis.call('HSETNX', fm, 'e', epoch)
+  redis.call('ZADD', f, n, n .. ':' .. now .. ':' .. ev)
+  local count = redis.call('ZCARD', f)
+  if count > maxlen then redis.call('ZREMRANGEBYRANK', f, 0, count - maxlen - 1) end
+  for _ = 1, 16 do
+    local first = redis.call('ZRANGE', f, 0, 0)[1]
+    if not first or tonumber(string.match(first, '^%d+:(%-?%d+):')) >= now - retention then break end
+    redis.call('ZREMRANGEBYRANK', f, 0, 0)
+  end
+  redis.call('PEXPIRE', f, retention)
+end
+`;
+
+/**
+ * Reads the feed after (since_epoch, since_seq) as JSON {e, n, r, ev}. r = true (reset) when
+ * there is no cursor (since_seq < 0), the epoch differs, the cursor is ahead of the feed, the
+ * next change was trimmed, or more than a page is waiting.
+ */
+const FEED_READ = `
+local function feed_read(f, fm, since_epoch, since_seq, page)
+  local meta = redis.call('HMGET', fm, 'n', 'e')
+  local n, epoch = tonumber(meta[1]) or 0, meta[2] or ''
+  local reset, ev = false, {}
+  if since_seq < 0 or since_epoch ~= epoch or since_seq > n then
+    reset = true
+  elseif since_seq < n then
+    local got = redis.call('ZRANGEBYSCORE', f, '(' .. since_seq, '+inf', 'LIMIT', 0, page + 1)
+    if #got == 0 or #got > page or tonumber(string.match(got[1], '^(%d+):')) ~= since_seq + 1 then
+      reset = true
+    else
+      for i, m in ipairs(got) do ev[i] = cjson.encode(string.match(m, '^%d+:%-?%d+:(.*)$')) end
+    end
+  end
+  return '{"e":' .. cjson.encode(epoch) .. ',"n":' .. n .. ',"r":' .. tostring(reset) .. ',"ev":[' .. table.concat(ev, ',') .. ']}'
+end
+`;
+
+/**
+ * KEYS: t:<h>, i:<id>, s:<subject>, x, f, fm.
+ * ARGV: prefix, h, now, metadata JSON, id, subject, expiresAt, grace, epoch, retention, maxlen.
+ */
+export const STORE = FEED_APPEND + `
 local prefix, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local md, id, sub, exp, grace = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local prev = redis.call('HMGET', KEYS[1], 'id', 's', 'r')
@@ -39,6 +89,7 @@ redis.call('SET', KEYS[2], h, 'PX', ttl)
 redis.call('ZADD', KEYS[3], exp, h)
 if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
 redis.call('ZADD', KEYS[4], exp, h)
+feed_append(KEYS[5], KEYS[6], now, ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), 't' .. h)
 return 'true'
 `;
 
@@ -62,14 +113,15 @@ if r[3] then return '!revoked' end
 return r[1]
 `;
 
-/** KEYS: t:<h>, x. ARGV: prefix, h. */
-export const DELETE = `
+/** KEYS: t:<h>, x, f, fm. ARGV: prefix, h, now, epoch, retention, maxlen. */
+export const DELETE = FEED_APPEND + `
 local r = redis.call('HMGET', KEYS[1], 'id', 's')
 if not r[1] then return '!not_found' end
 if redis.call('GET', ARGV[1] .. 'i:' .. r[1]) == ARGV[2] then redis.call('DEL', ARGV[1] .. 'i:' .. r[1]) end
 redis.call('ZREM', ARGV[1] .. 's:' .. r[2], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[1])
+feed_append(KEYS[3], KEYS[4], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 't' .. ARGV[2])
 return 'true'
 `;
 
@@ -83,21 +135,46 @@ end
 return '[' .. table.concat(out, ',') .. ']'
 `;
 
-/** KEYS: t:<h>. ARGV: now. Keeps the first revocation time. */
-export const REVOKE = `
+/** KEYS: t:<h>, f, fm. ARGV: now, h, epoch, retention, maxlen. Keeps the first revocation time. */
+export const REVOKE = FEED_APPEND + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return '!not_found' end
-redis.call('HSETNX', KEYS[1], 'r', ARGV[1])
+if redis.call('HSETNX', KEYS[1], 'r', ARGV[1]) == 1 then
+  feed_append(KEYS[2], KEYS[3], tonumber(ARGV[1]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), 't' .. ARGV[2])
+end
 return 'true'
 `;
 
-/** KEYS: s:<subject>. ARGV: prefix, now. Marks every token of the subject; returns how many were unmarked. */
-export const REVOKE_SUBJECT = `
+/**
+ * KEYS: s:<subject>, f, fm. ARGV: prefix, now, subject, epoch, retention, maxlen.
+ * Marks every token of the subject; returns how many were unmarked.
+ */
+export const REVOKE_SUBJECT = FEED_APPEND + `
 local n = 0
 for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local t = ARGV[1] .. 't:' .. h
   if redis.call('EXISTS', t) == 1 and redis.call('HSETNX', t, 'r', ARGV[2]) == 1 then n = n + 1 end
 end
+feed_append(KEYS[2], KEYS[3], tonumber(ARGV[2]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 's' .. ARGV[3])
 return tostring(n)
+`;
+
+/**
+ * KEYS: t:<h>, f, fm. ARGV: now, since_epoch, since_seq (-1: none), page.
+ * The verdict get would give, and the feed since the cursor, read in one atomic step.
+ */
+export const LOOKUP = FEED_READ + `
+local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r')
+local v
+if not r[1] then v = '{"s":"unknown"}'
+elseif tonumber(ARGV[1]) > tonumber(r[2]) then v = '{"s":"expired","e":' .. r[2] .. '}'
+elseif r[3] then v = '{"s":"revoked","e":' .. r[2] .. '}'
+else v = '{"s":"live","m":' .. r[1] .. '}' end
+return '{"v":' .. v .. ',"f":' .. feed_read(KEYS[2], KEYS[3], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) .. '}'
+`;
+
+/** KEYS: f, fm. ARGV: since_epoch, since_seq (-1: none), page. */
+export const CHANGES = FEED_READ + `
+return feed_read(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 `;
 
 /** KEYS: t:<h>. */

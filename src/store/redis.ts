@@ -9,7 +9,8 @@ import {
   StorageError,
   type StoreSentinel,
 } from "./errors.js";
-import { createHasher, type TokenHasher } from "./hash.js";
+import { checkHash, resolveFeedConfig, validCursor, type ChangeBatch, type ChangeEvent, type FeedCursor, type FeedStore, type ResolvedFeedConfig, type Verdict } from "./feed.js";
+import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
 import * as lua from "./redis-scripts.js";
 import type { RedisStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
 import {
@@ -36,7 +37,7 @@ const OUTCOMES: Record<string, [StoreSentinel, string]> = {
  * The Upstash backend: every operation is one Lua script (EVALSHA, falling back to EVAL once
  * per script and Redis), so one HTTP round trip and atomic. Cleanup is one per batch.
  */
-export class RedisTokenStore implements TokenStore {
+export class RedisTokenStore implements FeedStore {
   private readonly redis: Redis;
   private readonly scripts: Record<keyof typeof lua, Script>;
   private readonly hash: TokenHasher;
@@ -46,6 +47,9 @@ export class RedisTokenStore implements TokenStore {
   private readonly grace: number;
   private readonly batch: number;
   private readonly timeoutMs: number;
+  private readonly feed: ResolvedFeedConfig;
+  /** Offered as the feed's epoch by every write; the first write to an empty feed sets it. */
+  private readonly epoch = crypto.randomUUID();
   private closed = false;
 
   /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
@@ -60,6 +64,7 @@ export class RedisTokenStore implements TokenStore {
     this.grace = wholeNumber("retentionGrace", config.retentionGrace, 3_600_000, 0);
     this.batch = wholeNumber("cleanupBatchSize", config.cleanupBatchSize, 500);
     this.timeoutMs = wholeNumber("timeoutMs", config.timeoutMs, 1000);
+    this.feed = resolveFeedConfig(config);
     const retries = wholeNumber("retries", config.retries, 1, 0);
     if (config.redis !== undefined) {
       if (typeof config.redis !== "object" || config.redis === null || typeof config.redis.createScript !== "function") {
@@ -95,8 +100,8 @@ export class RedisTokenStore implements TokenStore {
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
     const p = this.prefix;
-    const raw = await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`], [
-      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace,
+    const raw = await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()], [
+      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace, ...this.feedArgs(),
     ], { revoked: "a revoked token cannot be stored again" });
     acknowledged("store", key, raw);
     return toMetadata(rec);
@@ -115,7 +120,8 @@ export class RedisTokenStore implements TokenStore {
 
   async delete(token: string): Promise<void> {
     const [h, key] = await tokenKey("delete", token, this.hash);
-    acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, [`${this.prefix}t:${h}`, `${this.prefix}x`], [this.prefix, h]));
+    const keys = [`${this.prefix}t:${h}`, `${this.prefix}x`, ...this.feedKeys()];
+    acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, keys, [this.prefix, h, this.now(), ...this.feedArgs()]));
   }
 
   async list(subject: string): Promise<StoredTokenMetadata[]> {
@@ -127,12 +133,14 @@ export class RedisTokenStore implements TokenStore {
 
   async revoke(token: string): Promise<void> {
     const [h, key] = await tokenKey("revoke", token, this.hash);
-    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, [`${this.prefix}t:${h}`], [this.now()]));
+    const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
+    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, keys, [this.now(), h, ...this.feedArgs()]));
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {
     checkName("revokeSubject", "subject", subject);
-    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, [`${this.prefix}s:${subject}`], [this.prefix, this.now()]);
+    const keys = [`${this.prefix}s:${subject}`, ...this.feedKeys()];
+    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [this.prefix, this.now(), subject, ...this.feedArgs()]);
     if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw unavailable("revokeSubject", subject, "the reply is not a count");
     return { revoked: raw };
   }
@@ -142,6 +150,22 @@ export class RedisTokenStore implements TokenStore {
     const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], []);
     if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
     return raw;
+  }
+
+  async hashToken(token: string, op = "get"): Promise<string> {
+    return (await tokenKey(op, token, this.hash))[0];
+  }
+
+  async lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    checkHash("lookup", hash);
+    const key = fingerprint(hash);
+    const raw = await this.run("lookup", key, this.scripts.LOOKUP, [`${this.prefix}t:${hash}`, ...this.feedKeys()], [this.now(), ...this.cursorArgs(since)]);
+    const r = raw as { v?: { s?: unknown; e?: unknown; m?: unknown }; f?: unknown } | null;
+    return { verdict: parseVerdict(key, r?.v), changes: parseBatch("lookup", key, r?.f) };
+  }
+
+  async changes(since?: FeedCursor): Promise<ChangeBatch> {
+    return parseBatch("changes", "-", await this.run("changes", "-", this.scripts.CHANGES, this.feedKeys(), this.cursorArgs(since)));
   }
 
   /** One script call per batch of `cleanupBatchSize`, until a batch comes back short. */
@@ -159,6 +183,21 @@ export class RedisTokenStore implements TokenStore {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  private feedKeys(): [string, string] {
+    return [`${this.prefix}f`, `${this.prefix}fm`];
+  }
+
+  /** What a feed write needs after its own arguments: epoch, retention, maxlen. */
+  private feedArgs(): (string | number)[] {
+    return [this.epoch, this.feed.retentionMs, this.feed.maxLength];
+  }
+
+  /** since_epoch, since_seq (-1 when there is no usable cursor), page. */
+  private cursorArgs(since: FeedCursor | undefined): (string | number)[] {
+    const c = validCursor(since);
+    return [c?.epoch ?? "", c?.seq ?? -1, this.feed.pageSize];
   }
 
   /** Runs one script; turns "!code" replies into StorageErrors and every failure into ErrStoreUnavailable. */
@@ -207,6 +246,36 @@ function parsesAsUrl(url: string): boolean {
 /** Writes answer `true`; anything else means the store did not do what was asked. */
 function acknowledged(op: string, key: string, raw: unknown): void {
   if (raw !== true) throw unavailable(op, key, "the reply is not an acknowledgement");
+}
+
+function parseVerdict(key: string, v: { s?: unknown; e?: unknown; m?: unknown } | undefined): Verdict {
+  switch (v?.s) {
+    case "unknown":
+      return { state: "unknown" };
+    case "live":
+      return { state: "live", metadata: toMetadata(parseRecord("lookup", key, v.m)) };
+    case "revoked":
+    case "expired":
+      if (typeof v.e === "number") return { state: v.s, expiresAt: v.e };
+  }
+  throw unavailable("lookup", key, "the verdict is malformed");
+}
+
+/** A feed read back from Redis: {e, n, r, ev} with events "t<hash>" or "s<subject>". */
+function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
+  const f = raw as { e?: unknown; n?: unknown; r?: unknown; ev?: unknown } | null;
+  if (
+    typeof f !== "object" || f === null || typeof f.e !== "string" || typeof f.n !== "number" ||
+    !Number.isSafeInteger(f.n) || typeof f.r !== "boolean" || !Array.isArray(f.ev)
+  ) {
+    throw unavailable(op, key, "the feed reply is malformed");
+  }
+  const events = f.ev.map((x): ChangeEvent => {
+    if (typeof x === "string" && x.startsWith("t")) return { type: "token", hash: x.slice(1) };
+    if (typeof x === "string" && x.startsWith("s")) return { type: "subject", subject: x.slice(1) };
+    throw unavailable(op, key, "a feed event is malformed");
+  });
+  return { cursor: { epoch: f.e, seq: f.n }, reset: f.r, events };
 }
 
 /** A stored record back from Redis; anything malformed means the store answered wrongly. */

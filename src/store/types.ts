@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { FeedConfig } from "./feed.js";
 
 /** What the store keeps about one token. The raw token itself is never kept. */
 export interface TokenMetadata {
@@ -19,6 +20,12 @@ export interface TokenMetadata {
 /** Metadata as the store returns it: both dates are always set. */
 export type StoredTokenMetadata = TokenMetadata & { issuedAt: Date; expiresAt: Date };
 
+/** Optional help a caller can give `get`; backends ignore it, the verdict cache uses it. */
+export interface GetHints {
+  /** Keeps background work (a cache sync) alive after the response: pass `ctx.waitUntil`. */
+  waitUntil?(promise: Promise<unknown>): void;
+}
+
 export interface TokenStore {
   /**
    * Stores a token, or updates it if it is already stored. A revoked token stays revoked.
@@ -26,7 +33,7 @@ export interface TokenStore {
    */
   store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata>;
   /** The live token's metadata; rejects with ErrTokenNotFound, ErrTokenExpired or ErrTokenRevoked. */
-  get(token: string): Promise<StoredTokenMetadata>;
+  get(token: string, hints?: GetHints): Promise<StoredTokenMetadata>;
   getById(id: string): Promise<StoredTokenMetadata>;
   /** Removes the token, its id and subject index entries and its revocation mark. */
   delete(token: string): Promise<void>;
@@ -45,8 +52,8 @@ export interface TokenStore {
   close(): Promise<void>;
 }
 
-/** Settings every backend shares. */
-export interface BaseStoreConfig {
+/** Settings every backend shares, the change feed's included. */
+export interface BaseStoreConfig extends FeedConfig {
   /**
    * Secret pepper: tokens are keyed by HMAC-SHA-256 under it. Without it, by plain SHA-256.
    * @default undefined (SHA-256)

@@ -1,0 +1,139 @@
+import { ErrInvalidMetadata, StorageError } from "./errors.js";
+import type { StoredTokenMetadata, TokenStore } from "./types.js";
+import { toMetadata, wholeNumber, type TokenRecord } from "./validate.js";
+
+/**
+ * A position in a store's change feed. `epoch` names one life of the feed: when it changes
+ * (the feed was lost and began again) a reader's sequence means nothing any more.
+ */
+export interface FeedCursor {
+  readonly epoch: string;
+  readonly seq: number;
+}
+
+/** One change that may alter a cached verdict. It never holds a raw token. */
+export type ChangeEvent = { type: "token"; hash: string } | { type: "subject"; subject: string };
+
+/**
+ * What a feed read answers. `reset` means the reader cannot know what it missed (no cursor
+ * yet, another epoch, trimmed past its cursor, or more changes than a page holds): it must
+ * drop every verdict that the feed could have changed, then continue from `cursor`.
+ */
+export interface ChangeBatch {
+  cursor: FeedCursor;
+  reset: boolean;
+  events: ChangeEvent[];
+}
+
+/** What `get` would answer for a token, as data: the verdict cache keeps these. */
+export type Verdict =
+  | { state: "live"; metadata: StoredTokenMetadata }
+  | { state: "revoked" | "expired"; expiresAt: number }
+  | { state: "unknown" };
+
+/** A store that keeps a change feed: both backends. The verdict cache needs these three. */
+export interface FeedStore extends TokenStore {
+  /** The hash this store keys `token` by (the feed names tokens by it). Checks the token like `get`. */
+  hashToken(token: string, op?: string): Promise<string>;
+  /** The verdict for a token hash and the feed's changes since `since`, in one round trip. */
+  lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
+  /** The feed's changes since `since`, in one round trip. */
+  changes(since?: FeedCursor): Promise<ChangeBatch>;
+}
+
+/** Feed settings every backend shares. */
+export interface FeedConfig {
+  /**
+   * Milliseconds a change stays in the feed. A reader further behind resets.
+   * @default 60_000
+   */
+  feedRetentionMs?: number;
+  /**
+   * Most changes the feed keeps; older ones are trimmed first.
+   * @default 10_000
+   */
+  feedMaxLength?: number;
+  /**
+   * Most changes one read returns; a reader further behind resets.
+   * @default 1_000
+   */
+  feedPageSize?: number;
+}
+
+export interface ResolvedFeedConfig {
+  readonly retentionMs: number;
+  readonly maxLength: number;
+  readonly pageSize: number;
+}
+
+export function resolveFeedConfig(config: FeedConfig | undefined): ResolvedFeedConfig {
+  return {
+    retentionMs: wholeNumber("feedRetentionMs", config?.feedRetentionMs, 60_000),
+    maxLength: wholeNumber("feedMaxLength", config?.feedMaxLength, 10_000),
+    pageSize: wholeNumber("feedPageSize", config?.feedPageSize, 1_000),
+  };
+}
+
+/** get's order of checks, as a verdict: unknown, then expired, then revoked, else live. */
+export function verdictOf(rec: TokenRecord | undefined, now: number): Verdict {
+  if (rec === undefined) return { state: "unknown" };
+  if (now > rec.expiresAt) return { state: "expired", expiresAt: rec.expiresAt };
+  if (rec.revokedAt !== undefined) return { state: "revoked", expiresAt: rec.expiresAt };
+  return { state: "live", metadata: toMetadata(rec) };
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/** A token hash as the stores make it (64 hex digits); anything else is ErrInvalidMetadata. */
+export function checkHash(op: string, hash: unknown): asserts hash is string {
+  if (typeof hash !== "string" || !HASH.test(hash)) throw new StorageError(op, "-", ErrInvalidMetadata, "hash must be 64 lowercase hex digits");
+}
+
+/** A cursor handed back by a caller; a malformed one reads as no cursor (so: reset). */
+export function validCursor(since: FeedCursor | undefined): FeedCursor | undefined {
+  if (since === undefined || since === null || typeof since !== "object") return undefined;
+  return typeof since.epoch === "string" && Number.isSafeInteger(since.seq) && since.seq >= 0 ? since : undefined;
+}
+
+interface FeedEntry {
+  readonly seq: number;
+  readonly at: number;
+  readonly event: ChangeEvent;
+}
+
+/** The memory backend's feed: an array of consecutive sequence numbers, trimmed from the front. */
+export class MemoryFeed {
+  private readonly epoch = crypto.randomUUID();
+  private seq = 0;
+  private entries: FeedEntry[] = [];
+  private head = 0;
+
+  constructor(private readonly config: ResolvedFeedConfig) {}
+
+  append(event: ChangeEvent, now: number): void {
+    this.entries.push({ seq: ++this.seq, at: now, event });
+    const { retentionMs, maxLength } = this.config;
+    while (this.size > maxLength || (this.size > 0 && this.entries[this.head]!.at < now - retentionMs)) this.head++;
+    // compact once the trimmed front outgrows what is kept
+    if (this.head > 1024 && this.head > this.size) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  read(since: FeedCursor | undefined): ChangeBatch {
+    const cursor = { epoch: this.epoch, seq: this.seq };
+    const from = validCursor(since);
+    if (from === undefined || from.epoch !== this.epoch || from.seq > this.seq) return { cursor, reset: true, events: [] };
+    const missing = this.seq - from.seq;
+    if (missing === 0) return { cursor, reset: false, events: [] };
+    // entries hold consecutive numbers, so the first one wanted sits at a known index
+    if (missing > this.size || missing > this.config.pageSize) return { cursor, reset: true, events: [] };
+    const start = this.entries.length - missing;
+    return { cursor, reset: false, events: this.entries.slice(start).map((e) => e.event) };
+  }
+
+  private get size(): number {
+    return this.entries.length - this.head;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The verdict cache over two real stores (memory, and Redis through the project's endpoint),
+ * with two caches standing for two isolates. Time moves through injected clocks, never sleeps.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrStoreUnavailable, ErrTokenNotFound, ErrTokenRevoked, MemoryTokenStore, RedisTokenStore, StorageError, withVerdictCache } from "../src/index.js";
+import type { FeedStore } from "../src/store/feed.js";
+import type { VerdictCache } from "../src/store/verdict-cache.js";
+import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
+import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "./support/redis.js";
+
+const BOUND = 1000;
+let endpoint: UpstashEndpoint;
+beforeAll(async () => {
+  endpoint = await startEndpoint();
+});
+afterAll(async () => endpoint.close());
+
+interface World {
+  clock: { t: number };
+  /** Two isolates over one backend, each with its own cache (and, on Redis, its own client). */
+  a: VerdictCache;
+  b: VerdictCache;
+  /** Background syncs handed to waitUntil, to be awaited when a test wants them done. */
+  pending: Promise<unknown>[];
+  flush(): Promise<void>;
+}
+
+type Backend = (clock: { t: number }, feed?: { feedMaxLength?: number }) => [FeedStore, FeedStore];
+const BACKENDS: [string, Backend][] = [
+  ["memory", (clock, feed) => {
+    const shared = new MemoryTokenStore({ now: () => clock.t, ...feed });
+    return [shared, shared];
+  }],
+  ["redis", (clock, feed) => {
+    const keyPrefix = uniquePrefix("cache");
+    const make = () => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, now: () => clock.t, ...feed });
+    return [make(), make()];
+  }],
+];
+
+function world(backend: Backend, feed?: { feedMaxLength?: number }): World {
+  const clock = { t: Date.UTC(2026, 10, 27, 12) };
+  const [sa, sb] = backend(clock, feed);
+  const pending: Promise<unknown>[] = [];
+  const opts = { maxStalenessMs: BOUND, now: () => clock.t };
+  return {
+    clock,
+    a: withVerdictCache(sa, opts),
+    b: withVerdictCache(sb, opts),
+    pending,
+    flush: async () => {
+      await Promise.all(pending.splice(0));
+    },
+  };
+}
+
+const tok = () => `cache-${crypto.randomUUID()}`;
+async function sentinel(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "live";
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    return e.err.code;
+  }
+}
+
+for (const [name, backend] of BACKENDS) {
+  describe(`verdict cache across isolates (${name})`, () => {
+    it("enforces a revocation made through A on B once B is past the bound", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live"); // B caches it live
+      await w.a.revoke(token);
+      expect(await sentinel(w.a.get(token))).toBe("token_revoked"); // A's own write is seen at once
+      w.clock.t += BOUND;
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+    });
+
+    it("makes a token stored through A live on B within the bound, though B cached it unknown", async () => {
+      const w = world(backend);
+      const token = tok();
+      expect(await sentinel(w.b.get(token))).toBe("token_not_found");
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      w.clock.t += BOUND;
+      expect(await sentinel(w.b.get(token))).toBe("live");
+    });
+
+    it("propagates revokeSubject and delete the same way", async () => {
+      const w = world(backend);
+      const [x, y] = [tok(), tok()];
+      await w.a.store(x, { id: `i-${x}`, subject: "subj-x" });
+      await w.a.store(y, { id: `i-${y}`, subject: "subj-y" });
+      expect(await sentinel(w.b.get(x))).toBe("live");
+      expect(await sentinel(w.b.get(y))).toBe("live");
+      await w.a.revokeSubject("subj-x");
+      await w.a.delete(y);
+      w.clock.t += BOUND;
+      expect(await sentinel(w.b.get(x))).toBe("token_revoked");
+      expect(await sentinel(w.b.get(y))).toBe("token_not_found");
+    });
+
+    it("syncs in the background past half the bound, so a busy isolate sees changes without a miss", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live");
+      await w.a.revoke(token);
+      w.clock.t += BOUND / 2;
+      // still fresh: served from the cache, and one background sync starts
+      expect(await sentinel(w.b.get(token, { waitUntil: (p) => w.pending.push(p) }))).toBe("live");
+      expect(w.pending).toHaveLength(1);
+      await w.flush();
+      expect(w.b.stats()).toMatchObject({ syncs: 1, syncFailures: 0 });
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+    });
+
+    it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
+      const w = world(backend, { feedMaxLength: 3 });
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live");
+      for (let i = 0; i < 5; i++) await w.a.store(tok(), { id: `fill-${i}-${token}`, subject: "s" });
+      await w.a.revoke(token);
+      w.clock.t += BOUND;
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+      expect(w.b.stats().resets).toBeGreaterThanOrEqual(1);
+    });
+
+    it("keeps the bound under any interleaving of writes, reads and clock moves on both isolates", async () => {
+      const w = world(backend);
+      const tokens = [tok(), tok(), tok()];
+      const subjects = ["p", "q"];
+      /** Per token, its live/dead transitions by acknowledgement time, from the authoritative answers. */
+      const history = new Map<string, [at: number, live: boolean][]>(tokens.map((t) => [t, []]));
+      const subjectOf = new Map<string, string>();
+      const liveWithin = (token: string, from: number, to: number) => {
+        let live = false;
+        for (const [at, alive] of history.get(token)!) {
+          if (at <= from) live = alive;
+          else if (at <= to && alive) return true;
+        }
+        return live;
+      };
+      const op = fc.oneof(
+        fc.record({ kind: fc.constant("store"), t: fc.nat(2), s: fc.nat(1), via: fc.boolean() }),
+        fc.record({ kind: fc.constantFrom("revoke", "delete"), t: fc.nat(2), via: fc.boolean() }),
+        fc.record({ kind: fc.constant("revokeSubject"), s: fc.nat(1), via: fc.boolean() }),
+        fc.record({ kind: fc.constant("get"), t: fc.nat(2), via: fc.boolean() }),
+        fc.record({ kind: fc.constant("tick"), ms: fc.integer({ min: 1, max: 1500 }) }),
+        fc.record({ kind: fc.constant("flush") }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+          for (const o of ops) {
+            const cache = "via" in o && o.via ? w.a : w.b;
+            const token = "t" in o ? tokens[o.t]! : "";
+            switch (o.kind) {
+              case "tick":
+                w.clock.t += o.ms;
+                break;
+              case "flush":
+                await w.flush();
+                break;
+              case "store":
+                if ((await sentinel(cache.store(token, { id: `id-${token}`, subject: subjects[o.s]! }))) === "live") {
+                  subjectOf.set(token, subjects[o.s]!);
+                  history.get(token)!.push([w.clock.t, true]);
+                }
+                break;
+              case "revoke":
+              case "delete":
+                if ((await sentinel(cache[o.kind](token))) === "live") {
+                  history.get(token)!.push([w.clock.t, false]);
+                  if (o.kind === "delete") subjectOf.delete(token);
+                }
+                break;
+              case "revokeSubject":
+                await cache.revokeSubject(subjects[o.s]!);
+                for (const t of tokens) if (subjectOf.get(t) === subjects[o.s]) history.get(t)!.push([w.clock.t, false]);
+                break;
+              case "get": {
+                const start = w.clock.t;
+                const got = await sentinel(cache.get(token, { waitUntil: (p) => w.pending.push(p) }));
+                // the promise: nothing refused at or before start − bound is ever served live
+                if (got === "live") expect(liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
+              }
+            }
+          }
+        }),
+        { numRuns: name === "redis" ? 25 : 150 },
+      );
+    });
+  });
+}
+
+describe("verdict cache round trips (Redis, counted at the endpoint)", () => {
+  const count = async (fn: () => Promise<unknown>) => {
+    endpoint.resetStats();
+    await fn();
+    return endpoint.stats.requests;
+  };
+
+  it("costs exactly one round trip for a cold lookup and none for a fresh hit", async () => {
+    const w = world(BACKENDS[1]![1]);
+    const token = tok();
+    await w.a.store(token, { id: `i-${token}`, subject: "s" });
+    await w.b.get(tok()).catch(() => undefined); // loads the scripts once
+    expect(await count(() => w.b.get(token))).toBe(1);
+    expect(await count(() => w.b.get(token))).toBe(0);
+  });
+
+  it("serves 1,000 requests for 100 live tokens within one bound with at most 1 sync plus 100 misses", async () => {
+    const w = world(BACKENDS[1]![1]);
+    const tokens = Array.from({ length: 100 }, tok);
+    for (const t of tokens) await w.a.store(t, { id: `i-${t}`, subject: "s" });
+    await w.b.get(tok()).catch(() => undefined); // warm: scripts loaded, cursor known
+    const hints = { waitUntil: (p: Promise<unknown>) => w.pending.push(p) };
+    const used = await count(async () => {
+      for (let i = 0; i < 1000; i++) {
+        if (i % 100 === 0) w.clock.t += 9; // time passes, within one bound: 990 ms in all
+        expect(await sentinel(w.b.get(tokens[(i * 37) % 100]!, hints))).toBe("live");
+        await w.flush();
+      }
+    });
+    expect(used).toBeLessThanOrEqual(101);
+    expect(w.b.stats()).toMatchObject({ checked: 1001, misses: 101, hits: 900 });
+  });
+
+  it("stops serving live verdicts within the bound when the store is down, keeps refusing revoked ones, and recovers", async () => {
+    const w = world(BACKENDS[1]![1]);
+    const [live, revoked] = [tok(), tok()];
+    await w.a.store(live, { id: `i-${live}`, subject: "s" });
+    await w.a.store(revoked, { id: `i-${revoked}`, subject: "s" });
+    await w.a.revoke(revoked);
+    expect(await sentinel(w.b.get(live))).toBe("live");
+    expect(await sentinel(w.b.get(revoked))).toBe("token_revoked");
+    endpoint.control.down = true;
+    try {
+      w.clock.t += BOUND - 1;
+      expect(await sentinel(w.b.get(live))).toBe("live"); // the last good sync is within the bound
+      w.clock.t += 1;
+      expect(await sentinel(w.b.get(live))).toBe(ErrStoreUnavailable.code); // never stale data on error
+      expect(await sentinel(w.b.get(revoked))).toBe(ErrTokenRevoked.code);
+      expect(await sentinel(w.b.get(tok()))).toBe(ErrStoreUnavailable.code);
+      expect(w.b.stats().syncFailures).toBeGreaterThanOrEqual(1);
+    } finally {
+      endpoint.control.down = false;
+    }
+    expect(await sentinel(w.b.get(live))).toBe("live");
+    expect(await sentinel(w.b.get(tok()))).toBe(ErrTokenNotFound.code);
+  });
+});
