@@ -57,6 +57,27 @@ function world(backend: Backend, feed?: { feedMaxLength?: number }): World {
 }
 
 const tok = () => `cache-${crypto.randomUUID()}`;
+
+/**
+ * Holds back the answer of the next lookup a cache sends (the store has already run it),
+ * to order it against other calls: `reached` once it is back, `release` lets the cache see it.
+ */
+function hold(cache: VerdictCache): { reached: Promise<void>; release(): void } {
+  const inner = (cache as unknown as { inner: FeedStore }).inner;
+  const original = inner.lookup;
+  let release!: () => void;
+  let reached!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const back = new Promise<void>((r) => (reached = r));
+  inner.lookup = async (...args) => {
+    inner.lookup = original;
+    const answer = await original.apply(inner, args);
+    reached();
+    await gate;
+    return answer;
+  };
+  return { reached: back, release };
+}
 async function sentinel(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -69,6 +90,14 @@ async function sentinel(p: Promise<unknown>): Promise<string> {
 
 for (const [name, backend] of BACKENDS) {
   describe(`verdict cache across isolates (${name})`, () => {
+    /** Past the bound, B syncs through a miss on some other token: then `token` is served from B's cache alone. */
+    const syncB = async (w: World) => {
+      w.clock.t += BOUND;
+      const misses = w.b.stats().misses;
+      await sentinel(w.b.get(tok()));
+      expect(w.b.stats().misses).toBe(misses + 1);
+    };
+
     it("enforces a revocation made through A on B once B is past the bound", async () => {
       const w = world(backend);
       const token = tok();
@@ -77,7 +106,28 @@ for (const [name, backend] of BACKENDS) {
       await w.a.revoke(token);
       expect(await sentinel(w.a.get(token))).toBe("token_revoked"); // A's own write is seen at once
       w.clock.t += BOUND;
-      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked"); // stale: B asks the store
+    });
+
+    it("drops B's cached verdicts for what changed, through the feed that a miss carries", async () => {
+      const w = world(backend);
+      const [revoked, subjectRevoked, deleted, kept] = [tok(), tok(), tok(), tok()];
+      await w.a.store(revoked, { id: `i-${revoked}`, subject: "s" });
+      await w.a.store(subjectRevoked, { id: `i-${subjectRevoked}`, subject: "subj-x" });
+      await w.a.store(deleted, { id: `i-${deleted}`, subject: "s" });
+      await w.a.store(kept, { id: `i-${kept}`, subject: "s" });
+      for (const t of [revoked, subjectRevoked, deleted, kept]) expect(await sentinel(w.b.get(t))).toBe("live");
+      await w.a.revoke(revoked);
+      await w.a.revokeSubject("subj-x");
+      await w.a.delete(deleted);
+      await syncB(w);
+      const misses = w.b.stats().misses;
+      expect(await sentinel(w.b.get(kept))).toBe("live");
+      expect(w.b.stats().misses).toBe(misses); // untouched by the feed: still a hit
+      expect(await sentinel(w.b.get(revoked))).toBe("token_revoked");
+      expect(await sentinel(w.b.get(subjectRevoked))).toBe("token_revoked");
+      expect(await sentinel(w.b.get(deleted))).toBe("token_not_found");
+      expect(w.b.stats().misses).toBe(misses + 3);
     });
 
     it("makes a token stored through A live on B within the bound, though B cached it unknown", async () => {
@@ -85,22 +135,55 @@ for (const [name, backend] of BACKENDS) {
       const token = tok();
       expect(await sentinel(w.b.get(token))).toBe("token_not_found");
       await w.a.store(token, { id: `i-${token}`, subject: "s" });
-      w.clock.t += BOUND;
+      await syncB(w);
       expect(await sentinel(w.b.get(token))).toBe("live");
     });
 
-    it("propagates revokeSubject and delete the same way", async () => {
+    it("never caches a verdict older than a change already applied, or than a local write", async () => {
       const w = world(backend);
       const [x, y] = [tok(), tok()];
-      await w.a.store(x, { id: `i-${x}`, subject: "subj-x" });
-      await w.a.store(y, { id: `i-${y}`, subject: "subj-y" });
-      expect(await sentinel(w.b.get(x))).toBe("live");
+      await w.a.store(x, { id: `i-${x}`, subject: "s" });
+      await w.a.store(y, { id: `i-${y}`, subject: "s" });
+      await sentinel(w.b.get(tok())); // B has a cursor
+      // B's lookup for x runs at the store (live), but its answer is held back...
+      const held = hold(w.b);
+      const slow = sentinel(w.b.get(x));
+      await held.reached;
+      // ...while A revokes x and B's next miss applies that change
+      await w.a.revoke(x);
       expect(await sentinel(w.b.get(y))).toBe("live");
-      await w.a.revokeSubject("subj-x");
-      await w.a.delete(y);
-      w.clock.t += BOUND;
-      expect(await sentinel(w.b.get(x))).toBe("token_revoked");
-      expect(await sentinel(w.b.get(y))).toBe("token_not_found");
+      held.release();
+      expect(await slow).toBe("live"); // true when it was sent
+      expect(await sentinel(w.b.get(x))).toBe("token_revoked"); // but not cached
+
+      // the same with B's own write in between
+      const z = tok();
+      await w.a.store(z, { id: `i-${z}`, subject: "s" });
+      const held2 = hold(w.b);
+      const slow2 = sentinel(w.b.get(z));
+      await held2.reached;
+      await w.b.revoke(z);
+      held2.release();
+      expect(await slow2).toBe("live");
+      expect(await sentinel(w.b.get(z))).toBe("token_revoked");
+    });
+
+    it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
+      const w = world(backend, { feedMaxLength: 3 });
+      const [token, other] = [tok(), tok()];
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      await w.a.store(other, { id: `i-${other}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live");
+      expect(await sentinel(w.b.get(other))).toBe("live");
+      for (let i = 0; i < 5; i++) await w.a.store(tok(), { id: `fill-${i}-${token}`, subject: "s" });
+      await w.a.revoke(token); // its event is kept, but B cannot know what else it missed
+      const resets = w.b.stats().resets;
+      await syncB(w);
+      expect(w.b.stats().resets).toBe(resets + 1);
+      const misses = w.b.stats().misses;
+      expect(await sentinel(w.b.get(other))).toBe("live");
+      expect(w.b.stats().misses).toBe(misses + 1); // dropped by the reset, asked again
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
     });
 
     it("syncs in the background past half the bound, so a busy isolate sees changes without a miss", async () => {
