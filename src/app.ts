@@ -7,12 +7,18 @@ import { adminRoutes } from "./routes/admin.js";
 import { oauthRoutes } from "./routes/oauth.js";
 import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
 import type { TokenStore } from "./store/types.js";
+import type { VerdictCache } from "./store/verdict-cache.js";
 
 export const ADMIN_PREFIX = "/admin";
 export const OAUTH_PREFIX = "/oauth";
 
 export interface AppDeps {
+  /** The authoritative store: the admin API and OAuth use it (one round trip each). */
   store: TokenStore;
+  /** What the guard checks tokens against, e.g. a verdict cache. @default store */
+  guardStore?: TokenStore;
+  /** This isolate's verdict cache, whose counters `GET /admin/stats` shows. */
+  cache?: Pick<VerdictCache, "stats" | "maxStalenessMs" | "maxEntries">;
   config: AppConfig;
   /** How requests reach the origin. @default fetch */
   fetchOrigin?: OriginFetch;
@@ -25,7 +31,7 @@ export interface AppDeps {
  * /oauth, and every other path behind the token guard, then forwarded to the origin.
  * It reads no globals: everything comes in `deps`.
  */
-export function createApp({ store, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
+export function createApp({ store, guardStore = store, cache, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
   const app = new Hono<{ Variables: TokenGuardVariables }>();
 
   app.onError((err, c) => {
@@ -36,9 +42,9 @@ export function createApp({ store, config, fetchOrigin, log = (line) => console.
     return errorJson(c, 500, "internal_error", "the request could not be handled");
   });
 
-  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken }));
+  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken, cache }));
   app.route(OAUTH_PREFIX, oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken }));
-  app.use("*", tokenGuard({ store, realm: config.realm, failMode: config.failMode, log }));
+  app.use("*", tokenGuard({ store: guardStore, realm: config.realm, failMode: config.failMode, log }));
   app.all("*", forwardToOrigin(config.originUrl, fetchOrigin, log));
   return app;
 }

@@ -13,6 +13,9 @@ export interface AppConfig {
   readonly redis?: { readonly url: string; readonly token: string; readonly timeoutMs: number };
   readonly hashKey?: string;
   readonly keyPrefix: string;
+  /** The verdict cache's bound in ms (Redis backend only); 0: no cache, one round trip per request. */
+  readonly cacheMaxStalenessMs: number;
+  readonly cacheMaxEntries: number;
 }
 
 /** A missing or malformed setting; `setting` names it. */
@@ -62,6 +65,8 @@ export function readConfig(env: Env): AppConfig {
   }
   // the Upstash URL and token and the key prefix are checked by the Redis store itself (runtime.ts)
   const keyPrefix = str("KEY_PREFIX") ?? "tokens:";
+  const cacheMaxStalenessMs = wholeSetting(str("CACHE_MAX_STALENESS_MS"), "CACHE_MAX_STALENESS_MS", 1000, 0, 60_000, "milliseconds (0 turns the cache off)");
+  const cacheMaxEntries = wholeSetting(str("CACHE_MAX_ENTRIES"), "CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000, "entries");
 
   return {
     adminToken,
@@ -72,7 +77,17 @@ export function readConfig(env: Env): AppConfig {
     redis: url !== undefined && token !== undefined ? { url, token, timeoutMs: Number(timeout) } : undefined,
     hashKey: str("TOKEN_HASH_KEY"),
     keyPrefix,
+    cacheMaxStalenessMs,
+    cacheMaxEntries,
   };
+}
+
+/** A whole-number setting within [min, max], written in plain digits; a bad one names itself. */
+function wholeSetting(raw: string | undefined, name: string, fallback: number, min: number, max: number, unit: string): number {
+  if (raw === undefined) return fallback;
+  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(name, `must be a whole number of ${unit} from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function parseClients(raw: string | undefined): Map<string, string> {

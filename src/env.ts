@@ -20,4 +20,8 @@ export interface Env {
   AUTH_REALM?: string;
   /** Milliseconds before a Redis call fails with ErrStoreUnavailable. */
   STORE_TIMEOUT_MS?: string;
+  /** The verdict cache's staleness bound in ms (Redis backend); "0" turns the cache off. Default 1000. */
+  CACHE_MAX_STALENESS_MS?: string;
+  /** Most verdicts the cache keeps per isolate. Default 10000. */
+  CACHE_MAX_ENTRIES?: string;
 }

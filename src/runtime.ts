@@ -4,10 +4,12 @@ import type { Env } from "./env.js";
 import { StorageError } from "./store/errors.js";
 import { MemoryTokenStore } from "./store/memory.js";
 import { RedisTokenStore } from "./store/redis.js";
+import { withVerdictCache } from "./store/verdict-cache.js";
 import type { TokenStore } from "./store/types.js";
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
+  /** The authoritative store (admin, OAuth, cron); writes go through the cache when there is one. */
   store: TokenStore;
   config: AppConfig;
 }
@@ -36,9 +38,9 @@ export function runtimeFor(env: Env): Runtime {
   const config = readConfig(env);
   const key = JSON.stringify([config, [...config.oauthClients]]);
   if (current?.key !== key) {
-    let store: TokenStore;
+    let backend: TokenStore;
     try {
-      store = config.redis
+      backend = config.redis
         ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey })
         : new MemoryTokenStore({ hashKey: config.hashKey });
     } catch (e) {
@@ -46,7 +48,12 @@ export function runtimeFor(env: Env): Runtime {
       if (e instanceof StorageError) throw new ConfigError(SETTING_OF[e.key] ?? e.key, e.detail);
       throw e;
     }
-    current = { key, runtime: { app: createApp({ store, config }), store, config } };
+    // the guard reads through a verdict cache on Redis; memory is in the isolate already
+    const cache = backend instanceof RedisTokenStore && config.cacheMaxStalenessMs > 0
+      ? withVerdictCache(backend, { maxStalenessMs: config.cacheMaxStalenessMs, maxEntries: config.cacheMaxEntries })
+      : undefined;
+    const store = cache?.authoritative ?? backend;
+    current = { key, runtime: { app: createApp({ store, guardStore: cache, cache, config }), store, config } };
   }
   lastEnv = env;
   return current.runtime;

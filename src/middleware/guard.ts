@@ -3,7 +3,7 @@ import type { FailMode } from "../config.js";
 import { bearerToken } from "../http/auth.js";
 import { errorJson, isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { StorageError } from "../store/errors.js";
-import { LIMITS, type StoredTokenMetadata, type TokenStore } from "../store/types.js";
+import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/types.js";
 
 export const TOKEN_SUBJECT_HEADER = "X-Token-Subject";
 export const TOKEN_ID_HEADER = "X-Token-Id";
@@ -77,7 +77,7 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     if (token === null || token.length > LIMITS.token) return invalidToken(c, realm, "the token is malformed");
     let metadata: StoredTokenMetadata;
     try {
-      metadata = await storeFor(c).get(token);
+      metadata = await storeFor(c).get(token, hintsOf(c));
     } catch (e) {
       // anything but a StorageError is treated as an outage too: never admit on a surprise
       if (e instanceof StorageError && !isStoreOutage(e)) return invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid");
@@ -94,6 +94,17 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     c.set("token", metadata);
     return next();
   };
+}
+
+/** Lets a cache keep its background sync alive past the response (no-op outside a Worker). */
+function hintsOf(c: Context): GetHints | undefined {
+  let ctx: ExecutionContext;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return undefined; // app.request() in tests and Node servers have no execution context
+  }
+  return { waitUntil: (p) => ctx.waitUntil(p) };
 }
 
 function invalidToken(c: Context, realm: string, description: string): Response {

@@ -5,10 +5,12 @@ import * as v from "valibot";
 import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
 import { errorJson, withStore } from "../http/errors.js";
 import { LIMITS, type TokenMetadata, type TokenStore } from "../store/types.js";
+import type { VerdictCache } from "../store/verdict-cache.js";
 
 export interface AdminDeps {
   store: TokenStore;
   adminToken: string;
+  cache?: Pick<VerdictCache, "stats" | "maxStalenessMs" | "maxEntries">;
 }
 
 /** Largest admin request body, in bytes: a token at the limit plus its metadata fits easily. */
@@ -69,7 +71,7 @@ const requireJson: MiddlewareHandler = async (c, next) => {
  * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>`. Tokens travel in
  * bodies, never in URLs, because URLs end up in logs.
  */
-export function adminRoutes({ store, adminToken }: AdminDeps): Hono {
+export function adminRoutes({ store, adminToken, cache }: AdminDeps): Hono {
   const admin = new Hono();
 
   admin.use("*", async function adminAuth(c, next) {
@@ -108,6 +110,13 @@ export function adminRoutes({ store, adminToken }: AdminDeps): Hono {
   admin.get("/subjects/:subject/tokens", (c) => withStore(c, async () => c.json({ tokens: await store.list(c.req.param("subject")) })));
   admin.post("/subjects/:subject/revoke", (c) => withStore(c, async () => c.json(await store.revokeSubject(c.req.param("subject")))));
   admin.post("/cleanup", (c) => withStore(c, async () => c.json(await store.cleanup())));
+  // this isolate's counters only: every isolate has its own cache
+  admin.get("/stats", (c) =>
+    c.json({
+      scope: "isolate",
+      cache: cache === undefined ? null : { maxStalenessMs: cache.maxStalenessMs, maxEntries: cache.maxEntries, ...cache.stats() },
+    }),
+  );
   admin.all("*", (c: Context) => errorJson(c, 404, "not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
   return admin;
 }

@@ -244,5 +244,5 @@ function answer(hash: string, v: Verdict, now: number): StoredTokenMetadata {
 async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+  if (timer !== undefined) clearTimeout(timer);
 }

@@ -18,10 +18,11 @@ const redisEnv = {
   STORE_TIMEOUT_MS: "10000", // generous: a loaded machine must not turn a slow answer into a 503
 };
 
-const call = (path: string, init: RequestInit = {}) =>
-  worker.fetch(new Request(`https://edge.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, redisEnv, createExecutionContext());
-const admin = (path: string, body: unknown) =>
-  call(path, { method: "POST", headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const call = (path: string, init: RequestInit = {}, bindings = redisEnv) =>
+  worker.fetch(new Request(`https://edge.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, bindings, createExecutionContext());
+const admin = (path: string, body: unknown, bindings = redisEnv) =>
+  call(path, { method: "POST", headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }, bindings);
+const seenAt = async (path: string): Promise<unknown[]> => (await fetch(`${inject("originUrl")}/__seen?path=${encodeURIComponent(path)}`)).json();
 /** Requests the Upstash endpoint received while `fn` ran. */
 async function upstashRequests(fn: () => Promise<unknown>): Promise<number> {
   await fetch(`${upstash}/__stats/reset`, { method: "POST", headers: upstashAuth });
@@ -35,23 +36,51 @@ describe("the Worker on the Redis backend", () => {
     vi.restoreAllMocks();
   });
 
-  it("stores, admits, revokes and refuses a token, with one Redis round trip per guarded request", async () => {
+  it("with the cache off: stores, admits, revokes and refuses a token, one Redis round trip per guarded request", async () => {
+    const off = { ...redisEnv, CACHE_MAX_STALENESS_MS: "0" };
     const token = `redis-e2e-${crypto.randomUUID()}`;
-    expect((await admin("/admin/tokens", { token, id: `id-${token}`, subject: "carol" })).status).toBe(201);
+    expect((await admin("/admin/tokens", { token, id: `id-${token}`, subject: "carol" }, off)).status).toBe(201);
     const path = `/redis-${crypto.randomUUID()}`;
-    await call("/warm-up", { headers: { Authorization: `Bearer ${token}` } }); // loads the GET script once
+    await call("/warm-up", { headers: { Authorization: `Bearer ${token}` } }, off); // loads the GET script once
 
-    let res!: Response;
-    expect(await upstashRequests(async () => (res = await call(path, { headers: { Authorization: `Bearer ${token}` } })))).toBe(1);
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as SeenRequest).headers["x-token-subject"]).toBe("carol");
+    for (let i = 0; i < 3; i++) {
+      let res!: Response;
+      expect(await upstashRequests(async () => (res = await call(path, { headers: { Authorization: `Bearer ${token}` } }, off)))).toBe(1);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as SeenRequest).headers["x-token-subject"]).toBe("carol");
+    }
+
+    expect((await admin("/admin/tokens/revoke", { token }, off)).status).toBe(200);
+    let denied!: Response;
+    expect(await upstashRequests(async () => (denied = await call(path, { headers: { Authorization: `Bearer ${token}` } }, off)))).toBe(1);
+    expect(denied.status).toBe(401);
+    expect(await seenAt(path)).toHaveLength(3);
+    expect(await (await call("/admin/stats", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }, off)).json()).toEqual({ scope: "isolate", cache: null });
+  });
+
+  it("with the cache on (the default): one round trip for the first request, none for the next, and a revocation here is refused at once", async () => {
+    const token = `redis-cache-${crypto.randomUUID()}`;
+    expect((await admin("/admin/tokens", { token, id: `id-${token}`, subject: "erin" })).status).toBe(201);
+    const path = `/cached-${crypto.randomUUID()}`;
+    await call("/warm-up", { headers: { Authorization: `Bearer never-${token}` } }); // loads the LOOKUP script once
+
+    const statuses: number[] = [];
+    const requests = await upstashRequests(async () => {
+      for (let i = 0; i < 5; i++) statuses.push((await call(path, { headers: { Authorization: `Bearer ${token}` } })).status);
+    });
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    // one miss, then hits; a background sync may start past half the bound on a slow machine
+    expect(requests).toBeGreaterThanOrEqual(1);
+    expect(requests).toBeLessThanOrEqual(2);
 
     expect((await admin("/admin/tokens/revoke", { token })).status).toBe(200);
-    let denied!: Response;
-    expect(await upstashRequests(async () => (denied = await call(path, { headers: { Authorization: `Bearer ${token}` } })))).toBe(1);
-    expect(denied.status).toBe(401);
-    const seen = (await (await fetch(`${inject("originUrl")}/__seen?path=${encodeURIComponent(path)}`)).json()) as unknown[];
-    expect(seen).toHaveLength(1);
+    expect((await call(path, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect(await seenAt(path)).toHaveLength(5);
+    const stats = (await (await call("/admin/stats", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } })).json()) as { scope: string; cache: Record<string, number> };
+    expect(stats.scope).toBe("isolate");
+    expect(stats.cache).toMatchObject({ maxStalenessMs: 1000, maxEntries: 10_000 });
+    expect(stats.cache.hits).toBeGreaterThanOrEqual(4);
+    for (const k of ["checked", "misses", "syncs", "syncFailures", "resets", "lastSyncAgeMs", "size"]) expect(typeof stats.cache[k], k).toBe("number");
   });
 
   it("introspects through OAuth and lists a subject's tokens from Redis", async () => {

@@ -18,6 +18,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     realm: "edge-token-store",
     oauthClients: new Map([[CLIENT_ID, CLIENT_SECRET]]),
     keyPrefix: "tokens:",
+    cacheMaxStalenessMs: 0,
+    cacheMaxEntries: 10_000,
     ...overrides,
   };
 }
