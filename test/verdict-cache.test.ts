@@ -337,3 +337,46 @@ describe("verdict cache round trips (Redis, counted at the endpoint)", () => {
     expect(await sentinel(w.b.get(tok()))).toBe(ErrTokenNotFound.code);
   });
 });
+
+describe("verdict cache as a TokenStore", () => {
+  it("answers every field as the store does, in fresh objects, and names tokens only by fingerprint", async () => {
+    const store = new MemoryTokenStore();
+    const cache = withVerdictCache(store);
+    const token = tok();
+    const md = { id: "full", subject: "s", issuer: "https://idp", keyId: "k1", type: "access", status: "active", issuedAt: new Date(1_000), expiresAt: new Date(Date.now() + 60_000) };
+    await cache.store(token, md);
+    for (let i = 0; i < 2; i++) {
+      const got = await cache.get(token); // a miss, then a hit
+      expect(got).toEqual(md);
+      got.expiresAt.setTime(0);
+      got.subject = "mallory";
+    }
+    expect(await cache.get(token)).toEqual(md);
+    const e = await cache.get(`${token}-unknown`).catch((x: unknown) => x as StorageError);
+    expect((e as StorageError).err).toBe(ErrTokenNotFound);
+    expect((e as StorageError).key).toBe(await store.hashToken(`${token}-unknown`).then((h) => h.slice(0, 12)));
+    expect(JSON.stringify([(e as StorageError).message, (e as StorageError).stack])).not.toContain(token);
+  });
+
+  it("keeps at most maxEntries verdicts, dropping the least recently used", async () => {
+    const cache = withVerdictCache(new MemoryTokenStore(), { maxEntries: 3 });
+    const tokens = [tok(), tok(), tok(), tok()];
+    for (const t of tokens) await cache.store(t, { id: `i-${t}`, subject: "s" });
+    for (const t of tokens.slice(0, 3)) await cache.get(t);
+    await cache.get(tokens[0]!); // most recent now; tokens[1] is the oldest
+    await cache.get(tokens[3]!);
+    expect(cache.stats().size).toBe(3);
+    const misses = cache.stats().misses;
+    await cache.get(tokens[0]!);
+    await cache.get(tokens[2]!);
+    expect(cache.stats().misses).toBe(misses);
+    await cache.get(tokens[1]!);
+    expect(cache.stats().misses).toBe(misses + 1);
+  });
+
+  it("refuses bad options when it is built", () => {
+    for (const o of [{ maxStalenessMs: 0 }, { maxStalenessMs: 1.5 }, { maxEntries: 0 }, { maxEntries: -1 }]) {
+      expect(() => withVerdictCache(new MemoryTokenStore(), o)).toThrow(StorageError);
+    }
+  });
+});

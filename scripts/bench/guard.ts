@@ -1,9 +1,11 @@
 /**
- * Guard throughput: the built Worker (memory backend, then Redis backend through the local
- * endpoint) in front of a loopback origin, beside a bare pass-through Worker, all under
- * Miniflare (workerd) in one run. Target: memory guard ≥ 0.8× the bare pass-through.
- * The origin is a workerd Worker as well, so Node only generates load.
- * Run: npm run bench:guard   (BENCH_REQUESTS=30000, BENCH_CONCURRENCY=32)
+ * Guard throughput and revocation delay, all under Miniflare (workerd) in one run: the built
+ * Worker on the memory backend, and on Redis through the local endpoint with the verdict cache
+ * off and at 1 s, beside a bare pass-through Worker. The Redis rows run at 0 ms and at 20 ms
+ * of added endpoint latency (standing in for Upstash's distance). 1,000 live tokens are
+ * requested in random order. Round trips are counted at the endpoint.
+ * Then the revocation delay: revoke through one Worker instance, poll through another until 401.
+ * Run: npm run bench:guard   (BENCH_REQUESTS=8000 per row, BENCH_CONCURRENCY=32, BENCH_TRIALS=20)
  */
 import { execFileSync } from "node:child_process";
 import { Agent, request } from "node:http";
@@ -12,13 +14,14 @@ import { deletePrefix } from "../redis-keys.js";
 import { startUpstashEndpoint } from "../upstash-endpoint.js";
 import { printTable } from "./util.js";
 
-const total = Number(process.env.BENCH_REQUESTS ?? 30_000);
+const total = Number(process.env.BENCH_REQUESTS ?? 8000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const trials = Number(process.env.BENCH_TRIALS ?? 20);
 const ADMIN = "bench-admin-token-0123456789";
-const TOKEN = "bench-bearer-token-0123456789";
+const TOKENS = Array.from({ length: 1000 }, (_, i) => `bench-token-${i}-${Math.random().toString(36).slice(2)}`);
+const BOUND_MS = 1000;
 
 execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist", "--minify"], { stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const keyPrefix = `ets-bench:${Date.now().toString(36)}:`;
@@ -28,78 +31,112 @@ const base = { modules: true, compatibilityDate: "2026-04-26", host: "127.0.0.1"
 // the origin runs in workerd too, so the Node process does nothing but generate load
 const originWorker = new Miniflare({ ...base, script: 'export default { fetch() { return new Response("ok"); } };' });
 const originUrl = (await originWorker.ready).toString().replace(/\/$/, "");
+const guard = (vars: Record<string, string> = {}) =>
+  new Miniflare({ ...base, scriptPath: "dist/worker.js", bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, ...vars } });
+const redisVars = (cacheMs: number) => ({
+  UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: "bench", KEY_PREFIX: keyPrefix, CACHE_MAX_STALENESS_MS: String(cacheMs),
+});
 const workers = {
   bare: new Miniflare({
     ...base,
     script: "export default { fetch(req, env) { const u = new URL(req.url); return fetch(env.ORIGIN_URL + u.pathname + u.search, req); } };",
     bindings: { ORIGIN_URL: originUrl },
   }),
-  memory: new Miniflare({ ...base, scriptPath: "dist/worker.js", bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl } }),
-  redis: new Miniflare({
-    ...base,
-    scriptPath: "dist/worker.js",
-    bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: "bench", KEY_PREFIX: keyPrefix },
-  }),
+  memory: guard(),
+  redisOff: guard(redisVars(0)),
+  redisCache: guard(redisVars(BOUND_MS)),
+  // a second instance (isolate) with the cache: the revocation-delay trials revoke through it
+  redisCache2: guard(redisVars(BOUND_MS)),
 };
-const urls = Object.fromEntries(await Promise.all(Object.entries(workers).map(async ([k, mf]) => [k, (await mf.ready).toString().replace(/\/$/, "")]))) as Record<keyof typeof workers, string>;
-for (const k of ["memory", "redis"] as const) {
-  const res = await fetch(`${urls[k]}/admin/tokens`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ token: TOKEN, id: "bench", subject: "bench" }),
-  });
-  if (res.status !== 201) throw new Error(`${k}: storing the bench token answered ${res.status}`);
+type Name = keyof typeof workers;
+const urls = Object.fromEntries(await Promise.all(Object.entries(workers).map(async ([k, mf]) => [k, (await mf.ready).toString().replace(/\/$/, "")]))) as Record<Name, string>;
+
+const admin = async (url: string, path: string, body: unknown) => {
+  const res = await fetch(`${url}${path}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path} answered ${res.status}`);
+};
+for (const k of ["memory", "redisOff"] as const) {
+  for (let i = 0; i < TOKENS.length; i += 50) {
+    await Promise.all(TOKENS.slice(i, i + 50).map((token, j) => admin(urls[k], "/admin/tokens", { token, id: `bench-${i + j}`, subject: "bench" })));
+  }
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-function get(url: string): Promise<number> {
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency * 2 });
+function get(url: string, token: string): Promise<{ ms: number; status: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const req = request(`${url}/bench/path?q=1`, { agent, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
+    const req = request(`${url}/bench/path?q=1`, { agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
       res.resume();
-      res.on("end", () => (res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`status ${res.statusCode}`))));
+      res.on("end", () => resolve({ ms: performance.now() - start, status: res.statusCode ?? 0 }));
     });
     req.on("error", reject);
     req.end();
   });
 }
-async function load(url: string, n: number) {
+const randomToken = () => TOKENS[Math.floor(Math.random() * TOKENS.length)]!;
+
+type Run = { rps: number; p50: number; p99: number; rtPerReq: number };
+async function load(url: string, n: number): Promise<Run> {
   const ms: number[] = [];
   let next = 0;
+  endpoint.resetStats();
   const start = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < n) ms.push(await get(url));
+    while (next++ < n) {
+      const r = await get(url, randomToken());
+      if (r.status !== 200) throw new Error(`status ${r.status}`);
+      ms.push(r.ms);
+    }
   }));
   const seconds = (performance.now() - start) / 1000;
   ms.sort((a, b) => a - b);
-  return { rps: ms.length / seconds, p50: ms[Math.floor(ms.length / 2)]!, p99: ms[Math.floor(ms.length * 0.99)]! };
+  return { rps: ms.length / seconds, p50: ms[Math.floor(ms.length / 2)]!, p99: ms[Math.floor(ms.length * 0.99)]!, rtPerReq: endpoint.stats.requests / ms.length };
 }
 
-// rounds alternate which worker goes first; each round's ratio compares neighbours in time
-const ROUNDS = 5;
-type Run = { rps: number; p50: number; p99: number };
-const results: Record<keyof typeof urls, Run[]> = { bare: [], memory: [], redis: [] };
-for (const k of Object.keys(urls) as (keyof typeof urls)[]) await load(urls[k], 1000); // warm up
-for (let round = 0; round < ROUNDS; round++) {
-  const order = (round % 2 === 0 ? ["bare", "memory", "redis"] : ["redis", "memory", "bare"]) as (keyof typeof urls)[];
-  for (const k of order) results[k].push(await load(urls[k], Math.floor(total / ROUNDS)));
-}
+// rounds alternate the order; each round's ratio compares neighbours in time
+const ROUNDS = 4;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const row = (label: string, k: keyof typeof urls, note: (r: number[]) => string) => {
-  const runs = results[k];
-  const ratios = runs.map((r, i) => r.rps / results.bare[i]!.rps);
-  return [label, median(runs.map((r) => r.rps)), median(runs.map((r) => r.p50)).toFixed(2), median(runs.map((r) => r.p99)).toFixed(2), note(ratios)];
-};
-const spread = (r: number[]) => `${median(r).toFixed(2)}× (rounds ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
-console.log(`guard throughput under Miniflare: ${total} requests per worker in ${ROUNDS} alternating rounds, ${concurrency} in flight, medians; node ${process.version}, ${new Date().toISOString()}\n`);
-printTable(
-  ["worker", "req/s", "p50 ms", "p99 ms", "vs bare (median of per-round ratios)"],
-  [
-    row("bare pass-through (reference)", "bare", () => "1.00×"),
-    row("guard, memory backend", "memory", (r) => `${spread(r)}; target ≥ 0.8×`),
-    row("guard, Redis backend (local endpoint)", "redis", spread),
-  ],
-);
+const rows: (string | number)[][] = [];
+for (const latency of [0, 20]) {
+  endpoint.control.latencyMs = latency;
+  const names: Name[] = ["bare", "memory", "redisOff", "redisCache"];
+  const results = Object.fromEntries(names.map((k) => [k, [] as Run[]])) as Record<Name, Run[]>;
+  for (const k of names) await load(urls[k], k === "redisOff" ? 300 : 2000); // warm up (fills the cache)
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const k of order) results[k].push(await load(urls[k], Math.floor(total / ROUNDS)));
+  }
+  const label: Record<string, string> = { bare: "bare pass-through (reference)", memory: "guard, memory backend", redisOff: "guard, Redis, cache off", redisCache: "guard, Redis, cache 1 s" };
+  for (const k of names) {
+    const runs = results[k];
+    const ratios = runs.map((r, i) => r.rps / results.bare[i]!.rps);
+    rows.push([
+      `${label[k]}`, `${latency} ms`, median(runs.map((r) => r.rps)),
+      `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+      median(runs.map((r) => r.p50)).toFixed(2), median(runs.map((r) => r.p99)).toFixed(2),
+      k.startsWith("redis") ? median(runs.map((r) => r.rtPerReq)).toFixed(4) : "—",
+    ]);
+  }
+}
+console.log(`guard under Miniflare: ${total} requests per row in ${ROUNDS} alternating rounds, ${concurrency} in flight, 1,000 tokens in random order, medians (range of per-round ratios); node ${process.version}, ${new Date().toISOString()}\n`);
+printTable(["worker", "added latency", "req/s", "vs bare", "p50 ms", "p99 ms", "round trips / request"], rows);
+
+// revocation delay across instances, at 20 ms added latency: revoke via one, poll the other
+endpoint.control.latencyMs = 20;
+const delays: number[] = [];
+for (let i = 0; i < trials; i++) {
+  const token = `bench-revoke-${i}-${Math.random().toString(36).slice(2)}`;
+  await admin(urls.redisCache2, "/admin/tokens", { token, id: `bench-revoke-${i}-${token}`, subject: "bench-revoke" });
+  while ((await get(urls.redisCache, token)).status !== 200); // the poller caches it live
+  // spread the revocations over the sync cycle
+  await new Promise((r) => setTimeout(r, Math.random() * BOUND_MS));
+  await admin(urls.redisCache2, "/admin/tokens/revoke", { token });
+  const acked = performance.now();
+  while ((await get(urls.redisCache, token)).status === 200);
+  delays.push(performance.now() - acked);
+}
+console.log(`\nrevocation delay across instances (cache 1 s, 20 ms added latency, ${trials} trials, revoked via one Worker, polled through another until 401)\n`);
+printTable(["max ms", "median ms", "min ms", "bound + one round trip"], [[Math.max(...delays).toFixed(0), median(delays).toFixed(0), Math.min(...delays).toFixed(0), `${BOUND_MS} + ~20 ms`]]);
 
 agent.destroy();
 await Promise.all(Object.values(workers).map((mf) => mf.dispose()));

@@ -4,6 +4,7 @@
  */
 import { MemoryTokenStore } from "../../src/store/memory.js";
 import { createHasher } from "../../src/store/hash.js";
+import { withVerdictCache } from "../../src/store/verdict-cache.js";
 import { heapUsed, opsPerSec, printTable, timeMs } from "./util.js";
 
 const HOUR = 3_600_000;
@@ -62,3 +63,19 @@ for (const n of sizes) {
 }
 console.log(`memory backend, node ${process.version}, ${new Date().toISOString()}\n`);
 printTable(["tokens", "operation", "unit", "memory store", "bare loop", "note"], rows);
+
+/** The verdict cache full at 10,000 entries (live verdicts with metadata), over a memory store. */
+async function cacheHeap(entries: number) {
+  const store = new MemoryTokenStore();
+  for (let i = 0; i < entries; i++) await store.store(token(i), { id: `id-${i}`, subject: `sub-${Math.floor(i / 10)}`, issuer: "https://issuer.example" });
+  const cache = withVerdictCache(store, { maxEntries: entries, maxStalenessMs: 60_000 });
+  await cache.get(token(0)); // a first sync: the cursor is known
+  const before = heapUsed();
+  for (let i = 1; i < entries; i++) await cache.get(token(i));
+  const bytes = heapUsed() - before;
+  if (cache.stats().size !== entries) throw new Error(`cache holds ${cache.stats().size}, expected ${entries}`);
+  return bytes;
+}
+const cacheBytes = await cacheHeap(10_000);
+console.log(`\nverdict cache heap at 10,000 live entries\n`);
+printTable(["entries", "heap", "per entry", "target"], [[10_000, `${(cacheBytes / 2 ** 20).toFixed(2)} MiB`, `${Math.round(cacheBytes / 10_000)} B`, "≤ 4 MiB"]]);

@@ -53,7 +53,7 @@ export class VerdictCache implements TokenStore {
   /** `get` straight from the store (one round trip), writes through this cache: for the admin API and OAuth. */
   readonly authoritative: TokenStore;
   private readonly now: () => number;
-  private readonly verdicts = new Map<string, Verdict>();
+  private readonly verdicts = new Map<string, Cached>();
   private cursor: FeedCursor | undefined;
   private syncSentAt = Number.NEGATIVE_INFINITY;
   /** The one feed read in flight (a sync, or a miss lookup), shared by every request. */
@@ -171,7 +171,7 @@ export class VerdictCache implements TokenStore {
   }
 
   /** One lookup that doubles as a sync; its verdict is cached only if nothing newer was applied. */
-  private async fetch(hash: string, hints: GetHints | undefined): Promise<Verdict> {
+  private async fetch(hash: string, hints: GetHints | undefined): Promise<Cached> {
     const sentAt = this.now();
     const generation = this.generation;
     const read = this.inner.lookup(hash, this.cursor).then((r) => {
@@ -180,12 +180,13 @@ export class VerdictCache implements TokenStore {
     });
     this.share(read, hints, false);
     const { verdict, changes } = await read;
+    const cached = new Cached(verdict);
     const current = this.cursor;
     if (generation === this.generation && current?.epoch === changes.cursor.epoch && current.seq === changes.cursor.seq) {
-      this.verdicts.set(hash, verdict);
+      this.verdicts.set(hash, cached);
       if (this.verdicts.size > this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value!);
     }
-    return verdict;
+    return cached;
   }
 
   /** Past half the bound, one background feed read, single-flight, kept alive by waitUntil. */
@@ -226,18 +227,47 @@ export class VerdictCache implements TokenStore {
 
   private drop(event: ChangeEvent): void {
     if (event.type === "token") this.verdicts.delete(event.hash);
-    else for (const [hash, v] of this.verdicts) if (v.state === "live" && v.metadata.subject === event.subject) this.verdicts.delete(hash);
+    else for (const [hash, v] of this.verdicts) if (v.state === "live" && v.subject === event.subject) this.verdicts.delete(hash);
   }
 }
 
-/** get's answer for a verdict at `now`, in get's order: the metadata (a copy), or its StorageError. */
-function answer(hash: string, v: Verdict, now: number): StoredTokenMetadata {
-  if (v.state === "unknown") throw new StorageError("get", fingerprint(hash), ErrTokenNotFound, "no such token");
-  const expiresAt = v.state === "live" ? v.metadata.expiresAt.getTime() : v.expiresAt;
-  if (v.state === "expired" || now > expiresAt) throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
-  if (v.state === "revoked") throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
-  const md = (v as Extract<Verdict, { state: "live" }>).metadata;
-  return { ...md, issuedAt: new Date(md.issuedAt.getTime()), expiresAt: new Date(expiresAt) };
+/**
+ * A verdict as the cache keeps it: one fixed shape, dates as numbers. Keeping the store's
+ * objects (two Date objects and a nested metadata object each) cost about 500 bytes an entry.
+ */
+class Cached {
+  readonly state: Verdict["state"];
+  readonly expiresAt: number;
+  readonly issuedAt: number;
+  readonly id: string | undefined;
+  readonly subject: string | undefined;
+  readonly issuer: string | undefined;
+  readonly keyId: string | undefined;
+  readonly type: string | undefined;
+  readonly status: string | undefined;
+
+  constructor(v: Verdict) {
+    this.state = v.state;
+    const md = v.state === "live" ? v.metadata : undefined;
+    this.expiresAt = v.state === "live" ? v.metadata.expiresAt.getTime() : v.state === "unknown" ? Number.POSITIVE_INFINITY : v.expiresAt;
+    this.issuedAt = md?.issuedAt.getTime() ?? 0;
+    this.id = md?.id;
+    this.subject = md?.subject;
+    this.issuer = md?.issuer;
+    this.keyId = md?.keyId;
+    this.type = md?.type;
+    this.status = md?.status;
+  }
+}
+
+/** get's answer for a verdict at `now`, in get's order: the metadata (a fresh object), or its StorageError. */
+function answer(hash: string, c: Cached, now: number): StoredTokenMetadata {
+  if (c.state === "unknown") throw new StorageError("get", fingerprint(hash), ErrTokenNotFound, "no such token");
+  if (c.state === "expired" || now > c.expiresAt) throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
+  if (c.state === "revoked") throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+  const md: StoredTokenMetadata = { id: c.id!, subject: c.subject!, issuedAt: new Date(c.issuedAt), expiresAt: new Date(c.expiresAt) };
+  for (const f of ["issuer", "keyId", "type", "status"] as const) if (c[f] !== undefined) md[f] = c[f];
+  return md;
 }
 
 /** Waits for `p` (never rejects) or `ms`, whichever comes first. */
