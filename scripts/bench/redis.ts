@@ -50,6 +50,9 @@ add("list (100 tokens)", "1 + 2×100 = 201", await measure(calls, () => store.li
 add("revoke", "4", await measure(calls, (i) => store.revoke(pick(i))));
 add("revokeSubject (100 tokens)", "no such operation", await measure(calls, () => store.revokeSubject("big")));
 add("delete", "2", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
+let since = (await store.changes()).cursor;
+add("lookup (verdict + feed, the cache's miss)", "no such operation", await measure(calls, (i) => store.hashToken(pick(i)).then((h) => store.lookup(h, since))));
+add("changes (the cache's sync)", "no such operation", await measure(calls, async () => (since = (await store.changes(since)).cursor)));
 
 // cleanup: 1,200 tokens due, batches of 500 → ⌈1200/500⌉ = 3 round trips
 for (let i = 0; i < 1200; i++) await store.store(token(50_000 + i), { id: `exp-${i}`, subject: "exp", expiresAt: new Date(t + 1000) });
@@ -61,8 +64,15 @@ const { removed } = await store.cleanup();
 const cleanupMs = performance.now() - start;
 rows.push([`cleanup (${removed} due, batch 500)`, String(endpoint.stats.requests), "SCAN of every subject key", cleanupMs.toFixed(2), "-"]);
 
+// the feed's size per change, as Redis itself counts it
+const direct = new (await import("ioredis")).default(redisUrl);
+const feedBytes = Number(await direct.call("MEMORY", "USAGE", `${prefix}f`, "SAMPLES", "0"));
+const feedLength = await direct.zcard(`${prefix}f`);
+direct.disconnect();
+
 console.log(`redis backend via the local Upstash endpoint, node ${process.version}, ${calls} sequential calls each, ${new Date().toISOString()}\n`);
 printTable(["operation", "round trips", "seed Go store", "p50 ms", "p99 ms"], rows);
+console.log(`\nchange feed: ${feedLength} changes kept, ${feedBytes} bytes (MEMORY USAGE), ${(feedBytes / feedLength).toFixed(0)} bytes per change`);
 
 await store.close();
 await endpoint.close();
