@@ -21,6 +21,7 @@ export {
   DEFAULT_TTL_MS,
   type TokenStore,
   type GetHints,
+  type JwtClaims,
   type TokenMetadata,
   type StoredTokenMetadata,
   type BaseStoreConfig,

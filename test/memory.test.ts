@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createTokenStore, ErrInvalidConfig, MemoryTokenStore, StorageError } from "../src/index.js";
 import { feedContract } from "./contract/feed.js";
+import { jwtContract } from "./contract/jwt.js";
 import { tokenStoreContract } from "./contract/token-store.js";
 
 tokenStoreContract("memory", async (options) => {
@@ -38,6 +39,11 @@ describe("createTokenStore", () => {
 });
 
 feedContract("memory", async (options) => {
+  const store = new MemoryTokenStore(options);
+  return { store, snapshot: async () => store.snapshot() };
+});
+
+jwtContract("memory", async (options) => {
   const store = new MemoryTokenStore(options);
   return { store, snapshot: async () => store.snapshot() };
 });

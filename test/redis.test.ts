@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from "vitest";
 import { RedisTokenStore } from "../src/index.js";
 import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
 import { feedContract } from "./contract/feed.js";
+import { jwtContract } from "./contract/jwt.js";
 import { tokenStoreContract } from "./contract/token-store.js";
 import { directRedis, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "./support/redis.js";
 
@@ -23,6 +24,12 @@ tokenStoreContract("redis", async (options) => {
 
 feedContract("redis", async (options) => {
   const keyPrefix = uniquePrefix("feed");
+  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options });
+  return { store, snapshot: () => redisSnapshot(redis, keyPrefix) };
+});
+
+jwtContract("redis", async (options) => {
+  const keyPrefix = uniquePrefix("jwt");
   const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options });
   return { store, snapshot: () => redisSnapshot(redis, keyPrefix) };
 });

@@ -1,5 +1,5 @@
 import { ErrInvalidMetadata, StorageError } from "./errors.js";
-import type { StoredTokenMetadata, TokenStore } from "./types.js";
+import type { JwtClaims, StoredTokenMetadata, TokenStore } from "./types.js";
 import { toMetadata, wholeNumber, type TokenRecord } from "./validate.js";
 
 /**
@@ -12,7 +12,7 @@ export interface FeedCursor {
 }
 
 /** One change that may alter a cached verdict. It never holds a raw token. */
-export type ChangeEvent = { type: "token"; hash: string } | { type: "subject"; subject: string };
+export type ChangeEvent = { type: "token"; hash: string } | { type: "subject"; subject: string } | { type: "key"; keyId: string };
 
 /**
  * What a feed read answers. `reset` means the reader cannot know what it missed (no cursor
@@ -37,6 +37,8 @@ export interface FeedStore extends TokenStore {
   hashToken(token: string, op?: string): Promise<string>;
   /** The verdict for a token hash and the feed's changes since `since`, in one round trip. */
   lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
+  /** `checkJwt`'s verdict for a JWT's hash and claims, and the feed since `since`, in one round trip. */
+  lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
   /** The feed's changes since `since`, in one round trip. */
   changes(since?: FeedCursor): Promise<ChangeBatch>;
 }
@@ -74,11 +76,14 @@ export function resolveFeedConfig(config: FeedConfig | undefined): ResolvedFeedC
   };
 }
 
-/** get's order of checks, as a verdict: unknown, then expired, then revoked, else live. */
-export function verdictOf(rec: TokenRecord | undefined, now: number): Verdict {
+/**
+ * get's order of checks, as a verdict: unknown, then expired, then revoked (marked, or
+ * `covered` by a subject cutoff or key revocation), else live.
+ */
+export function verdictOf(rec: TokenRecord | undefined, now: number, covered = false): Verdict {
   if (rec === undefined) return { state: "unknown" };
   if (now > rec.expiresAt) return { state: "expired", expiresAt: rec.expiresAt };
-  if (rec.revokedAt !== undefined) return { state: "revoked", expiresAt: rec.expiresAt };
+  if (rec.revokedAt !== undefined || covered) return { state: "revoked", expiresAt: rec.expiresAt };
   return { state: "live", metadata: toMetadata(rec) };
 }
 

@@ -7,12 +7,14 @@ import {
   StorageError,
 } from "./errors.js";
 import { checkHash, MemoryFeed, resolveFeedConfig, verdictOf, type ChangeBatch, type FeedCursor, type FeedStore, type Verdict } from "./feed.js";
-import { createHasher, type TokenHasher } from "./hash.js";
+import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
 import { MinHeap } from "./heap.js";
-import type { IndexSnapshot, MemoryStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
+import { MemoryRevocations } from "./memory-revocations.js";
+import type { IndexSnapshot, JwtClaims, MemoryStoreConfig, StoredTokenMetadata, TokenMetadata } from "./types.js";
 import {
   byIssuedAtThenId,
   checkName,
+  normalizeClaims,
   normalizeMetadata,
   resolveBaseConfig,
   toMetadata,
@@ -20,6 +22,8 @@ import {
   wholeNumber,
   type TokenRecord,
 } from "./validate.js";
+
+const COVERED = "a subject cutoff or a key revocation covers the token";
 
 /**
  * One stored token. A class with every field set in the constructor gives all entries one
@@ -67,6 +71,8 @@ export class MemoryTokenStore implements FeedStore {
   private readonly now: () => number;
   private readonly defaultTtl: number;
   private readonly cleanupBatchSize: number;
+  private readonly maxTokenLifetime: number;
+  private readonly revocations: MemoryRevocations;
   /** Every write that can change a verdict appends to it in the same synchronous step. */
   private readonly feed: MemoryFeed;
   private closed = false;
@@ -77,6 +83,8 @@ export class MemoryTokenStore implements FeedStore {
     this.hash = createHasher(base.hashKey);
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
+    this.maxTokenLifetime = base.maxTokenLifetime;
+    this.revocations = new MemoryRevocations(base.maxTokenLifetime);
     this.cleanupBatchSize = wholeNumber("cleanupBatchSize", config?.cleanupBatchSize, 10_000);
     this.feed = new MemoryFeed(resolveFeedConfig(config));
   }
@@ -84,11 +92,12 @@ export class MemoryTokenStore implements FeedStore {
   async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
     const [hash, key] = await this.lookupKey("store", token);
     const now = this.now();
-    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
+    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
     const prev = this.byHash.get(hash);
     if (prev?.revokedAt !== undefined) {
       throw new StorageError("store", key, ErrTokenRevoked, "a revoked token cannot be stored again");
     }
+    if (this.revocations.covers(rec, now)) throw new StorageError("store", key, ErrTokenRevoked, COVERED);
     const holder = this.byId.get(rec.id);
     if (holder !== undefined && holder !== prev && now <= holder.expiresAt) {
       throw new StorageError("store", key, ErrIDConflict, "the id is held by another live token");
@@ -122,7 +131,7 @@ export class MemoryTokenStore implements FeedStore {
     const now = this.now();
     const live: Entry[] = [];
     for (const e of this.bySubject.get(subject) ?? []) {
-      if (now <= e.expiresAt && e.revokedAt === undefined) live.push(e);
+      if (now <= e.expiresAt && e.revokedAt === undefined && !this.revocations.covers(e, now)) live.push(e);
     }
     return live.sort(byIssuedAtThenId).map(toMetadata);
   }
@@ -146,13 +155,48 @@ export class MemoryTokenStore implements FeedStore {
         revoked++;
       }
     }
+    this.revocations.cutSubject(subject, now);
     this.feed.append({ type: "subject", subject }, now);
     return { revoked };
   }
 
   async isRevoked(token: string): Promise<boolean> {
     const [hash, key] = await this.lookupKey("isRevoked", token);
-    return this.existing("isRevoked", key, this.byHash.get(hash)).revokedAt !== undefined;
+    const e = this.existing("isRevoked", key, this.byHash.get(hash));
+    return e.revokedAt !== undefined || this.revocations.covers(e, this.now());
+  }
+
+  async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
+    const [hash, key] = await this.lookupKey("checkJwt", token);
+    const rec = normalizeClaims("checkJwt", key, claims, this.maxTokenLifetime);
+    if (this.jwtRevoked(hash, rec)) throw new StorageError("checkJwt", key, ErrTokenRevoked, "the token has been revoked");
+    return toMetadata(rec);
+  }
+
+  async denyJwt(token: string, claims: JwtClaims): Promise<void> {
+    const [hash, key] = await this.lookupKey("denyJwt", token);
+    const rec = normalizeClaims("denyJwt", key, claims, this.maxTokenLifetime);
+    const now = this.now();
+    this.revocations.deny(hash, rec.expiresAt);
+    const stored = this.byHash.get(hash);
+    if (stored !== undefined) stored.revokedAt ??= now;
+    this.feed.append({ type: "token", hash }, now);
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    checkName("revokeKey", "keyId", keyId);
+    this.assertOpen("revokeKey", keyId);
+    const now = this.now();
+    this.revocations.revokeKey(keyId, now);
+    this.feed.append({ type: "key", keyId }, now);
+  }
+
+  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    checkHash("lookupJwt", hash);
+    const rec = normalizeClaims("lookupJwt", fingerprint(hash), claims, this.maxTokenLifetime);
+    this.assertOpen("lookupJwt", "-");
+    const verdict: Verdict = this.jwtRevoked(hash, rec) ? { state: "revoked", expiresAt: rec.expiresAt } : { state: "live", metadata: toMetadata(rec) };
+    return { verdict, changes: this.feed.read(since) };
   }
 
   async hashToken(token: string, op = "get"): Promise<string> {
@@ -162,7 +206,9 @@ export class MemoryTokenStore implements FeedStore {
   async lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     checkHash("lookup", hash);
     this.assertOpen("lookup", "-");
-    return { verdict: verdictOf(this.byHash.get(hash), this.now()), changes: this.feed.read(since) };
+    const rec = this.byHash.get(hash);
+    const now = this.now();
+    return { verdict: verdictOf(rec, now, rec !== undefined && this.revocations.covers(rec, now)), changes: this.feed.read(since) };
   }
 
   async changes(since?: FeedCursor): Promise<ChangeBatch> {
@@ -173,6 +219,7 @@ export class MemoryTokenStore implements FeedStore {
   /** Pops due entries off the expiry heap: cost grows with the expired count, not the store's size. */
   async cleanup(): Promise<{ removed: number }> {
     this.assertOpen("cleanup", "-");
+    this.revocations.sweep(this.now());
     let removed = 0;
     for (;;) {
       const now = this.now();
@@ -197,6 +244,7 @@ export class MemoryTokenStore implements FeedStore {
     this.byId.clear();
     this.bySubject.clear();
     this.expiry.clear();
+    this.revocations.clear();
   }
 
   /** @internal For tests: the indexes as they are. */
@@ -231,7 +279,14 @@ export class MemoryTokenStore implements FeedStore {
     const e = this.existing(op, key, entry);
     if (this.now() > e.expiresAt) throw new StorageError(op, key, ErrTokenExpired, "the token has expired");
     if (e.revokedAt !== undefined) throw new StorageError(op, key, ErrTokenRevoked, "the token has been revoked");
+    if (this.revocations.covers(e, this.now())) throw new StorageError(op, key, ErrTokenRevoked, COVERED);
     return e;
+  }
+
+  /** A verified JWT is refused when deny-listed, stored and revoked, or covered by a cutoff or key revocation. */
+  private jwtRevoked(hash: string, rec: TokenRecord): boolean {
+    const now = this.now();
+    return this.revocations.isDenied(hash, now) || this.byHash.get(hash)?.revokedAt !== undefined || this.revocations.covers(rec, now);
   }
 
   private link(entry: Entry): void {

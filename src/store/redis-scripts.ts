@@ -3,12 +3,17 @@
  * and atomic, so concurrent callers never leave an index entry pointing at nothing.
  *
  * Keys (P = the key prefix, h = the token's hex hash):
- *   P t:<h>        HASH  m = metadata JSON, id, s = subject, e = expiresAt ms, r = revokedAt ms (if revoked)
+ *   P t:<h>        HASH  m = metadata JSON, id, s = subject, e = expiresAt ms, ia = issuedAt ms,
+ *                        k = keyId (if any), r = revokedAt ms (if revoked)
  *   P i:<id>       STRING h
  *   P s:<subject>  ZSET  h scored by expiresAt
  *   P x            ZSET  every h scored by expiresAt: cleanup's work list (no TTL; see README)
  *   P f            ZSET  the change feed: "<seq>:<ms>:t<h>" or "<seq>:<ms>:s<subject>", scored by seq
  *   P fm           HASH  n = the feed's last seq, e = its epoch (set by the first write)
+ *   P c:<subject>  STRING the subject's cutoff (ms): tokens issued at or before it are refused
+ *   P k:<keyId>    STRING when the key was revoked (ms): its tokens are refused
+ *   P d:<h>        STRING a deny-listed JWT (never stored), until its exp + grace
+ * Cutoffs and key revocations live maxTokenLifetime + grace, longer than any token they reach.
  * Token and id keys expire at expiresAt + grace; a subject key at its latest member's.
  * Old id and subject keys are derived from the stored record inside the script, which plain
  * Redis and Upstash allow (a Redis Cluster would not).
@@ -39,6 +44,18 @@ end
 `;
 
 /**
+ * Whether a subject cutoff at or after the token's issue time, or a revocation of its key,
+ * covers it (prefix, subject, issuedAt ms, keyId or false).
+ */
+const COVERED = `
+local function covered(prefix, sub, ia, kid)
+  local cut = redis.call('GET', prefix .. 'c:' .. sub)
+  if cut and tonumber(ia or 0) <= tonumber(cut) then return true end
+  return kid and kid ~= '' and redis.call('EXISTS', prefix .. 'k:' .. kid) == 1
+end
+`;
+
+/**
  * Reads the feed after (since_epoch, since_seq) as JSON {e, n, r, ev}. r = true (reset) when
  * there is no cursor (since_seq < 0), the epoch differs, the cursor is ahead of the feed, the
  * next change was trimmed, or more than a page is waiting.
@@ -64,13 +81,14 @@ end
 
 /**
  * KEYS: t:<h>, i:<id>, s:<subject>, x, f, fm.
- * ARGV: prefix, h, now, metadata JSON, id, subject, expiresAt, grace, epoch, retention, maxlen.
+ * ARGV: prefix, h, now, metadata JSON, id, subject, expiresAt, grace, epoch, retention, maxlen, issuedAt, keyId ('' for none).
  */
-export const STORE = FEED_APPEND + `
+export const STORE = FEED_APPEND + COVERED + `
 local prefix, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local md, id, sub, exp, grace = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local prev = redis.call('HMGET', KEYS[1], 'id', 's', 'r')
 if prev[3] then return '!revoked' end
+if covered(prefix, sub, ARGV[12], ARGV[13]) then return '!covered' end
 local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= h then
   local held = redis.call('HGET', prefix .. 't:' .. holder, 'e')
@@ -83,7 +101,8 @@ if prev[1] then
   if prev[2] ~= sub then redis.call('ZREM', prefix .. 's:' .. prev[2], h) end
 end
 local ttl = exp - now + grace
-redis.call('HSET', KEYS[1], 'm', md, 'id', id, 's', sub, 'e', ARGV[7])
+redis.call('HSET', KEYS[1], 'm', md, 'id', id, 's', sub, 'e', ARGV[7], 'ia', ARGV[12])
+if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[13]) else redis.call('HDEL', KEYS[1], 'k') end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('SET', KEYS[2], h, 'PX', ttl)
 redis.call('ZADD', KEYS[3], exp, h)
@@ -93,23 +112,28 @@ feed_append(KEYS[5], KEYS[6], now, ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11
 return 'true'
 `;
 
-/** KEYS: t:<h>. ARGV: now. get's order of checks: unknown, expired, revoked. */
-export const GET = `
-local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r')
+/**
+ * KEYS: t:<h>. ARGV: now, prefix. get's order of checks: unknown, expired, revoked (marked,
+ * or covered by a subject cutoff or key revocation).
+ */
+export const GET = COVERED + `
+local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
 if tonumber(ARGV[1]) > tonumber(r[2]) then return '!expired' end
 if r[3] then return '!revoked' end
+if covered(ARGV[2], r[4], r[5], r[6]) then return '!covered' end
 return r[1]
 `;
 
 /** KEYS: i:<id>. ARGV: prefix, now. */
-export const GET_BY_ID = `
+export const GET_BY_ID = COVERED + `
 local h = redis.call('GET', KEYS[1])
 if not h then return '!not_found' end
-local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'e', 'r')
+local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
 if tonumber(ARGV[2]) > tonumber(r[2]) then return '!expired' end
 if r[3] then return '!revoked' end
+if covered(ARGV[1], r[4], r[5], r[6]) then return '!covered' end
 return r[1]
 `;
 
@@ -126,11 +150,11 @@ return 'true'
 `;
 
 /** KEYS: s:<subject>. ARGV: prefix, now. Unsorted: the caller orders by issuedAt, then id. */
-export const LIST = `
+export const LIST = COVERED + `
 local out = {}
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
-  local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'r')
-  if r[1] and not r[2] then out[#out + 1] = r[1] end
+  local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'r', 's', 'ia', 'k')
+  if r[1] and not r[2] and not covered(ARGV[1], r[3], r[4], r[5]) then out[#out + 1] = r[1] end
 end
 return '[' .. table.concat(out, ',') .. ']'
 `;
@@ -145,8 +169,8 @@ return 'true'
 `;
 
 /**
- * KEYS: s:<subject>, f, fm. ARGV: prefix, now, subject, epoch, retention, maxlen.
- * Marks every token of the subject; returns how many were unmarked.
+ * KEYS: s:<subject>, f, fm, c:<subject>. ARGV: prefix, now, subject, epoch, retention, maxlen, cutoff ttl.
+ * Marks every token of the subject and records the cutoff; returns how many were unmarked.
  */
 export const REVOKE_SUBJECT = FEED_APPEND + `
 local n = 0
@@ -154,22 +178,52 @@ for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local t = ARGV[1] .. 't:' .. h
   if redis.call('EXISTS', t) == 1 and redis.call('HSETNX', t, 'r', ARGV[2]) == 1 then n = n + 1 end
 end
+local cut = tonumber(redis.call('GET', KEYS[4]) or '0')
+redis.call('SET', KEYS[4], math.max(cut, tonumber(ARGV[2])), 'PX', ARGV[7])
 feed_append(KEYS[2], KEYS[3], tonumber(ARGV[2]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 's' .. ARGV[3])
 return tostring(n)
 `;
 
 /**
- * KEYS: t:<h>, f, fm. ARGV: now, since_epoch, since_seq (-1: none), page.
+ * KEYS: t:<h>, f, fm. ARGV: now, since_epoch, since_seq (-1: none), page, prefix.
  * The verdict get would give, and the feed since the cursor, read in one atomic step.
  */
-export const LOOKUP = FEED_READ + `
-local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r')
+export const LOOKUP = FEED_READ + COVERED + `
+local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r', 's', 'ia', 'k')
 local v
 if not r[1] then v = '{"s":"unknown"}'
 elseif tonumber(ARGV[1]) > tonumber(r[2]) then v = '{"s":"expired","e":' .. r[2] .. '}'
-elseif r[3] then v = '{"s":"revoked","e":' .. r[2] .. '}'
+elseif r[3] or covered(ARGV[5], r[4], r[5], r[6]) then v = '{"s":"revoked","e":' .. r[2] .. '}'
 else v = '{"s":"live","m":' .. r[1] .. '}' end
 return '{"v":' .. v .. ',"f":' .. feed_read(KEYS[2], KEYS[3], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) .. '}'
+`;
+
+/**
+ * KEYS: t:<h>, d:<h>, f, fm. ARGV: prefix, subject, issuedAt, keyId ('' for none), since_epoch, since_seq, page.
+ * A verified JWT's verdict: revoked when deny-listed, stored and revoked, or covered; else live.
+ */
+export const LOOKUP_JWT = FEED_READ + COVERED + `
+local revoked = redis.call('EXISTS', KEYS[2]) == 1 or redis.call('HEXISTS', KEYS[1], 'r') == 1 or covered(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local v = revoked and '"revoked"' or '"live"'
+return '{"v":{"s":' .. v .. '},"f":' .. feed_read(KEYS[3], KEYS[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) .. '}'
+`;
+
+/**
+ * KEYS: d:<h>, t:<h>, f, fm. ARGV: now, h, deny ttl, epoch, retention, maxlen.
+ * Deny-lists a JWT's hash (keeping the longest ttl) and marks it revoked if it is stored.
+ */
+export const DENY_JWT = FEED_APPEND + `
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[3]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSETNX', KEYS[2], 'r', ARGV[1]) end
+feed_append(KEYS[3], KEYS[4], tonumber(ARGV[1]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 't' .. ARGV[2])
+return 'true'
+`;
+
+/** KEYS: k:<keyId>, f, fm. ARGV: now, keyId, ttl, epoch, retention, maxlen. */
+export const REVOKE_KEY = FEED_APPEND + `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+feed_append(KEYS[2], KEYS[3], tonumber(ARGV[1]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 'k' .. ARGV[2])
+return 'true'
 `;
 
 /** KEYS: f, fm. ARGV: since_epoch, since_seq (-1: none), page. */
@@ -177,11 +231,11 @@ export const CHANGES = FEED_READ + `
 return feed_read(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 `;
 
-/** KEYS: t:<h>. */
-export const IS_REVOKED = `
-local r = redis.call('HMGET', KEYS[1], 'e', 'r')
+/** KEYS: t:<h>. ARGV: prefix. */
+export const IS_REVOKED = COVERED + `
+local r = redis.call('HMGET', KEYS[1], 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
-if r[2] then return 'true' end
+if r[2] or covered(ARGV[1], r[3], r[4], r[5]) then return 'true' end
 return 'false'
 `;
 

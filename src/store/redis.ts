@@ -12,10 +12,12 @@ import {
 import { checkHash, resolveFeedConfig, validCursor, type ChangeBatch, type ChangeEvent, type FeedCursor, type FeedStore, type ResolvedFeedConfig, type Verdict } from "./feed.js";
 import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
 import * as lua from "./redis-scripts.js";
-import type { RedisStoreConfig, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
+import type { JwtClaims, RedisStoreConfig, StoredTokenMetadata, TokenMetadata } from "./types.js";
+import { DENY_GRACE_MS } from "./memory-revocations.js";
 import {
   byIssuedAtThenId,
   checkName,
+  normalizeClaims,
   normalizeMetadata,
   resolveBaseConfig,
   toMetadata,
@@ -31,6 +33,7 @@ const OUTCOMES: Record<string, [StoreSentinel, string]> = {
   expired: [ErrTokenExpired, "the token has expired"],
   revoked: [ErrTokenRevoked, "the token has been revoked"],
   conflict: [ErrIDConflict, "the id is held by another live token"],
+  covered: [ErrTokenRevoked, "a subject cutoff or a key revocation covers the token"],
 };
 
 /**
@@ -45,6 +48,7 @@ export class RedisTokenStore implements FeedStore {
   private readonly defaultTtl: number;
   private readonly prefix: string;
   private readonly grace: number;
+  private readonly maxTokenLifetime: number;
   private readonly batch: number;
   private readonly timeoutMs: number;
   private readonly feed: ResolvedFeedConfig;
@@ -58,6 +62,7 @@ export class RedisTokenStore implements FeedStore {
     this.hash = createHasher(base.hashKey);
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
+    this.maxTokenLifetime = base.maxTokenLifetime;
     const invalid = (field: string, detail: string) => new StorageError("create", field, ErrInvalidConfig, detail);
     this.prefix = config.keyPrefix ?? "tokens:";
     if (typeof this.prefix !== "string" || this.prefix.length > 128) throw invalid("keyPrefix", "keyPrefix must be a string of at most 128 characters");
@@ -98,10 +103,10 @@ export class RedisTokenStore implements FeedStore {
   async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
     const [h, key] = await tokenKey("store", token, this.hash);
     const now = this.now();
-    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl);
+    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
     const p = this.prefix;
     const raw = await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()], [
-      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace, ...this.feedArgs(),
+      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace, ...this.feedArgs(), rec.issuedAt, rec.keyId ?? "",
     ], { revoked: "a revoked token cannot be stored again" });
     acknowledged("store", key, raw);
     return toMetadata(rec);
@@ -109,7 +114,7 @@ export class RedisTokenStore implements FeedStore {
 
   async get(token: string): Promise<StoredTokenMetadata> {
     const [h, key] = await tokenKey("get", token, this.hash);
-    return toMetadata(parseRecord("get", key, await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now()])));
+    return toMetadata(parseRecord("get", key, await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now(), this.prefix])));
   }
 
   async getById(id: string): Promise<StoredTokenMetadata> {
@@ -139,15 +144,15 @@ export class RedisTokenStore implements FeedStore {
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {
     checkName("revokeSubject", "subject", subject);
-    const keys = [`${this.prefix}s:${subject}`, ...this.feedKeys()];
-    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [this.prefix, this.now(), subject, ...this.feedArgs()]);
+    const keys = [`${this.prefix}s:${subject}`, ...this.feedKeys(), `${this.prefix}c:${subject}`];
+    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [this.prefix, this.now(), subject, ...this.feedArgs(), this.revocationTtl()]);
     if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw unavailable("revokeSubject", subject, "the reply is not a count");
     return { revoked: raw };
   }
 
   async isRevoked(token: string): Promise<boolean> {
     const [h, key] = await tokenKey("isRevoked", token, this.hash);
-    const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], []);
+    const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], [this.prefix]);
     if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
     return raw;
   }
@@ -159,9 +164,46 @@ export class RedisTokenStore implements FeedStore {
   async lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     checkHash("lookup", hash);
     const key = fingerprint(hash);
-    const raw = await this.run("lookup", key, this.scripts.LOOKUP, [`${this.prefix}t:${hash}`, ...this.feedKeys()], [this.now(), ...this.cursorArgs(since)]);
+    const raw = await this.run("lookup", key, this.scripts.LOOKUP, [`${this.prefix}t:${hash}`, ...this.feedKeys()], [this.now(), ...this.cursorArgs(since), this.prefix]);
     const r = raw as { v?: { s?: unknown; e?: unknown; m?: unknown }; f?: unknown } | null;
     return { verdict: parseVerdict(key, r?.v), changes: parseBatch("lookup", key, r?.f) };
+  }
+
+  async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
+    const hash = await this.hashToken(token, "checkJwt");
+    const { verdict } = await this.lookupJwt(hash, claims, undefined, "checkJwt");
+    if (verdict.state !== "live") throw new StorageError("checkJwt", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+    return verdict.metadata;
+  }
+
+  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, op = "lookupJwt"): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    checkHash(op, hash);
+    const key = fingerprint(hash);
+    const rec = normalizeClaims(op, key, claims, this.maxTokenLifetime);
+    const p = this.prefix;
+    const raw = await this.run(op, key, this.scripts.LOOKUP_JWT, [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()], [
+      p, rec.subject, rec.issuedAt, rec.keyId ?? "", ...this.cursorArgs(since),
+    ]);
+    const r = raw as { v?: { s?: unknown }; f?: unknown } | null;
+    const changes = parseBatch(op, key, r?.f);
+    if (r?.v?.s === "live") return { verdict: { state: "live", metadata: toMetadata(rec) }, changes };
+    if (r?.v?.s === "revoked") return { verdict: { state: "revoked", expiresAt: rec.expiresAt }, changes };
+    throw unavailable(op, key, "the verdict is malformed");
+  }
+
+  async denyJwt(token: string, claims: JwtClaims): Promise<void> {
+    const [h, key] = await tokenKey("denyJwt", token, this.hash);
+    const rec = normalizeClaims("denyJwt", key, claims, this.maxTokenLifetime);
+    const now = this.now();
+    const ttl = Math.max(1, rec.expiresAt + DENY_GRACE_MS - now);
+    const keys = [`${this.prefix}d:${h}`, `${this.prefix}t:${h}`, ...this.feedKeys()];
+    acknowledged("denyJwt", key, await this.run("denyJwt", key, this.scripts.DENY_JWT, keys, [now, h, ttl, ...this.feedArgs()]));
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    checkName("revokeKey", "keyId", keyId);
+    const keys = [`${this.prefix}k:${keyId}`, ...this.feedKeys()];
+    acknowledged("revokeKey", keyId, await this.run("revokeKey", keyId, this.scripts.REVOKE_KEY, keys, [this.now(), keyId, this.revocationTtl(), ...this.feedArgs()]));
   }
 
   async changes(since?: FeedCursor): Promise<ChangeBatch> {
@@ -183,6 +225,11 @@ export class RedisTokenStore implements FeedStore {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Cutoffs and key revocations outlive every token they can reach. */
+  private revocationTtl(): number {
+    return this.maxTokenLifetime + this.grace;
   }
 
   private feedKeys(): [string, string] {
@@ -273,6 +320,7 @@ function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
   const events = f.ev.map((x): ChangeEvent => {
     if (typeof x === "string" && x.startsWith("t")) return { type: "token", hash: x.slice(1) };
     if (typeof x === "string" && x.startsWith("s")) return { type: "subject", subject: x.slice(1) };
+    if (typeof x === "string" && x.startsWith("k")) return { type: "key", keyId: x.slice(1) };
     throw unavailable(op, key, "a feed event is malformed");
   });
   return { cursor: { epoch: f.e, seq: f.n }, reset: f.r, events };

@@ -20,6 +20,25 @@ export interface TokenMetadata {
 /** Metadata as the store returns it: both dates are always set. */
 export type StoredTokenMetadata = TokenMetadata & { issuedAt: Date; expiresAt: Date };
 
+/**
+ * The claims of a JWT whose signature and times were already verified (see the guard's JWT
+ * verifier). The store never sees a JWT it has not been told is valid.
+ */
+export interface JwtClaims {
+  /** `sub` */
+  subject: string;
+  /** `iat` */
+  issuedAt: Date;
+  /** `exp` */
+  expiresAt: Date;
+  /** `kid` of the key that signed it */
+  keyId?: string;
+  /** `jti` */
+  id?: string;
+  /** `iss` */
+  issuer?: string;
+}
+
 /** Optional help a caller can give `get`; backends ignore it, the verdict cache uses it. */
 export interface GetHints {
   /** Keeps background work (a cache sync) alive after the response: pass `ctx.waitUntil`. */
@@ -44,9 +63,25 @@ export interface TokenStore {
   isRevoked(token: string): Promise<boolean>;
   /**
    * Revokes every stored token of `subject` ("log out everywhere"), without knowing the raw
-   * tokens. Resolves how many were not revoked before; an unknown subject gives 0.
+   * tokens, and records a cutoff: every token of the subject issued at or before now is
+   * refused, stored or not (a JWT too), for `maxTokenLifetime`. Resolves how many stored
+   * tokens were not revoked before; an unknown subject gives 0.
    */
   revokeSubject(subject: string): Promise<{ revoked: number }>;
+  /**
+   * The revocation check of a verified JWT, stored or not, in one round trip: resolves its
+   * claims as metadata (`type: "jwt"`), or rejects with ErrTokenRevoked when its hash is
+   * deny-listed (or stored and revoked), its subject has a cutoff at or after its `iat`, or
+   * its `kid` is revoked.
+   */
+  checkJwt(token: string, claims: JwtClaims, hints?: GetHints): Promise<StoredTokenMetadata>;
+  /** Deny-lists a verified JWT until its expiry (and marks it revoked if it is stored). Idempotent. */
+  denyJwt(token: string, claims: JwtClaims): Promise<void>;
+  /**
+   * Refuses every token whose `keyId` (a JWT's `kid`) is `keyId`, stored or not, for
+   * `maxTokenLifetime`: longer than any token it can affect lives. Idempotent.
+   */
+  revokeKey(keyId: string): Promise<void>;
   /** Removes every expired token with its indexes and revocation mark. */
   cleanup(): Promise<{ removed: number }>;
   close(): Promise<void>;
@@ -69,6 +104,13 @@ export interface BaseStoreConfig extends FeedConfig {
    * @default Date.now
    */
   now?: () => number;
+  /**
+   * The longest a token may live, in ms: `store` refuses an `expiresAt` further than this from
+   * now, `checkJwt` a JWT whose `exp − iat` is longer. Subject cutoffs and key revocations are
+   * kept this long, so they outlive every token they can affect.
+   * @default 2_592_000_000 (30 days)
+   */
+  maxTokenLifetime?: number;
 }
 
 export interface MemoryStoreConfig extends BaseStoreConfig {

@@ -24,6 +24,7 @@ export interface ResolvedBaseConfig {
   readonly hashKey: string | undefined;
   readonly defaultTtl: number;
   readonly now: () => number;
+  readonly maxTokenLifetime: number;
 }
 
 /** Checks the settings every backend shares; a bad one rejects naming the field. */
@@ -42,7 +43,9 @@ export function resolveBaseConfig(config: BaseStoreConfig | undefined, op = "cre
   if (typeof now !== "function") {
     throw new StorageError(op, "now", ErrInvalidConfig, "now must be a function returning epoch milliseconds");
   }
-  return { hashKey, defaultTtl, now };
+  const maxTokenLifetime = wholeNumber("maxTokenLifetime", config?.maxTokenLifetime, 30 * 24 * 3_600_000);
+  if (defaultTtl > maxTokenLifetime) throw new StorageError(op, "defaultTtl", ErrInvalidConfig, "defaultTtl must not be longer than maxTokenLifetime");
+  return { hashKey, defaultTtl, now, maxTokenLifetime };
 }
 
 /** A whole-number setting of at least `min` (1 unless given); a bad one rejects naming it. */
@@ -80,8 +83,8 @@ export async function tokenKey(op: string, token: unknown, hash: TokenHasher): P
 }
 
 /** Checks an id or subject passed as a lookup key; `key` in the error is the value itself once valid. */
-export function checkName(op: string, name: "id" | "subject", value: unknown): asserts value is string {
-  const problem = stringProblem(name, value, LIMITS[name]);
+export function checkName(op: string, name: "id" | "subject" | "keyId", value: unknown): asserts value is string {
+  const problem = stringProblem(name, value, name === "keyId" ? LIMITS.field : LIMITS[name]);
   if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
 }
 
@@ -95,6 +98,7 @@ export function normalizeMetadata(
   metadata: unknown,
   now: number,
   defaultTtl: number,
+  maxTokenLifetime: number,
 ): TokenRecord {
   const invalid = (detail: string) => new StorageError(op, key, ErrInvalidMetadata, detail);
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
@@ -122,12 +126,40 @@ export function normalizeMetadata(
     throw new StorageError(op, key, ErrTokenExpired, "expiresAt is at or before now");
   }
   if (rec.issuedAt > rec.expiresAt) throw invalid("issuedAt is after expiresAt");
+  if (rec.expiresAt - now > maxTokenLifetime) throw invalid(`expiresAt is further than maxTokenLifetime (${maxTokenLifetime} ms) from now`);
+  return rec;
+}
+
+/** A verified JWT's claims, checked as the store checks metadata; returned as a record (never stored). */
+export function normalizeClaims(op: string, key: string, claims: unknown, maxTokenLifetime: number): TokenRecord {
+  const invalid = (detail: string) => new StorageError(op, key, ErrInvalidMetadata, detail);
+  if (typeof claims !== "object" || claims === null) throw invalid("claims must be an object");
+  const c = claims as Record<string, unknown>;
+  const problem = stringProblem("subject", c.subject, LIMITS.subject) ??
+    (c.id === undefined ? undefined : stringProblem("id", c.id, LIMITS.id)) ??
+    (c.keyId === undefined ? undefined : stringProblem("keyId", c.keyId, LIMITS.field)) ??
+    (c.issuer === undefined ? undefined : stringProblem("issuer", c.issuer, LIMITS.field, true));
+  if (problem !== undefined) throw invalid(problem);
+  const rec: TokenRecord = {
+    id: (c.id as string | undefined) ?? "",
+    subject: c.subject as string,
+    issuedAt: toMillis(c.issuedAt, Number.NaN, "issuedAt", invalid),
+    expiresAt: toMillis(c.expiresAt, Number.NaN, "expiresAt", invalid),
+    type: "jwt",
+  };
+  if (c.keyId !== undefined) rec.keyId = c.keyId as string;
+  if (c.issuer !== undefined) rec.issuer = c.issuer as string;
+  if (rec.issuedAt > rec.expiresAt) throw invalid("issuedAt is after expiresAt");
+  if (rec.expiresAt - rec.issuedAt > maxTokenLifetime) throw invalid(`the token lives longer than maxTokenLifetime (${maxTokenLifetime} ms)`);
   return rec;
 }
 
 /** Accepts a Date, epoch milliseconds or an ISO 8601 string; anything else is invalid. */
 function toMillis(value: unknown, fallback: number, name: string, invalid: (d: string) => Error): number {
-  if (value === undefined || value === null) return fallback;
+  if (value === undefined || value === null) {
+    if (Number.isNaN(fallback)) throw invalid(`${name} is required`);
+    return fallback;
+  }
   let ms = Number.NaN;
   if (value instanceof Date) ms = value.getTime();
   else if (typeof value === "number") ms = value;

@@ -1,7 +1,7 @@
 import { ErrTokenExpired, ErrTokenNotFound, ErrTokenRevoked, StorageError } from "./errors.js";
 import type { ChangeBatch, ChangeEvent, FeedCursor, FeedStore, Verdict } from "./feed.js";
 import { fingerprint } from "./hash.js";
-import type { GetHints, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
+import type { GetHints, JwtClaims, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
 import { wholeNumber } from "./validate.js";
 
 export interface VerdictCacheOptions {
@@ -32,6 +32,8 @@ export interface VerdictCacheStats {
   lastSyncAgeMs: number | null;
   size: number;
 }
+
+type Lookup = (since: FeedCursor | undefined) => Promise<{ verdict: Verdict; changes: ChangeBatch }>;
 
 /** A waiter gives up on a shared sync after this long and asks the store itself. */
 const SHARED_SYNC_WAIT_MS = 5_000;
@@ -78,6 +80,9 @@ export class VerdictCache implements TokenStore {
       revoke: (token) => this.revoke(token),
       delete: (token) => this.delete(token),
       revokeSubject: (subject) => this.revokeSubject(subject),
+      revokeKey: (keyId) => this.revokeKey(keyId),
+      denyJwt: (token, claims) => this.denyJwt(token, claims),
+      checkJwt: (token, claims) => inner.checkJwt(token, claims),
       cleanup: () => inner.cleanup(),
       close: () => inner.close(),
     };
@@ -86,6 +91,16 @@ export class VerdictCache implements TokenStore {
   /** The cached check: no round trip on a fresh hit, one on a miss (which also syncs). */
   async get(token: string, hints?: GetHints): Promise<StoredTokenMetadata> {
     const hash = await this.inner.hashToken(token, "get");
+    return this.check(hash, hints, (since) => this.inner.lookup(hash, since));
+  }
+
+  /** A verified JWT's revocation check, cached like `get`: the verdict depends on the token, its subject and its key. */
+  async checkJwt(token: string, claims: JwtClaims, hints?: GetHints): Promise<StoredTokenMetadata> {
+    const hash = await this.inner.hashToken(token, "checkJwt");
+    return this.check(hash, hints, (since) => this.inner.lookupJwt(hash, claims, since));
+  }
+
+  private async check(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<StoredTokenMetadata> {
     this.counters.checked++;
     let waited = false;
     for (;;) {
@@ -108,7 +123,7 @@ export class VerdictCache implements TokenStore {
         }
       }
       this.counters.misses++;
-      return answer(hash, await this.fetch(hash, hints), this.now());
+      return answer(hash, await this.fetch(hash, hints, lookup), this.now());
     }
   }
 
@@ -131,6 +146,19 @@ export class VerdictCache implements TokenStore {
       this.generation++;
       this.drop({ type: "subject", subject });
     }
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    try {
+      await this.inner.revokeKey(keyId);
+    } finally {
+      this.generation++;
+      this.drop({ type: "key", keyId });
+    }
+  }
+
+  async denyJwt(token: string, claims: JwtClaims): Promise<void> {
+    return this.writing(token, "denyJwt", () => this.inner.denyJwt(token, claims));
   }
 
   getById(id: string): Promise<StoredTokenMetadata> {
@@ -171,10 +199,10 @@ export class VerdictCache implements TokenStore {
   }
 
   /** One lookup that doubles as a sync; its verdict is cached only if nothing newer was applied. */
-  private async fetch(hash: string, hints: GetHints | undefined): Promise<Cached> {
+  private async fetch(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<Cached> {
     const sentAt = this.now();
     const generation = this.generation;
-    const read = this.inner.lookup(hash, this.cursor).then((r) => {
+    const read = lookup(this.cursor).then((r) => {
       this.apply(r.changes, sentAt);
       return r;
     });
@@ -225,9 +253,14 @@ export class VerdictCache implements TokenStore {
     if (sentAt > this.syncSentAt) this.syncSentAt = sentAt;
   }
 
+  /** A subject cutoff or a key revocation reaches every live verdict of that subject or key. */
   private drop(event: ChangeEvent): void {
     if (event.type === "token") this.verdicts.delete(event.hash);
-    else for (const [hash, v] of this.verdicts) if (v.state === "live" && v.subject === event.subject) this.verdicts.delete(hash);
+    else {
+      for (const [hash, v] of this.verdicts) {
+        if (v.state === "live" && (event.type === "subject" ? v.subject === event.subject : v.keyId === event.keyId)) this.verdicts.delete(hash);
+      }
+    }
   }
 }
 
@@ -263,7 +296,8 @@ class Cached {
 /** get's answer for a verdict at `now`, in get's order: the metadata (a fresh object), or its StorageError. */
 function answer(hash: string, c: Cached, now: number): StoredTokenMetadata {
   if (c.state === "unknown") throw new StorageError("get", fingerprint(hash), ErrTokenNotFound, "no such token");
-  if (c.state === "expired" || now > c.expiresAt) throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
+  // a JWT's expiry (with its clock tolerance) was checked by its verifier on this very request
+  if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt)) throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
   if (c.state === "revoked") throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
   const md: StoredTokenMetadata = { id: c.id!, subject: c.subject!, issuedAt: new Date(c.issuedAt), expiresAt: new Date(c.expiresAt) };
   for (const f of ["issuer", "keyId", "type", "status"] as const) if (c[f] !== undefined) md[f] = c[f];

@@ -99,8 +99,8 @@ export function feedContract(name: string, factory: FeedStoreFactory): void {
     it("hashes tokens as the store keys them, and refuses malformed tokens and hashes", async () => {
       const a = tok();
       expect(await store.hashToken(a)).toBe(sha(a));
-      for (const p of [store.hashToken("x\ud800"), store.hashToken(""), store.lookup("not-a-hash"), store.lookup(sha(a).toUpperCase())]) {
-        const e = await p.then(() => undefined, (x: unknown) => x);
+      for (const call of [() => store.hashToken("x\ud800"), () => store.hashToken(""), () => store.lookup("not-a-hash"), () => store.lookup(sha(a).toUpperCase())]) {
+        const e = await call().then(() => undefined, (x: unknown) => x);
         expect(e).toBeInstanceOf(StorageError);
         expect((e as StorageError).err).toBe(ErrInvalidMetadata);
       }

@@ -53,6 +53,7 @@ export async function redisSnapshot(r: IORedis, prefix: string): Promise<IndexSn
     else if (rest.startsWith("s:")) snap.subjects.push([rest.slice(2), pairs(value).map(([h]) => h)]);
     else if (rest === "x") snap.expiry = pairs(value).map(([h]) => h);
     else if (rest === "f" || rest === "fm") continue; // the change feed: not an index
+    else if (/^[ckd]:/.test(rest)) continue; // cutoffs, key revocations, deny-listed JWTs: not indexes
     else throw new Error(`unexpected key ${key}`);
   }
   return snap;

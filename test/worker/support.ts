@@ -28,7 +28,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
 export function countingStore(inner: TokenStore): TokenStore & { calls: Record<string, number>; total(): number } {
   const calls: Record<string, number> = {};
   const wrapped = {} as TokenStore;
-  for (const name of ["store", "get", "getById", "delete", "list", "revoke", "revokeSubject", "isRevoked", "cleanup", "close"] as const) {
+  for (const name of ["store", "get", "getById", "delete", "list", "revoke", "revokeSubject", "isRevoked", "cleanup", "close", "checkJwt", "denyJwt", "revokeKey"] as const) {
     (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
       calls[name] = (calls[name] ?? 0) + 1;
       return (inner[name] as (...a: unknown[]) => Promise<unknown>)(...args);

@@ -1,0 +1,51 @@
+import type { TokenRecord } from "./validate.js";
+
+/** A deny-listed JWT stays refused this long past its `exp`, beyond any clock tolerance (≤ 300 s). */
+export const DENY_GRACE_MS = 5 * 60_000;
+
+/**
+ * The memory backend's revocations that reach tokens it never stored: subject cutoffs, key
+ * revocations and deny-listed JWT hashes. Each entry lapses at `until`; a lapsed entry reads
+ * as absent, and `sweep` (run by cleanup) forgets it.
+ */
+export class MemoryRevocations {
+  private readonly cutoffs = new Map<string, { at: number; until: number }>();
+  private readonly keys = new Map<string, number>();
+  private readonly denied = new Map<string, number>();
+
+  constructor(private readonly lifetime: number) {}
+
+  cutSubject(subject: string, now: number): void {
+    this.cutoffs.set(subject, { at: Math.max(now, this.cutoffs.get(subject)?.at ?? now), until: now + this.lifetime });
+  }
+
+  revokeKey(keyId: string, now: number): void {
+    this.keys.set(keyId, now + this.lifetime);
+  }
+
+  deny(hash: string, expiresAt: number): void {
+    this.denied.set(hash, Math.max(expiresAt + DENY_GRACE_MS, this.denied.get(hash) ?? 0));
+  }
+
+  isDenied(hash: string, now: number): boolean {
+    return now <= (this.denied.get(hash) ?? Number.NEGATIVE_INFINITY);
+  }
+
+  /** Whether a subject cutoff at or after the token's issue time, or a revoked key, covers it. */
+  covers(rec: Pick<TokenRecord, "subject" | "issuedAt" | "keyId">, now: number): boolean {
+    const cut = this.cutoffs.get(rec.subject);
+    if (cut !== undefined && now <= cut.until && rec.issuedAt <= cut.at) return true;
+    return rec.keyId !== undefined && now <= (this.keys.get(rec.keyId) ?? Number.NEGATIVE_INFINITY);
+  }
+
+  sweep(now: number): void {
+    for (const [k, v] of this.cutoffs) if (now > v.until) this.cutoffs.delete(k);
+    for (const m of [this.keys, this.denied]) for (const [k, until] of m) if (now > until) m.delete(k);
+  }
+
+  clear(): void {
+    this.cutoffs.clear();
+    this.keys.clear();
+    this.denied.clear();
+  }
+}
