@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrStoreUnavailable, ErrTokenNotFound, ErrTokenRevoked, MemoryTokenStore, RedisTokenStore, StorageError, withVerdictCache } from "../src/index.js";
 import type { FeedStore } from "../src/store/feed.js";
+import type { JwtClaims } from "../src/store/types.js";
 import type { VerdictCache } from "../src/store/verdict-cache.js";
 import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
 import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "./support/redis.js";
@@ -128,6 +129,27 @@ for (const [name, backend] of BACKENDS) {
       expect(await sentinel(w.b.get(subjectRevoked))).toBe("token_revoked");
       expect(await sentinel(w.b.get(deleted))).toBe("token_not_found");
       expect(w.b.stats().misses).toBe(misses + 3);
+    });
+
+    it("enforces every JWT revocation kind made through A on B within the bound: deny-list, subject cutoff, key", async () => {
+      const w = world(backend);
+      const jwt = () => `eyJhbGciOiJFUzI1NiJ9.eyJ9.${crypto.randomUUID()}`;
+      const claims = (subject: string, keyId: string) => ({ subject, keyId, issuedAt: new Date(w.clock.t - 1000), expiresAt: new Date(w.clock.t + 3_600_000) });
+      const cases = [
+        { token: jwt(), claims: claims("jwt-deny", "k-a"), revoke: (c: JwtClaims, t: string) => w.a.denyJwt(t, c) },
+        { token: jwt(), claims: claims("jwt-cut", "k-b"), revoke: () => w.a.revokeSubject("jwt-cut").then(() => undefined) },
+        { token: jwt(), claims: claims("jwt-key", "k-c"), revoke: () => w.a.revokeKey("k-c") },
+      ];
+      const kept = { token: jwt(), claims: claims("jwt-kept", "k-d") };
+      for (const c of [...cases, kept]) expect(await sentinel(w.b.checkJwt(c.token, c.claims))).toBe("live");
+      const misses = w.b.stats().misses;
+      for (const c of [...cases, kept]) expect(await sentinel(w.b.checkJwt(c.token, c.claims))).toBe("live");
+      expect(w.b.stats().misses).toBe(misses); // all hits, no round trip
+      for (const c of cases) await c.revoke(c.claims, c.token);
+      for (const c of cases) expect(await sentinel(w.a.checkJwt(c.token, c.claims))).toBe("token_revoked"); // at once on A
+      await syncB(w);
+      for (const c of cases) expect(await sentinel(w.b.checkJwt(c.token, c.claims)), c.claims.subject).toBe("token_revoked");
+      expect(await sentinel(w.b.checkJwt(kept.token, kept.claims))).toBe("live");
     });
 
     it("makes a token stored through A live on B within the bound, though B cached it unknown", async () => {
