@@ -6,6 +6,7 @@ import { tokenGuard, type TokenGuardVariables } from "./middleware/guard.js";
 import { adminRoutes } from "./routes/admin.js";
 import { oauthRoutes } from "./routes/oauth.js";
 import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
+import type { JwtVerifier } from "./jwt/verifier.js";
 import type { TokenStore } from "./store/types.js";
 import type { VerdictCache } from "./store/verdict-cache.js";
 
@@ -22,6 +23,8 @@ export interface AppDeps {
   config: AppConfig;
   /** How requests reach the origin. @default fetch */
   fetchOrigin?: OriginFetch;
+  /** Verifies JWS-shaped tokens on every path, when a key set is configured. */
+  jwt?: JwtVerifier;
   /** Where operational lines (JSON) go. @default console.error */
   log?: (line: string) => void;
 }
@@ -31,7 +34,7 @@ export interface AppDeps {
  * /oauth, and every other path behind the token guard, then forwarded to the origin.
  * It reads no globals: everything comes in `deps`.
  */
-export function createApp({ store, guardStore = store, cache, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
+export function createApp({ store, guardStore = store, cache, jwt, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
   const app = new Hono<{ Variables: TokenGuardVariables }>();
 
   app.onError((err, c) => {
@@ -42,9 +45,9 @@ export function createApp({ store, guardStore = store, cache, config, fetchOrigi
     return errorJson(c, 500, "internal_error", "the request could not be handled");
   });
 
-  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken, cache }));
-  app.route(OAUTH_PREFIX, oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken }));
-  app.use("*", tokenGuard({ store: guardStore, realm: config.realm, failMode: config.failMode, log }));
+  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken, cache, jwt }));
+  app.route(OAUTH_PREFIX, oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken, jwt }));
+  app.use("*", tokenGuard({ store: guardStore, realm: config.realm, failMode: config.failMode, log, jwt }));
   app.all("*", forwardToOrigin(config.originUrl, fetchOrigin, log));
   return app;
 }

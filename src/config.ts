@@ -1,4 +1,6 @@
+import type { JSONWebKeySet } from "jose";
 import type { Env } from "./env.js";
+import { ASYMMETRIC_ALGORITHMS } from "./jwt/verifier.js";
 
 export type FailMode = "closed" | "open";
 
@@ -16,6 +18,17 @@ export interface AppConfig {
   /** The verdict cache's bound in ms (Redis backend only); 0: no cache, one round trip per request. */
   readonly cacheMaxStalenessMs: number;
   readonly cacheMaxEntries: number;
+  /** JWT verification at the edge; absent when no key set is configured. */
+  readonly jwt?: JwtConfig;
+}
+
+export interface JwtConfig {
+  readonly jwksUrl?: string;
+  readonly jwks?: JSONWebKeySet;
+  readonly algorithms: string[];
+  readonly clockToleranceSeconds: number;
+  readonly issuer?: string;
+  readonly audience?: string;
 }
 
 /** A missing or malformed setting; `setting` names it. */
@@ -79,6 +92,43 @@ export function readConfig(env: Env): AppConfig {
     keyPrefix,
     cacheMaxStalenessMs,
     cacheMaxEntries,
+    jwt: readJwtConfig(str),
+  };
+}
+
+/** JWT_JWKS_URL or JWT_JWKS (not both) turns verification on; the other JWT_* settings refine it. */
+function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig | undefined {
+  const jwksUrl = str("JWT_JWKS_URL");
+  const inline = str("JWT_JWKS");
+  if (jwksUrl === undefined && inline === undefined) {
+    for (const name of ["JWT_ALGORITHMS", "JWT_CLOCK_TOLERANCE_S", "JWT_ISSUER", "JWT_AUDIENCE"] as const) {
+      if (str(name) !== undefined) throw new ConfigError(name, "needs JWT_JWKS_URL or JWT_JWKS: without a key set no JWT is verified");
+    }
+    return undefined;
+  }
+  if (jwksUrl !== undefined && inline !== undefined) throw new ConfigError("JWT_JWKS", "set JWT_JWKS_URL or JWT_JWKS, not both");
+  if (jwksUrl !== undefined && !isHttpUrl(jwksUrl)) throw new ConfigError("JWT_JWKS_URL", "must be an http(s) URL");
+  let jwks: JSONWebKeySet | undefined;
+  if (inline !== undefined) {
+    try {
+      jwks = JSON.parse(inline) as JSONWebKeySet;
+    } catch {
+      throw new ConfigError("JWT_JWKS", "must be a JSON Web Key Set: {\"keys\": [...]}");
+    }
+    if (typeof jwks !== "object" || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.some((k) => typeof k !== "object" || k === null || "d" in k)) {
+      throw new ConfigError("JWT_JWKS", "must be a JSON Web Key Set of public keys: {\"keys\": [...]}");
+    }
+  }
+  const algorithms = (str("JWT_ALGORITHMS") ?? "RS256,ES256,EdDSA").split(",").map((a) => a.trim());
+  const bad = algorithms.find((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
+  if (bad !== undefined) throw new ConfigError("JWT_ALGORITHMS", `${JSON.stringify(bad)} is not allowed: only ${ASYMMETRIC_ALGORITHMS.join(", ")} (never none, never HMAC)`);
+  return {
+    jwksUrl,
+    jwks,
+    algorithms,
+    clockToleranceSeconds: wholeSetting(str("JWT_CLOCK_TOLERANCE_S"), "JWT_CLOCK_TOLERANCE_S", 30, 0, 300, "seconds"),
+    issuer: str("JWT_ISSUER"),
+    audience: str("JWT_AUDIENCE"),
   };
 }
 

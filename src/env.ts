@@ -24,4 +24,16 @@ export interface Env {
   CACHE_MAX_STALENESS_MS?: string;
   /** Most verdicts the cache keeps per isolate. Default 10000. */
   CACHE_MAX_ENTRIES?: string;
+  /** Where to fetch the JWKS that signs JWT bearer tokens; turns JWT verification on. */
+  JWT_JWKS_URL?: string;
+  /** An inline JWKS (JSON) instead of JWT_JWKS_URL: static keys, tests. */
+  JWT_JWKS?: string;
+  /** Comma-separated allowed algorithms (asymmetric only). Default RS256,ES256,EdDSA. */
+  JWT_ALGORITHMS?: string;
+  /** Seconds of leeway for exp, nbf and iat. Default 30. */
+  JWT_CLOCK_TOLERANCE_S?: string;
+  /** When set, a JWT's iss must equal it. */
+  JWT_ISSUER?: string;
+  /** When set, a JWT's aud must contain it. */
+  JWT_AUDIENCE?: string;
 }

@@ -5,6 +5,10 @@ import { StorageError } from "./store/errors.js";
 import { MemoryTokenStore } from "./store/memory.js";
 import { RedisTokenStore } from "./store/redis.js";
 import { withVerdictCache } from "./store/verdict-cache.js";
+import { JwtVerifier } from "./jwt/verifier.js";
+
+/** The store's default maxTokenLifetime: JWTs living longer are refused, so cutoffs outlive them. */
+const MAX_TOKEN_LIFETIME_MS = 30 * 86_400_000;
 import type { TokenStore } from "./store/types.js";
 
 export interface Runtime {
@@ -53,7 +57,14 @@ export function runtimeFor(env: Env): Runtime {
       ? withVerdictCache(backend, { maxStalenessMs: config.cacheMaxStalenessMs, maxEntries: config.cacheMaxEntries })
       : undefined;
     const store = cache?.authoritative ?? backend;
-    current = { key, runtime: { app: createApp({ store, guardStore: cache, cache, config }), store, config } };
+    let jwt: JwtVerifier | undefined;
+    try {
+      jwt = config.jwt === undefined ? undefined : new JwtVerifier({ url: config.jwt.jwksUrl, ...config.jwt, maxLifetimeMs: MAX_TOKEN_LIFETIME_MS });
+    } catch (e) {
+      // jose refuses a key set it cannot read: name the binding it came from
+      throw new ConfigError(config.jwt?.jwks ? "JWT_JWKS" : "JWT_JWKS_URL", e instanceof Error ? e.message : String(e));
+    }
+    current = { key, runtime: { app: createApp({ store, guardStore: cache, cache, config, jwt }), store, config } };
   }
   lastEnv = env;
   return current.runtime;

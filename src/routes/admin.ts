@@ -3,13 +3,18 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
-import { errorJson, withStore } from "../http/errors.js";
-import { LIMITS, type TokenMetadata, type TokenStore } from "../store/types.js";
+import { errorJson, RETRY_AFTER_SECONDS, withStore } from "../http/errors.js";
+import { KeySetUnavailable } from "../jwt/key-set.js";
+import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
+import { ErrTokenRevoked, StorageError } from "../store/errors.js";
+import { LIMITS, type JwtClaims, type TokenMetadata, type TokenStore } from "../store/types.js";
 import type { VerdictCache } from "../store/verdict-cache.js";
 
 export interface AdminDeps {
   store: TokenStore;
   adminToken: string;
+  /** With a key set configured: JWS-shaped tokens in bodies are verified before the store sees them. */
+  jwt?: JwtVerifier;
   cache?: Pick<VerdictCache, "stats" | "maxStalenessMs" | "maxEntries">;
 }
 
@@ -71,7 +76,7 @@ const requireJson: MiddlewareHandler = async (c, next) => {
  * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>`. Tokens travel in
  * bodies, never in URLs, because URLs end up in logs.
  */
-export function adminRoutes({ store, adminToken, cache }: AdminDeps): Hono {
+export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono {
   const admin = new Hono();
 
   admin.use("*", async function adminAuth(c, next) {
@@ -83,27 +88,64 @@ export function adminRoutes({ store, adminToken, cache }: AdminDeps): Hono {
   });
   admin.use("*", bodyLimit({ maxSize: ADMIN_MAX_BODY, onError: (c) => errorJson(c, 413, "body_too_large", `the body is larger than ${ADMIN_MAX_BODY} bytes`) }));
 
-  admin.post("/tokens", requireJson, jsonBody(StoreBody), (c) =>
+  /**
+   * Runs `fn` with the body's token and, for a JWS-shaped token when a key set is configured,
+   * its verified claims. A JWT that fails verification never reaches the store: 400.
+   */
+  const withToken = (c: Context, token: string, fn: (claims: JwtClaims | undefined) => Promise<Response>) =>
     withStore(c, async () => {
-      const { token, ...metadata } = c.req.valid("json");
-      // answer from what was stored: a second read could race a concurrent delete or revoke
-      return c.json(await store.store(token, metadata as TokenMetadata), 201);
-    }),
-  );
-  admin.post("/tokens/lookup", requireJson, jsonBody(TokenBody), (c) => withStore(c, async () => c.json(await store.get(c.req.valid("json").token))));
-  admin.post("/tokens/status", requireJson, jsonBody(TokenBody), (c) =>
-    withStore(c, async () => c.json({ revoked: await store.isRevoked(c.req.valid("json").token) })),
-  );
-  admin.post("/tokens/revoke", requireJson, jsonBody(TokenBody), (c) =>
-    withStore(c, async () => {
-      await store.revoke(c.req.valid("json").token);
+      let claims: JwtClaims | undefined;
+      if (jwt?.accepts(token)) {
+        try {
+          claims = await jwt.verify(token);
+        } catch (e) {
+          if (e instanceof JwtRejected) return errorJson(c, 400, "invalid_token", e.description);
+          if (e instanceof KeySetUnavailable) return errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched", { "Retry-After": RETRY_AFTER_SECONDS });
+          throw e;
+        }
+      }
+      return fn(claims);
+    });
+
+  admin.post("/tokens", requireJson, jsonBody(StoreBody), (c) => {
+    const { token, ...metadata } = c.req.valid("json");
+    // answer from what was stored: a second read could race a concurrent delete or revoke
+    return withToken(c, token, async () => c.json(await store.store(token, metadata as TokenMetadata), 201));
+  });
+  admin.post("/tokens/lookup", requireJson, jsonBody(TokenBody), (c) => {
+    const { token } = c.req.valid("json");
+    return withToken(c, token, async (claims) => c.json(claims ? await store.checkJwt(token, claims) : await store.get(token)));
+  });
+  admin.post("/tokens/status", requireJson, jsonBody(TokenBody), (c) => {
+    const { token } = c.req.valid("json");
+    return withToken(c, token, async (claims) => {
+      if (claims === undefined) return c.json({ revoked: await store.isRevoked(token) });
+      const revoked = await store.checkJwt(token, claims).then(() => false, (e: unknown) => {
+        if (e instanceof StorageError && e.err === ErrTokenRevoked) return true;
+        throw e;
+      });
+      return c.json({ revoked });
+    });
+  });
+  // a verified JWT is deny-listed until its exp, stored or not; an opaque token must be stored
+  admin.post("/tokens/revoke", requireJson, jsonBody(TokenBody), (c) => {
+    const { token } = c.req.valid("json");
+    return withToken(c, token, async (claims) => {
+      await (claims ? store.denyJwt(token, claims) : store.revoke(token));
       return c.json({ revoked: true });
-    }),
-  );
-  admin.post("/tokens/delete", requireJson, jsonBody(TokenBody), (c) =>
-    withStore(c, async () => {
-      await store.delete(c.req.valid("json").token);
+    });
+  });
+  admin.post("/tokens/delete", requireJson, jsonBody(TokenBody), (c) => {
+    const { token } = c.req.valid("json");
+    return withToken(c, token, async () => {
+      await store.delete(token);
       return c.json({ deleted: true });
+    });
+  });
+  admin.post("/keys/:keyId/revoke", (c) =>
+    withStore(c, async () => {
+      await store.revokeKey(c.req.param("keyId"));
+      return c.json({ revoked: true });
     }),
   );
   admin.get("/tokens/by-id/:id", (c) => withStore(c, async () => c.json(await store.getById(c.req.param("id")))));

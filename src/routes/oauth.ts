@@ -2,8 +2,10 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
+import { KeySetUnavailable } from "../jwt/key-set.js";
+import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
 import { StorageError } from "../store/errors.js";
-import type { TokenStore } from "../store/types.js";
+import type { JwtClaims, TokenStore } from "../store/types.js";
 
 export interface OAuthDeps {
   store: TokenStore;
@@ -11,6 +13,8 @@ export interface OAuthDeps {
   clients: ReadonlyMap<string, string>;
   /** Also accepted as `Authorization: Bearer`, for resource servers (RFC 7662 §2.1). */
   adminToken: string;
+  /** With a key set configured: JWS-shaped tokens are verified, never written unverified. */
+  jwt?: JwtVerifier;
 }
 
 /** RFC 6749 §5.2 error body, which OAuth clients parse: `{ error, error_description }`. */
@@ -67,15 +71,29 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
   }
 
   const outage = (c: Context, e: unknown) =>
-    isStoreOutage(e)
+    isStoreOutage(e) || e instanceof KeySetUnavailable
       ? oauthError(c, 503, "temporarily_unavailable", "the token store cannot be reached", { "Retry-After": RETRY_AFTER_SECONDS })
       : undefined;
+
+  /** A JWS-shaped token's verified claims; undefined for an opaque token; null when it does not verify. */
+  async function claimsOf(token: string): Promise<JwtClaims | null | undefined> {
+    if (!deps.jwt?.accepts(token)) return undefined;
+    try {
+      return await deps.jwt.verify(token);
+    } catch (e) {
+      if (e instanceof JwtRejected) return null;
+      throw e;
+    }
+  }
 
   oauth.post("/revoke", async (c) => {
     const form = await readForm(c);
     if (form instanceof Response) return form;
+    const token = form.token!;
     try {
-      await deps.store.revoke(form.token!);
+      const claims = await claimsOf(token);
+      // RFC 7009 §2.2: an invalid token is not an error; a JWT that does not verify is never written
+      if (claims !== null) await (claims ? deps.store.denyJwt(token, claims) : deps.store.revoke(token));
     } catch (e) {
       // RFC 7009 §2.2: an unknown or invalid token is not an error
       const res = outage(c, e);
@@ -89,13 +107,16 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     const form = await readForm(c);
     if (form instanceof Response) return form;
     try {
-      const md = await deps.store.get(form.token!);
+      const token = form.token!;
+      const claims = await claimsOf(token);
+      if (claims === null) return c.json({ active: false }, 200, { "Cache-Control": "no-store" });
+      const md = claims ? await deps.store.checkJwt(token, claims) : await deps.store.get(token);
       const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
       return c.json(
         {
           active: true,
           sub: md.subject,
-          jti: md.id,
+          jti: md.id === "" ? undefined : md.id,
           iss: md.issuer,
           iat: seconds(md.issuedAt),
           exp: seconds(md.expiresAt),

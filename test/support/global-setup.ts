@@ -10,6 +10,7 @@
 import type { TestProject } from "vitest/node";
 import { startUpstashEndpoint } from "../../scripts/upstash-endpoint.js";
 import { startEchoOrigin } from "./echo-origin.js";
+import { startJwksServer } from "./jwks-server.js";
 import { deletePrefix } from "../../scripts/redis-keys.js";
 import { findOrStartRedis, newRunPrefix } from "./redis-server.js";
 
@@ -20,6 +21,7 @@ declare module "vitest" {
     upstashUrl: string;
     upstashToken: string;
     originUrl: string;
+    jwksUrl: string;
   }
 }
 
@@ -29,6 +31,7 @@ export default async function setup(project: TestProject) {
   const redis = await findOrStartRedis();
   const endpoint = await startUpstashEndpoint({ token: UPSTASH_TOKEN, redisUrl: redis.url, exposeStats: true });
   const origin = await startEchoOrigin();
+  const jwks = await startJwksServer();
   const runPrefix = newRunPrefix();
   for (const p of project.vitest.projects) {
     p.provide("redisUrl", redis.url);
@@ -36,10 +39,13 @@ export default async function setup(project: TestProject) {
     p.provide("upstashUrl", endpoint.url);
     p.provide("upstashToken", UPSTASH_TOKEN);
     p.provide("originUrl", origin.url);
+    p.provide("jwksUrl", jwks.url);
   }
   return async () => {
     origin.server.closeAllConnections();
     origin.server.close();
+    jwks.server.closeAllConnections();
+    jwks.server.close();
     await endpoint.close();
     await deletePrefix(redis.url, runPrefix);
     redis.stop();

@@ -133,7 +133,7 @@ for (const [backend, makeStore, runs] of BACKENDS) {
     it("answers arbitrary admin requests with a 4xx in the documented shape, never a 5xx", async () => {
       const h = harness({ store: makeStore() });
       const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD");
-      const route = fc.constantFrom("/tokens", "/tokens/lookup", "/tokens/status", "/tokens/revoke", "/tokens/delete", "/tokens/by-id/", "/subjects/", "/cleanup", "/", "/nope");
+      const route = fc.constantFrom("/tokens", "/tokens/lookup", "/tokens/status", "/tokens/revoke", "/tokens/delete", "/tokens/by-id/", "/subjects/", "/keys/", "/cleanup", "/stats", "/", "/nope");
       const segment = fc.oneof(hostileString.map((s) => encodeURIComponent(s.toWellFormed())), fc.constantFrom("%", "%zz", "%ud800", "%ED%A0%80", "..", "%2F", ""));
       const suffix = fc.constantFrom("", "/tokens", "/revoke", "/x/y");
       const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "", "APPLICATION/JSON");

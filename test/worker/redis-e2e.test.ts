@@ -111,3 +111,31 @@ describe("the Worker on the Redis backend", () => {
     expect((await admin("/admin/tokens/lookup", { token })).status).toBe(404);
   });
 });
+
+describe("JWTs on the Redis backend", () => {
+  it("checks a JWT in exactly one round trip with the cache off, and in none on a cache hit", async () => {
+    const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "e2e", alg: "ES256" }] });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ sub: `e2e-${crypto.randomUUID()}`, jti: "e2e" }).setProtectedHeader({ alg: "ES256", kid: "e2e" }).setIssuedAt(now - 5).setExpirationTime(now + 600).sign(privateKey);
+    const forged = `${token.slice(0, -6)}AAAAAA`;
+    const headers = { Authorization: `Bearer ${token}` };
+    for (const cache of ["0", "1000"]) {
+      const bindings = { ...redisEnv, JWT_JWKS: jwks, CACHE_MAX_STALENESS_MS: cache };
+      await call("/warm", { headers }, bindings); // loads the script; with the cache on, caches the verdict
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        let res!: Response;
+        counts.push(await upstashRequests(async () => (res = await call(`/jwt-${cache}`, { headers }, bindings))));
+        expect(res.status).toBe(200);
+      }
+      // cache off: one each; cache on: hits (a background sync could start past half the bound on a slow machine)
+      if (cache === "0") expect(counts).toEqual([1, 1, 1]);
+      else expect(counts.reduce((a, b) => a + b)).toBeLessThanOrEqual(1);
+      let denied!: Response;
+      expect(await upstashRequests(async () => (denied = await call("/jwt-forged", { headers: { Authorization: `Bearer ${forged}` } }, bindings)))).toBe(0);
+      expect(denied.status).toBe(401);
+    }
+  });
+});

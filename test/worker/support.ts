@@ -1,6 +1,7 @@
 /** Helpers for tests that build the app directly (app.request), inside the Workers runtime. */
 import type { AppConfig } from "../../src/config.js";
 import { createApp } from "../../src/app.js";
+import type { JwtVerifier } from "../../src/jwt/verifier.js";
 import { MemoryTokenStore } from "../../src/store/memory.js";
 import { RedisTokenStore } from "../../src/store/redis.js";
 import type { TokenStore } from "../../src/store/types.js";
@@ -53,7 +54,7 @@ export interface Harness {
 }
 
 /** A tiny app per test: memory store with a movable clock, an origin that records and echoes. */
-export function harness(options: { config?: Partial<AppConfig>; store?: TokenStore } = {}): Harness {
+export function harness(options: { config?: Partial<AppConfig>; store?: TokenStore; jwt?: JwtVerifier } = {}): Harness {
   const clock = { t: Date.UTC(2026, 10, 27, 12) };
   const memory = new MemoryTokenStore({ now: () => clock.t });
   const store = countingStore(options.store ?? memory);
@@ -61,6 +62,7 @@ export function harness(options: { config?: Partial<AppConfig>; store?: TokenSto
   const logs: string[] = [];
   const app = createApp({
     store,
+    jwt: options.jwt,
     config: testConfig(options.config),
     log: (line) => logs.push(line),
     fetchOrigin: async (req) => {
