@@ -115,9 +115,11 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
     } catch {
       throw new ConfigError("JWT_JWKS", "must be a JSON Web Key Set: {\"keys\": [...]}");
     }
-    if (typeof jwks !== "object" || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.some((k) => typeof k !== "object" || k === null || "d" in k)) {
-      throw new ConfigError("JWT_JWKS", "must be a JSON Web Key Set of public keys: {\"keys\": [...]}");
+    if (typeof jwks !== "object" || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.some((k) => typeof k !== "object" || k === null)) {
+      throw new ConfigError("JWT_JWKS", "must be a JSON Web Key Set: an object with a \"keys\" array of JWK objects");
     }
+    // a private key in a variable would be a leaked signing key
+    if (jwks.keys.some((k) => "d" in k)) throw new ConfigError("JWT_JWKS", "holds a private key (\"d\"): give public keys only");
   }
   const algorithms = (str("JWT_ALGORITHMS") ?? "RS256,ES256,EdDSA").split(",").map((a) => a.trim());
   const bad = algorithms.find((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));

@@ -21,7 +21,7 @@ const ADMIN = "bench-admin-token-0123456789";
 const TOKENS = Array.from({ length: 1000 }, (_, i) => `bench-token-${i}-${Math.random().toString(36).slice(2)}`);
 const BOUND_MS = 1000;
 
-execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist", "--minify"], { stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], { stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const keyPrefix = `ets-bench:${Date.now().toString(36)}:`;
