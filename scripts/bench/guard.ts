@@ -4,11 +4,13 @@
  * off and at 1 s, beside a bare pass-through Worker. The Redis rows run at 0 ms and at 20 ms
  * of added endpoint latency (standing in for Upstash's distance). 1,000 live tokens are
  * requested in random order. Round trips are counted at the endpoint.
+ * JWT rows (ES256, 1,000 tokens) run on the memory backend and on Redis with the cache.
  * Then the revocation delay: revoke through one Worker instance, poll through another until 401.
  * Run: npm run bench:guard   (BENCH_REQUESTS=8000 per row, BENCH_CONCURRENCY=32, BENCH_TRIALS=20)
  */
 import { execFileSync } from "node:child_process";
 import { Agent, request } from "node:http";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { deletePrefix } from "../redis-keys.js";
 import { startUpstashEndpoint } from "../upstash-endpoint.js";
@@ -31,8 +33,14 @@ const base = { modules: true, compatibilityDate: "2026-04-26", host: "127.0.0.1"
 // the origin runs in workerd too, so the Node process does nothing but generate load
 const originWorker = new Miniflare({ ...base, script: 'export default { fetch() { return new Response("ok"); } };' });
 const originUrl = (await originWorker.ready).toString().replace(/\/$/, "");
+// 1,000 ES256 JWTs of 100 subjects, verified against an inline key set
+const { publicKey, privateKey } = await generateKeyPair("ES256");
+const JWKS = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256" }] });
+const nowS = Math.floor(Date.now() / 1000);
+const JWTS = await Promise.all(TOKENS.map((_, i) =>
+  new SignJWT({ sub: `bench-${i % 100}`, jti: `j-${i}` }).setProtectedHeader({ alg: "ES256", kid: "bench" }).setIssuedAt(nowS - 60).setExpirationTime(nowS + 3600).sign(privateKey)));
 const guard = (vars: Record<string, string> = {}) =>
-  new Miniflare({ ...base, scriptPath: "dist/worker.js", bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, ...vars } });
+  new Miniflare({ ...base, scriptPath: "dist/worker.js", bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, JWT_JWKS: JWKS, ...vars } });
 const redisVars = (cacheMs: number) => ({
   UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: "bench", KEY_PREFIX: keyPrefix, CACHE_MAX_STALENESS_MS: String(cacheMs),
 });
@@ -73,17 +81,18 @@ function get(url: string, token: string): Promise<{ ms: number; status: number }
     req.end();
   });
 }
-const randomToken = () => TOKENS[Math.floor(Math.random() * TOKENS.length)]!;
+const pick = (list: string[]) => list[Math.floor(Math.random() * list.length)]!;
 
 type Run = { rps: number; p50: number; p99: number; rtPerReq: number };
-async function load(url: string, n: number): Promise<Run> {
+type Row = "bare" | "memory" | "redisOff" | "redisCache" | "memoryJwt" | "redisCacheJwt";
+async function load(url: string, n: number, tokens = TOKENS): Promise<Run> {
   const ms: number[] = [];
   let next = 0;
   endpoint.resetStats();
   const start = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next++ < n) {
-      const r = await get(url, randomToken());
+      const r = await get(url, pick(tokens));
       if (r.status !== 200) throw new Error(`status ${r.status}`);
       ms.push(r.ms);
     }
@@ -99,14 +108,23 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const rows: (string | number)[][] = [];
 for (const latency of [0, 20]) {
   endpoint.control.latencyMs = latency;
-  const names: Name[] = ["bare", "memory", "redisOff", "redisCache"];
-  const results = Object.fromEntries(names.map((k) => [k, [] as Run[]])) as Record<Name, Run[]>;
-  for (const k of names) await load(urls[k], k === "redisOff" ? 300 : 2000); // warm up (fills the cache)
+  // a row: which worker, with opaque tokens or JWTs
+  const rowsOf: Record<Row, [Name, string[]]> = {
+    bare: ["bare", TOKENS], memory: ["memory", TOKENS], redisOff: ["redisOff", TOKENS], redisCache: ["redisCache", TOKENS],
+    memoryJwt: ["memory", JWTS], redisCacheJwt: ["redisCache", JWTS],
+  };
+  const names = Object.keys(rowsOf) as Row[];
+  const run = (k: Row, n: number) => load(urls[rowsOf[k][0]], n, rowsOf[k][1]);
+  const results = Object.fromEntries(names.map((k) => [k, [] as Run[]])) as Record<Row, Run[]>;
+  for (const k of names) await run(k, k === "redisOff" ? 300 : 2000); // warm up (fills the cache)
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
-    for (const k of order) results[k].push(await load(urls[k], Math.floor(total / ROUNDS)));
+    for (const k of order) results[k].push(await run(k, Math.floor(total / ROUNDS)));
   }
-  const label: Record<string, string> = { bare: "bare pass-through (reference)", memory: "guard, memory backend", redisOff: "guard, Redis, cache off", redisCache: "guard, Redis, cache 1 s" };
+  const label: Record<Row, string> = {
+    bare: "bare pass-through (reference)", memory: "guard, memory backend", redisOff: "guard, Redis, cache off", redisCache: "guard, Redis, cache 1 s",
+    memoryJwt: "guard, JWT (ES256), memory backend", redisCacheJwt: "guard, JWT (ES256), Redis, cache 1 s",
+  };
   for (const k of names) {
     const runs = results[k];
     const ratios = runs.map((r, i) => r.rps / results.bare[i]!.rps);
@@ -114,7 +132,7 @@ for (const latency of [0, 20]) {
       `${label[k]}`, `${latency} ms`, median(runs.map((r) => r.rps)),
       `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
       median(runs.map((r) => r.p50)).toFixed(2), median(runs.map((r) => r.p99)).toFixed(2),
-      k.startsWith("redis") ? median(runs.map((r) => r.rtPerReq)).toFixed(4) : "—",
+      rowsOf[k][0].startsWith("redis") ? median(runs.map((r) => r.rtPerReq)).toFixed(4) : "—",
     ]);
   }
 }
