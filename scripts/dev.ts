@@ -1,6 +1,8 @@
 /**
  * `npm run dev`: wrangler dev on the memory backend. On a fresh clone it first copies
  * .dev.vars.example to .dev.vars, so the admin API has a (development-only) token.
+ * It does not fetch Cloudflare's `Request.cf` data (no network is needed; `request.cf`
+ * holds miniflare's placeholder): set CLOUDFLARE_CF_FETCH_ENABLED=true to fetch it.
  * Extra arguments go to wrangler; `npm run dev:redis` uses this too.
  */
 import { spawn } from "node:child_process";
@@ -13,7 +15,9 @@ export function runWranglerDev(extra: string[]): ReturnType<typeof spawn> {
   }
   const child = spawn("npx", ["wrangler", "dev", "--test-scheduled", ...extra], {
     stdio: "inherit",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    // miniflare (the one this wrangler pins) honours CLOUDFLARE_CF_FETCH_ENABLED: without it, an
+    // offline first run prints an ENOTFOUND stack fetching the `Request.cf` data before "Ready"
+    env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
   });
   const stop = () => child.kill("SIGINT");
   process.on("SIGINT", stop);
