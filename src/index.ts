@@ -12,6 +12,7 @@ export {
   ErrIDConflict,
   ErrStoreUnavailable,
   ErrInvalidConfig,
+  ErrClientMismatch,
 } from "./store/errors.js";
 export { createHasher, fingerprint, type TokenHasher } from "./store/hash.js";
 export { withVerdictCache, VerdictCache, type VerdictCacheOptions, type VerdictCacheStats } from "./store/verdict-cache.js";
@@ -21,6 +22,7 @@ export {
   DEFAULT_TTL_MS,
   type TokenStore,
   type GetHints,
+  type RevokeOptions,
   type JwtClaims,
   type TokenMetadata,
   type StoredTokenMetadata,

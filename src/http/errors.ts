@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
+  ErrClientMismatch,
   ErrIDConflict,
   ErrInvalidConfig,
   ErrInvalidMetadata,
@@ -32,6 +33,7 @@ const STATUS = new Map<StoreSentinel, ContentfulStatusCode>([
   [ErrTokenRevoked, 410],
   [ErrStoreUnavailable, 503],
   [ErrInvalidConfig, 500],
+  [ErrClientMismatch, 403],
 ]);
 
 /**

@@ -39,6 +39,7 @@ const StoreBody = v.strictObject(
     keyId: Field("keyId"),
     type: Field("type"),
     status: Field("status"),
+    clientId: Field("clientId"),
   },
   (issue) => strictMessage(issue),
 );

@@ -4,7 +4,7 @@ import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
-import { StorageError } from "../store/errors.js";
+import { ErrClientMismatch, StorageError } from "../store/errors.js";
 import type { JwtClaims, TokenStore } from "../store/types.js";
 
 export interface OAuthDeps {
@@ -18,37 +18,54 @@ export interface OAuthDeps {
 }
 
 /** RFC 6749 §5.2 error body, which OAuth clients parse: `{ error, error_description }`. */
-function oauthError(c: Context, status: 400 | 401 | 503, error: string, description: string, headers?: Record<string, string>) {
+function oauthError(c: Context, status: 400 | 401 | 405 | 503, error: string, description: string, headers?: Record<string, string>) {
   return c.json({ error, error_description: description }, status, { "Cache-Control": "no-store", ...headers });
 }
 
-async function authenticated(c: Context, form: Record<string, string>, deps: OAuthDeps): Promise<boolean> {
+/** Who asks: an OAuth client, or a resource server holding the admin bearer token (any token). */
+type Caller = { clientId: string } | { clientId: undefined };
+
+/** The compared-against secret for an unknown client id, so timing does not tell which ids exist. */
+const UNKNOWN_CLIENT_SECRET = "\0unknown-client";
+
+/**
+ * Authenticates the caller: a Bearer header (RFC 7662 §2.1, the admin token), HTTP Basic
+ * (client_secret_basic) or client_id + client_secret in the form (client_secret_post), never
+ * two methods at once (RFC 6749 §2.3). A refusal is the Response to send.
+ */
+async function authenticate(c: Context, form: Record<string, string>, deps: OAuthDeps): Promise<Caller | Response> {
   const header = c.req.header("Authorization");
   const bearer = bearerToken(header);
-  if (typeof bearer === "string") return secretsEqual(bearer, deps.adminToken);
+  if (bearer !== undefined) {
+    if (typeof bearer === "string" && (await secretsEqual(bearer, deps.adminToken))) return { clientId: undefined };
+    // RFC 7662 §2.3 → RFC 6750 §3: a bad bearer gets a Bearer challenge, not a Basic one
+    return oauthError(c, 401, "invalid_token", "the bearer token is not accepted", { "WWW-Authenticate": 'Bearer realm="oauth", error="invalid_token"' });
+  }
+  const refuse = () => oauthError(c, 401, "invalid_client", "client authentication failed", { "WWW-Authenticate": 'Basic realm="oauth"' });
   let id = form.client_id;
   let secret = form.client_secret;
   // RFC 7617: "Basic" 1*SP token68, with no other white space
   const basic = /^Basic +([A-Za-z0-9+/]+=*)$/i.exec(stripOws(header ?? ""));
   if (basic !== null) {
+    if (secret !== undefined) return oauthError(c, 400, "invalid_request", "use one client authentication method, not Basic and client_secret both");
     let decoded: string;
     try {
       decoded = atob(basic[1]!);
     } catch {
-      return false;
+      return refuse();
     }
     const i = decoded.indexOf(":");
-    if (i < 0) return false;
+    if (i < 0) return refuse();
     // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64
     const unescape = (s: string) => { try { return decodeURIComponent(s.replace(/\+/g, " ")); } catch { return s; } };
+    if (id !== undefined && id !== unescape(decoded.slice(0, i))) return oauthError(c, 400, "invalid_request", "client_id differs from the Basic credentials");
     id = unescape(decoded.slice(0, i));
     secret = unescape(decoded.slice(i + 1));
   }
-  if (id === undefined || secret === undefined) return false;
+  if (id === undefined || secret === undefined) return refuse();
   const expected = deps.clients.get(id);
-  // compare even for an unknown id, so timing does not tell which ids exist
-  const ok = await secretsEqual(secret, expected ?? "\0unknown-client");
-  return ok && expected !== undefined;
+  const ok = await secretsEqual(secret, expected ?? UNKNOWN_CLIENT_SECRET);
+  return ok && expected !== undefined ? { clientId: id } : refuse();
 }
 
 /** Token revocation (RFC 7009) and introspection (RFC 7662), form-encoded, client-authenticated. */
@@ -56,18 +73,22 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
   const oauth = new Hono();
   oauth.use("*", bodyLimit({ maxSize: 16 * 1024, onError: (c) => oauthError(c, 400, "invalid_request", "the body is too large") }));
 
-  async function readForm(c: Context): Promise<Record<string, string> | Response> {
+  /** The form (each parameter once, RFC 6749 §3.2) and its authenticated caller, or the Response refusing them. */
+  async function readForm(c: Context): Promise<{ token: string; caller: Caller } | Response> {
     const type = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
     if (type !== "application/x-www-form-urlencoded") {
       return oauthError(c, 400, "invalid_request", "send the body as application/x-www-form-urlencoded");
     }
     // bytes, then UTF-8: workerd warns when .text() reads a body whose type is not text/*
-    const form = Object.fromEntries(new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer())));
-    if (!(await authenticated(c, form, deps))) {
-      return oauthError(c, 401, "invalid_client", "client authentication failed", { "WWW-Authenticate": 'Basic realm="oauth"' });
+    const form: Record<string, string> = {};
+    for (const [k, v] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
+      if (Object.hasOwn(form, k)) return oauthError(c, 400, "invalid_request", `the ${JSON.stringify(k).slice(0, 80)} parameter is repeated`);
+      form[k] = v;
     }
+    const caller = await authenticate(c, form, deps);
+    if (caller instanceof Response) return caller;
     if (typeof form.token !== "string" || form.token.length === 0) return oauthError(c, 400, "invalid_request", "the token parameter is required");
-    return form;
+    return { token: form.token, caller };
   }
 
   const outage = (c: Context, e: unknown) =>
@@ -89,15 +110,18 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
   oauth.post("/revoke", async (c) => {
     const form = await readForm(c);
     if (form instanceof Response) return form;
-    const token = form.token!;
+    const { token, caller } = form;
     try {
       const claims = await claimsOf(token);
       // RFC 7009 §2.2: an invalid token is not an error; a JWT that does not verify is never written
-      if (claims !== null) await (claims ? deps.store.denyJwt(token, claims) : deps.store.revoke(token));
+      if (claims !== null) await (claims ? deps.store.denyJwt(token, claims) : deps.store.revoke(token, { clientId: caller.clientId }));
     } catch (e) {
-      // RFC 7009 §2.2: an unknown or invalid token is not an error
       const res = outage(c, e);
       if (res !== undefined) return res;
+      // RFC 7009 §2.1: a token issued to another client is refused and stays live; RFC 6749 §5.2
+      // names that invalid_grant ("issued to another client")
+      if (e instanceof StorageError && e.err === ErrClientMismatch) return oauthError(c, 400, "invalid_grant", "the token was issued to another client");
+      // RFC 7009 §2.2: an unknown or invalid token is not an error
       if (!(e instanceof StorageError)) throw e;
     }
     return c.body(null, 200, { "Cache-Control": "no-store" });
@@ -107,7 +131,7 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     const form = await readForm(c);
     if (form instanceof Response) return form;
     try {
-      const token = form.token!;
+      const { token } = form;
       const claims = await claimsOf(token);
       if (claims === null) return c.json({ active: false }, 200, { "Cache-Control": "no-store" });
       const md = claims ? await deps.store.checkJwt(token, claims) : await deps.store.get(token);
@@ -120,7 +144,9 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
           iss: md.issuer,
           iat: seconds(md.issuedAt),
           exp: seconds(md.expiresAt),
-          token_type: md.type,
+          // RFC 7662 §2.2 means an RFC 6749 §7.1 token type: every token here is a bearer token
+          token_type: "Bearer",
+          client_id: md.clientId,
           kid: md.keyId,
         },
         200,
@@ -135,6 +161,10 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     }
   });
 
+  // both endpoints take POST only (RFC 7009 §2.1, RFC 7662 §2.1)
+  for (const path of ["/revoke", "/introspect"]) {
+    oauth.all(path, (c) => oauthError(c, 405, "invalid_request", `${path.slice(1)} takes POST only`, { Allow: "POST" }));
+  }
   oauth.all("*", (c) => c.json({ error: "not_found", error_description: "no such OAuth endpoint" }, 404));
   return oauth;
 }

@@ -16,6 +16,7 @@ export const ErrInvalidMetadata = new StoreSentinel("invalid_metadata", "invalid
 export const ErrIDConflict = new StoreSentinel("id_conflict", "id already held by another token");
 export const ErrStoreUnavailable = new StoreSentinel("store_unavailable", "store unavailable");
 export const ErrInvalidConfig = new StoreSentinel("invalid_config", "invalid config");
+export const ErrClientMismatch = new StoreSentinel("client_mismatch", "token issued to another client");
 
 /**
  * Every failure of a store. The message reads `store.<op>: <key>: <err> - <detail>`.

@@ -1,4 +1,5 @@
 import {
+  ErrClientMismatch,
   ErrIDConflict,
   ErrStoreUnavailable,
   ErrTokenExpired,
@@ -10,7 +11,7 @@ import { checkHash, MemoryFeed, resolveFeedConfig, verdictOf, type ChangeBatch, 
 import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
 import { MinHeap } from "./heap.js";
 import { MemoryRevocations } from "./memory-revocations.js";
-import type { IndexSnapshot, JwtClaims, MemoryStoreConfig, StoredTokenMetadata, TokenMetadata } from "./types.js";
+import type { IndexSnapshot, JwtClaims, MemoryStoreConfig, RevokeOptions, StoredTokenMetadata, TokenMetadata } from "./types.js";
 import {
   byIssuedAtThenId,
   checkName,
@@ -36,6 +37,7 @@ class Entry implements TokenRecord {
   readonly keyId: string | undefined;
   readonly type: string | undefined;
   readonly status: string | undefined;
+  readonly clientId: string | undefined;
   readonly issuedAt: number;
   readonly expiresAt: number;
   revokedAt: number | undefined = undefined;
@@ -50,6 +52,7 @@ class Entry implements TokenRecord {
     this.keyId = rec.keyId;
     this.type = rec.type;
     this.status = rec.status;
+    this.clientId = rec.clientId;
     this.issuedAt = rec.issuedAt;
     this.expiresAt = rec.expiresAt;
   }
@@ -136,9 +139,13 @@ export class MemoryTokenStore implements FeedStore {
     return live.sort(byIssuedAtThenId).map(toMetadata);
   }
 
-  async revoke(token: string): Promise<void> {
+  async revoke(token: string, options?: RevokeOptions): Promise<void> {
     const [hash, key] = await this.lookupKey("revoke", token);
     const entry = this.existing("revoke", key, this.byHash.get(hash));
+    const clientId = options?.clientId;
+    if (clientId !== undefined && entry.clientId !== undefined && entry.clientId !== clientId) {
+      throw new StorageError("revoke", key, ErrClientMismatch, "the token was issued to another client");
+    }
     if (entry.revokedAt !== undefined) return;
     entry.revokedAt = this.now();
     this.feed.append({ type: "token", hash }, entry.revokedAt);

@@ -159,9 +159,17 @@ end
 return '[' .. table.concat(out, ',') .. ']'
 `;
 
-/** KEYS: t:<h>, f, fm. ARGV: now, h, epoch, retention, maxlen. Keeps the first revocation time. */
+/**
+ * KEYS: t:<h>, f, fm. ARGV: now, h, epoch, retention, maxlen, clientId ('' for any).
+ * Keeps the first revocation time. A token issued to another client is left alone.
+ */
 export const REVOKE = FEED_APPEND + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return '!not_found' end
+local m = redis.call('HGET', KEYS[1], 'm')
+if not m then return '!not_found' end
+if ARGV[6] ~= '' then
+  local owner = cjson.decode(m).clientId
+  if type(owner) == 'string' and owner ~= ARGV[6] then return '!client' end
+end
 if redis.call('HSETNX', KEYS[1], 'r', ARGV[1]) == 1 then
   feed_append(KEYS[2], KEYS[3], tonumber(ARGV[1]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), 't' .. ARGV[2])
 end

@@ -1,5 +1,6 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import {
+  ErrClientMismatch,
   ErrIDConflict,
   ErrInvalidConfig,
   ErrStoreUnavailable,
@@ -12,7 +13,7 @@ import {
 import { checkHash, resolveFeedConfig, validCursor, type ChangeBatch, type ChangeEvent, type FeedCursor, type FeedStore, type ResolvedFeedConfig, type Verdict } from "./feed.js";
 import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
 import * as lua from "./redis-scripts.js";
-import type { JwtClaims, RedisStoreConfig, StoredTokenMetadata, TokenMetadata } from "./types.js";
+import type { JwtClaims, RedisStoreConfig, RevokeOptions, StoredTokenMetadata, TokenMetadata } from "./types.js";
 import { DENY_GRACE_MS } from "./memory-revocations.js";
 import {
   byIssuedAtThenId,
@@ -34,6 +35,7 @@ const OUTCOMES: Record<string, [StoreSentinel, string]> = {
   revoked: [ErrTokenRevoked, "the token has been revoked"],
   conflict: [ErrIDConflict, "the id is held by another live token"],
   covered: [ErrTokenRevoked, "a subject cutoff or a key revocation covers the token"],
+  client: [ErrClientMismatch, "the token was issued to another client"],
 };
 
 /**
@@ -136,10 +138,11 @@ export class RedisTokenStore implements FeedStore {
     return raw.map((r) => parseRecord("list", subject, r)).sort(byIssuedAtThenId).map(toMetadata);
   }
 
-  async revoke(token: string): Promise<void> {
+  async revoke(token: string, options?: RevokeOptions): Promise<void> {
     const [h, key] = await tokenKey("revoke", token, this.hash);
     const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
-    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, keys, [this.now(), h, ...this.feedArgs()]));
+    const clientId = options?.clientId ?? "";
+    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, keys, [this.now(), h, ...this.feedArgs(), clientId]));
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {

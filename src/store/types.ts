@@ -15,6 +15,11 @@ export interface TokenMetadata {
   keyId?: string;
   type?: string;
   status?: string;
+  /**
+   * The OAuth client the token was issued to. When set, only that client may revoke it
+   * through `revoke(token, { clientId })` (RFC 7009 §2.1).
+   */
+  clientId?: string;
 }
 
 /** Metadata as the store returns it: both dates are always set. */
@@ -39,6 +44,11 @@ export interface JwtClaims {
   issuer?: string;
 }
 
+export interface RevokeOptions {
+  /** The client asking (OAuth); absent for the admin API, which may revoke any token. */
+  clientId?: string;
+}
+
 /** Optional help a caller can give `get`; backends ignore it, the verdict cache uses it. */
 export interface GetHints {
   /** Keeps background work (a cache sync) alive after the response: pass `ctx.waitUntil`. */
@@ -58,8 +68,11 @@ export interface TokenStore {
   delete(token: string): Promise<void>;
   /** The subject's live tokens (neither expired nor revoked), by `issuedAt` then `id`. */
   list(subject: string): Promise<StoredTokenMetadata[]>;
-  /** Marks the token revoked. Idempotent. */
-  revoke(token: string): Promise<void>;
+  /**
+   * Marks the token revoked. Idempotent. With `clientId`, a token issued to another client
+   * (its `clientId` set and different) is refused with ErrClientMismatch and left live.
+   */
+  revoke(token: string, options?: RevokeOptions): Promise<void>;
   isRevoked(token: string): Promise<boolean>;
   /**
    * Revokes every stored token of `subject` ("log out everywhere"), without knowing the raw
@@ -164,7 +177,7 @@ export const LIMITS = {
   token: 4096,
   id: 256,
   subject: 256,
-  /** issuer, keyId, type and status */
+  /** issuer, keyId, type, status and clientId */
   field: 256,
 } as const;
 

@@ -10,12 +10,13 @@ export interface TokenRecord {
   keyId?: string;
   type?: string;
   status?: string;
+  clientId?: string;
   issuedAt: number;
   expiresAt: number;
   revokedAt?: number;
 }
 
-const OPTIONAL_FIELDS = ["issuer", "keyId", "type", "status"] as const;
+export const OPTIONAL_FIELDS = ["issuer", "keyId", "type", "status", "clientId"] as const;
 
 /** Shown as `StorageError.key` when there is no usable key (e.g. an empty token). */
 export const NO_KEY = "-";

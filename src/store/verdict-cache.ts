@@ -1,8 +1,8 @@
 import { ErrTokenExpired, ErrTokenNotFound, ErrTokenRevoked, StorageError } from "./errors.js";
 import type { ChangeBatch, ChangeEvent, FeedCursor, FeedStore, Verdict } from "./feed.js";
 import { fingerprint } from "./hash.js";
-import type { GetHints, JwtClaims, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
-import { wholeNumber } from "./validate.js";
+import type { GetHints, JwtClaims, RevokeOptions, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
+import { OPTIONAL_FIELDS, wholeNumber } from "./validate.js";
 
 export interface VerdictCacheOptions {
   /**
@@ -77,7 +77,7 @@ export class VerdictCache implements TokenStore {
       list: (subject) => inner.list(subject),
       isRevoked: (token) => inner.isRevoked(token),
       store: (token, md) => this.store(token, md),
-      revoke: (token) => this.revoke(token),
+      revoke: (token, options) => this.revoke(token, options),
       delete: (token) => this.delete(token),
       revokeSubject: (subject) => this.revokeSubject(subject),
       revokeKey: (keyId) => this.revokeKey(keyId),
@@ -131,8 +131,8 @@ export class VerdictCache implements TokenStore {
     return this.writing(token, "store", () => this.inner.store(token, metadata));
   }
 
-  async revoke(token: string): Promise<void> {
-    return this.writing(token, "revoke", () => this.inner.revoke(token));
+  async revoke(token: string, options?: RevokeOptions): Promise<void> {
+    return this.writing(token, "revoke", () => this.inner.revoke(token, options));
   }
 
   async delete(token: string): Promise<void> {
@@ -278,6 +278,7 @@ class Cached {
   readonly keyId: string | undefined;
   readonly type: string | undefined;
   readonly status: string | undefined;
+  readonly clientId: string | undefined;
 
   constructor(v: Verdict) {
     this.state = v.state;
@@ -290,6 +291,7 @@ class Cached {
     this.keyId = md?.keyId;
     this.type = md?.type;
     this.status = md?.status;
+    this.clientId = md?.clientId;
   }
 }
 
@@ -300,7 +302,7 @@ function answer(hash: string, c: Cached, now: number): StoredTokenMetadata {
   if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt)) throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
   if (c.state === "revoked") throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
   const md: StoredTokenMetadata = { id: c.id!, subject: c.subject!, issuedAt: new Date(c.issuedAt), expiresAt: new Date(c.expiresAt) };
-  for (const f of ["issuer", "keyId", "type", "status"] as const) if (c[f] !== undefined) md[f] = c[f];
+  for (const f of OPTIONAL_FIELDS) if (c[f] !== undefined) md[f] = c[f];
   return md;
 }
 

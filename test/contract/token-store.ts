@@ -1,6 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  ErrClientMismatch,
   ErrIDConflict,
   ErrInvalidMetadata,
   ErrStoreUnavailable,
@@ -98,6 +99,7 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
           keyId: "k1",
           type: "access",
           status: "active",
+          clientId: "client-1",
         });
         await store.store(token, md);
         expect(await store.get(token)).toEqual(md);
@@ -169,7 +171,7 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         ["an id with a lone surrogate", "tok", { id: "\ud800", subject: "b" }],
         ["a subject with a lone surrogate", "tok", { id: "a", subject: "user\ud800" }],
         ["a subject with reversed surrogates", "tok", { id: "a", subject: "\ude00\ud83d" }],
-        ...(["issuer", "keyId", "type", "status"] as const).map((f): [string, unknown, unknown] => [`a ${f} with a lone surrogate`, "tok", { id: "a", subject: "b", [f]: "x\udfff" }]),
+        ...(["issuer", "keyId", "type", "status", "clientId"] as const).map((f): [string, unknown, unknown] => [`a ${f} with a lone surrogate`, "tok", { id: "a", subject: "b", [f]: "x\udfff" }]),
       ];
       for (const [what, token, md] of invalid) {
         it(`rejects ${what} with ErrInvalidMetadata and stores nothing`, async () => {
@@ -434,6 +436,23 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         await store.revoke(token);
         expect(await store.isRevoked(token)).toBe(true);
         expect(await store.isRevoked(other)).toBe(false);
+      });
+
+      it("let only the token's own client revoke it when a client asks (RFC 7009 §2.1)", async () => {
+        const [owned, unowned] = [makeToken(), makeToken()];
+        await store.store(owned, makeMeta({ clientId: "client-a" }));
+        await store.store(unowned, makeMeta());
+        await rejects(store.revoke(owned, { clientId: "client-b" }), ErrClientMismatch, "revoke");
+        expect(await store.isRevoked(owned)).toBe(false);
+        await store.revoke(unowned, { clientId: "client-b" }); // no owner: anyone may
+        await store.revoke(owned, { clientId: "client-a" });
+        expect(await store.isRevoked(owned)).toBe(true);
+        expect(await store.isRevoked(unowned)).toBe(true);
+        const third = makeToken();
+        await store.store(third, makeMeta({ clientId: "client-a" }));
+        await store.revoke(third); // no client named: the admin path
+        expect(await store.isRevoked(third)).toBe(true);
+        await rejects(store.revoke(makeToken(), { clientId: "client-a" }), ErrTokenNotFound, "revoke");
       });
 
       it("keep the first revocation time, whatever revokes the token again", async () => {
