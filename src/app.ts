@@ -7,6 +7,7 @@ import { adminRoutes } from "./routes/admin.js";
 import { oauthRoutes } from "./routes/oauth.js";
 import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
 import type { JwtVerifier } from "./jwt/verifier.js";
+import type { GuardMetrics } from "./middleware/guard-metrics.js";
 import type { TokenStore } from "./store/types.js";
 import type { VerdictCache } from "./store/verdict-cache.js";
 
@@ -25,6 +26,8 @@ export interface AppDeps {
   fetchOrigin?: OriginFetch;
   /** Verifies JWS-shaped tokens on every path, when a key set is configured. */
   jwt?: JwtVerifier;
+  /** A Workers Analytics Engine dataset: one data point per guard decision. */
+  metrics?: GuardMetrics;
   /** Where operational lines (JSON) go. @default console.error */
   log?: (line: string) => void;
 }
@@ -34,7 +37,7 @@ export interface AppDeps {
  * /oauth, and every other path behind the token guard, then forwarded to the origin.
  * It reads no globals: everything comes in `deps`.
  */
-export function createApp({ store, guardStore = store, cache, jwt, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
+export function createApp({ store, guardStore = store, cache, jwt, metrics, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
   const app = new Hono<{ Variables: TokenGuardVariables }>();
 
   app.onError((err, c) => {
@@ -47,7 +50,7 @@ export function createApp({ store, guardStore = store, cache, jwt, config, fetch
 
   app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken, cache, jwt }));
   app.route(OAUTH_PREFIX, oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken, jwt }));
-  app.use("*", tokenGuard({ store: guardStore, realm: config.realm, failMode: config.failMode, log, jwt }));
+  app.use("*", tokenGuard({ store: guardStore, realm: config.realm, failMode: config.failMode, log, jwt, metrics }));
   app.all("*", forwardToOrigin(config.originUrl, fetchOrigin, log));
   return app;
 }

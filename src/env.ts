@@ -36,4 +36,6 @@ export interface Env {
   JWT_ISSUER?: string;
   /** When set, a JWT's aud must contain it. */
   JWT_AUDIENCE?: string;
+  /** Optional Workers Analytics Engine dataset binding: one data point per guard decision. */
+  METRICS?: AnalyticsEngineDataset;
 }

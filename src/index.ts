@@ -30,6 +30,7 @@ export {
   type MemoryStoreConfig,
   type RedisStoreConfig,
 } from "./store/types.js";
+export { decisionPoint, type GuardMetrics, type GuardOutcome, type DecisionFacts } from "./middleware/guard-metrics.js";
 export {
   tokenGuard,
   TOKEN_SUBJECT_HEADER,

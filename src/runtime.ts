@@ -40,7 +40,7 @@ let loggedConfigError: string | undefined;
 export function runtimeFor(env: Env): Runtime {
   if (env === lastEnv && current !== undefined) return current.runtime;
   const config = readConfig(env);
-  const key = JSON.stringify([config, [...config.oauthClients]]);
+  const key = JSON.stringify([config, [...config.oauthClients], env.METRICS !== undefined]);
   if (current?.key !== key) {
     let backend: TokenStore;
     try {
@@ -64,7 +64,7 @@ export function runtimeFor(env: Env): Runtime {
       // jose refuses a key set it cannot read: name the binding it came from
       throw new ConfigError(config.jwt?.jwks ? "JWT_JWKS" : "JWT_JWKS_URL", e instanceof Error ? e.message : String(e));
     }
-    current = { key, runtime: { app: createApp({ store, guardStore: cache, cache, config, jwt }), store, config } };
+    current = { key, runtime: { app: createApp({ store, guardStore: cache, cache, config, jwt, metrics: env.METRICS }), store, config } };
   }
   lastEnv = env;
   return current.runtime;

@@ -3,6 +3,7 @@ import type { FailMode } from "../config.js";
 import { bearerToken } from "../http/auth.js";
 import { errorJson, isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
+import { decisionPoint, type DecisionFacts, type GuardMetrics, type GuardOutcome } from "./guard-metrics.js";
 import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
 import { StorageError } from "../store/errors.js";
 import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/types.js";
@@ -34,6 +35,12 @@ export interface TokenGuardOptions {
    * @default undefined (every token is looked up)
    */
   jwt?: JwtVerifier;
+  /**
+   * A Workers Analytics Engine dataset (or anything with `writeDataPoint`): one data point per
+   * decision, with no token and no hash (see {@link decisionPoint}).
+   * @default undefined (nothing is written)
+   */
+  metrics?: GuardMetrics;
 }
 
 /** An outage refuses every request: log the first, then at most one line per window. */
@@ -43,6 +50,9 @@ export interface TokenGuardVariables {
   /** The live token's metadata; undefined only on a fail-open request. */
   token: StoredTokenMetadata | undefined;
 }
+
+/** A refusal's outcome in the metrics: an unknown token counts as invalid. */
+const OUTCOMES: Record<string, GuardOutcome> = { token_expired: "expired", token_revoked: "revoked" };
 
 const DESCRIPTIONS: Record<string, string> = {
   token_not_found: "the token is unknown",
@@ -64,6 +74,7 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   if (failMode !== "closed" && failMode !== "open") throw new Error('tokenGuard: failMode must be "closed" or "open"');
   const log = options.log ?? ((line: string) => console.error(line));
   const jwt = options.jwt;
+  const metrics = options.metrics;
   const storeFor = typeof options.store === "function" ? options.store : () => options.store as TokenStore;
   let lastOutageLog = Number.NEGATIVE_INFINITY;
   let suppressed = 0;
@@ -79,54 +90,65 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   };
 
   return async function tokenGuard(c, next) {
+    // what the metrics data point says about this decision: never the token or its hash
+    const seen: DecisionFacts = { kind: "none", cache: "none", storeMs: 0 };
+    const decided = <T>(outcome: GuardOutcome, answer: T): T => {
+      metrics?.writeDataPoint(decisionPoint(outcome, seen));
+      return answer;
+    };
     const token = bearerToken(c.req.header("Authorization"));
     if (token === undefined) {
-      return errorJson(c, 401, "missing_token", "a bearer token is required", { "WWW-Authenticate": `Bearer realm="${realm}"` });
+      return decided("missing", errorJson(c, 401, "missing_token", "a bearer token is required", { "WWW-Authenticate": `Bearer realm="${realm}"` }));
     }
-    if (token === null || token.length > LIMITS.token) return invalidToken(c, realm, "the token is malformed");
+    if (token === null || token.length > LIMITS.token) return decided("invalid", invalidToken(c, realm, "the token is malformed"));
+    seen.kind = jwt?.accepts(token) ? "jwt" : "opaque";
     let metadata: StoredTokenMetadata;
     try {
-      const hints = hintsOf(c);
+      const hints = hintsOf(c, (use) => (seen.cache = use));
       const store = storeFor(c);
-      metadata = jwt?.accepts(token) ? await checkJwt(jwt, store, token, hints) : await store.get(token, hints);
+      // a JWT is verified at the edge first: one that fails costs no store round trip
+      const claims = seen.kind === "jwt" ? await jwt!.verify(token, hints) : undefined;
+      const started = Date.now();
+      try {
+        metadata = claims ? await store.checkJwt(token, claims, hints) : await store.get(token, hints);
+      } finally {
+        seen.storeMs = Date.now() - started;
+      }
     } catch (e) {
-      if (e instanceof JwtRejected) return invalidToken(c, realm, e.description);
+      if (e instanceof JwtRejected) return decided("invalid", invalidToken(c, realm, e.description));
       // never fail open on keys: that would admit forged tokens
       if (e instanceof KeySetUnavailable) {
         logOutage(e);
-        return errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS });
+        return decided("outage", errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS }));
       }
       // anything but a StorageError is treated as an outage too: never admit on a surprise
-      if (e instanceof StorageError && !isStoreOutage(e)) return invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid");
+      if (e instanceof StorageError && !isStoreOutage(e)) {
+        return decided(OUTCOMES[e.err.code] ?? "invalid", invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid"));
+      }
       logOutage(e);
       // fail closed: an unreachable store must not admit a revoked token
       if (failMode === "closed") {
-        return errorJson(c, 503, "store_unavailable", "the token store cannot be reached; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS });
+        return decided("outage", errorJson(c, 503, "store_unavailable", "the token store cannot be reached; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS }));
       }
       c.req.raw = withTokenHeaders(c.req.raw, undefined);
       c.set("token", undefined);
-      return next();
+      return decided("outage", next());
     }
     c.req.raw = withTokenHeaders(c.req.raw, metadata);
     c.set("token", metadata);
-    return next();
+    return decided("live", next());
   };
 }
 
-/** A JWS-shaped token: verified at the edge (no round trip when it fails), then one revocation check. */
-export async function checkJwt(jwt: JwtVerifier, store: TokenStore, token: string, hints?: GetHints): Promise<StoredTokenMetadata> {
-  return store.checkJwt(token, await jwt.verify(token, hints), hints);
-}
-
-/** Lets a cache keep its background sync alive past the response (no-op outside a Worker). */
-function hintsOf(c: Context): GetHints | undefined {
-  let ctx: ExecutionContext;
+/** Lets a cache keep its background sync alive past the response, and say whether it hit. */
+function hintsOf(c: Context, onCache: (use: "hit" | "miss") => void): GetHints {
+  let ctx: ExecutionContext | undefined;
   try {
     ctx = c.executionCtx;
   } catch {
-    return undefined; // app.request() in tests and Node servers have no execution context
+    ctx = undefined; // app.request() in tests and Node servers have no execution context
   }
-  return { waitUntil: (p) => ctx.waitUntil(p) };
+  return { waitUntil: ctx === undefined ? undefined : (p) => ctx.waitUntil(p), onCache };
 }
 
 function invalidToken(c: Context, realm: string, description: string): Response {

@@ -53,6 +53,8 @@ export interface RevokeOptions {
 export interface GetHints {
   /** Keeps background work (a cache sync) alive after the response: pass `ctx.waitUntil`. */
   waitUntil?(promise: Promise<unknown>): void;
+  /** Told whether a verdict cache answered this check from memory ("hit") or asked the store ("miss"). */
+  onCache?(use: "hit" | "miss"): void;
 }
 
 export interface TokenStore {

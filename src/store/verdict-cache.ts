@@ -110,6 +110,7 @@ export class VerdictCache implements TokenStore {
         const fresh = now - this.syncSentAt < this.maxStalenessMs;
         if (fresh || cached.state === "revoked" || cached.state === "expired") {
           this.counters.hits++;
+          hints?.onCache?.("hit");
           this.verdicts.delete(hash); // most recently used goes last
           this.verdicts.set(hash, cached);
           if (fresh) this.syncInBackground(now, hints);
@@ -123,6 +124,7 @@ export class VerdictCache implements TokenStore {
         }
       }
       this.counters.misses++;
+      hints?.onCache?.("miss");
       return answer(hash, await this.fetch(hash, hints, lookup), this.now());
     }
   }

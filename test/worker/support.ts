@@ -2,6 +2,7 @@
 import type { AppConfig } from "../../src/config.js";
 import { createApp } from "../../src/app.js";
 import type { JwtVerifier } from "../../src/jwt/verifier.js";
+import type { GuardMetrics } from "../../src/middleware/guard-metrics.js";
 import { MemoryTokenStore } from "../../src/store/memory.js";
 import { RedisTokenStore } from "../../src/store/redis.js";
 import type { TokenStore } from "../../src/store/types.js";
@@ -54,7 +55,7 @@ export interface Harness {
 }
 
 /** A tiny app per test: memory store with a movable clock, an origin that records and echoes. */
-export function harness(options: { config?: Partial<AppConfig>; store?: TokenStore; jwt?: JwtVerifier } = {}): Harness {
+export function harness(options: { config?: Partial<AppConfig>; store?: TokenStore; jwt?: JwtVerifier; metrics?: GuardMetrics } = {}): Harness {
   const clock = { t: Date.UTC(2026, 10, 27, 12) };
   const memory = new MemoryTokenStore({ now: () => clock.t });
   const store = countingStore(options.store ?? memory);
@@ -63,6 +64,7 @@ export function harness(options: { config?: Partial<AppConfig>; store?: TokenSto
   const app = createApp({
     store,
     jwt: options.jwt,
+    metrics: options.metrics,
     config: testConfig(options.config),
     log: (line) => logs.push(line),
     fetchOrigin: async (req) => {
