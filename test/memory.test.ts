@@ -1,13 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { createTokenStore, ErrInvalidConfig, MemoryTokenStore, StorageError } from "../src/index.js";
-import { feedContract } from "./contract/feed.js";
+import { feedContract, type FeedStoreFactory } from "./contract/feed.js";
+import { rotationContract } from "./contract/rotation.js";
 import { jwtContract } from "./contract/jwt.js";
 import { tokenStoreContract } from "./contract/token-store.js";
 
-tokenStoreContract("memory", async (options) => {
+/** A fresh store; `reopen` rehashes the same one (a memory store only changes peppers in tests). */
+const factory: FeedStoreFactory = async (options) => {
   const store = new MemoryTokenStore(options);
-  return { store, snapshot: async () => store.snapshot() };
-});
+  return {
+    store,
+    snapshot: async () => store.snapshot(),
+    reopen: async (o) => {
+      store.rehash(o);
+      return store;
+    },
+  };
+};
+
+tokenStoreContract("memory", factory);
+feedContract("memory", factory);
+jwtContract("memory", factory);
+rotationContract("memory", factory);
 
 describe("createTokenStore", () => {
   it("creates a working memory store", async () => {
@@ -38,12 +52,3 @@ describe("createTokenStore", () => {
   }
 });
 
-feedContract("memory", async (options) => {
-  const store = new MemoryTokenStore(options);
-  return { store, snapshot: async () => store.snapshot() };
-});
-
-jwtContract("memory", async (options) => {
-  const store = new MemoryTokenStore(options);
-  return { store, snapshot: async () => store.snapshot() };
-});

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll } from "vitest";
 import { RedisTokenStore } from "../src/index.js";
 import type { UpstashEndpoint } from "../scripts/upstash-endpoint.js";
-import { feedContract } from "./contract/feed.js";
+import { feedContract, type FeedStoreFactory } from "./contract/feed.js";
 import { jwtContract } from "./contract/jwt.js";
+import { rotationContract } from "./contract/rotation.js";
 import { tokenStoreContract } from "./contract/token-store.js";
 import { directRedis, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "./support/redis.js";
 
@@ -16,20 +17,14 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-tokenStoreContract("redis", async (options) => {
+/** One fresh key prefix per store; `reopen` is a second client over the same prefix. */
+const factory: FeedStoreFactory = async (options) => {
   const keyPrefix = uniquePrefix("contract");
-  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options });
-  return { store, snapshot: () => redisSnapshot(redis, keyPrefix) };
-});
+  const open = (o: Partial<typeof options>) => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options, ...o });
+  return { store: open({}), snapshot: () => redisSnapshot(redis, keyPrefix), reopen: async (o) => open(o) };
+};
 
-feedContract("redis", async (options) => {
-  const keyPrefix = uniquePrefix("feed");
-  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options });
-  return { store, snapshot: () => redisSnapshot(redis, keyPrefix) };
-});
-
-jwtContract("redis", async (options) => {
-  const keyPrefix = uniquePrefix("jwt");
-  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options });
-  return { store, snapshot: () => redisSnapshot(redis, keyPrefix) };
-});
+tokenStoreContract("redis", factory);
+feedContract("redis", factory);
+jwtContract("redis", factory);
+rotationContract("redis", factory);

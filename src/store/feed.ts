@@ -35,10 +35,15 @@ export type Verdict =
 export interface FeedStore extends TokenStore {
   /** The hash this store keys `token` by (the feed names tokens by it). Checks the token like `get`. */
   hashToken(token: string, op?: string): Promise<string>;
-  /** The verdict for a token hash and the feed's changes since `since`, in one round trip. */
-  lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
+  /** That hash, and the token's hashes under the previous peppers (key rotation), newest first. */
+  tokenHashes(token: string, op?: string): Promise<{ hash: string; previous: string[] }>;
+  /**
+   * The verdict for a token hash and the feed's changes since `since`, in one round trip. With
+   * `previous` hashes, a token stored under one of them is found and moved to `hash` first.
+   */
+  lookup(hash: string, since?: FeedCursor, previous?: readonly string[]): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
   /** `checkJwt`'s verdict for a JWT's hash and claims, and the feed since `since`, in one round trip. */
-  lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
+  lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous?: readonly string[]): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
   /** The feed's changes since `since`, in one round trip. */
   changes(since?: FeedCursor): Promise<ChangeBatch>;
 }

@@ -27,6 +27,16 @@ export class MemoryRevocations {
     this.denied.set(hash, Math.max(expiresAt + DENY_GRACE_MS, this.denied.get(hash) ?? 0));
   }
 
+  /** Key rotation: a JWT deny-listed under a previous pepper's hash moves to the current one. */
+  adoptDenied(hash: string, previous: readonly string[]): void {
+    for (const old of previous) {
+      const until = this.denied.get(old);
+      if (until === undefined) continue;
+      this.denied.delete(old);
+      this.denied.set(hash, Math.max(until, this.denied.get(hash) ?? 0));
+    }
+  }
+
   isDenied(hash: string, now: number): boolean {
     return now <= (this.denied.get(hash) ?? Number.NEGATIVE_INFINITY);
   }

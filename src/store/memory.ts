@@ -8,7 +8,7 @@ import {
   StorageError,
 } from "./errors.js";
 import { checkHash, MemoryFeed, resolveFeedConfig, verdictOf, type ChangeBatch, type FeedCursor, type FeedStore, type Verdict } from "./feed.js";
-import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+import { fingerprint } from "./hash.js";
 import { MinHeap } from "./heap.js";
 import { MemoryRevocations } from "./memory-revocations.js";
 import type { IndexSnapshot, JwtClaims, MemoryStoreConfig, RevokeOptions, StoredTokenMetadata, TokenMetadata } from "./types.js";
@@ -19,8 +19,10 @@ import {
   normalizeMetadata,
   resolveBaseConfig,
   toMetadata,
-  tokenKey,
+  createHashers,
+  tokenKeys,
   wholeNumber,
+  type Hashers,
   type TokenRecord,
 } from "./validate.js";
 
@@ -70,7 +72,7 @@ export class MemoryTokenStore implements FeedStore {
   private readonly byId = new Map<string, Entry>();
   private readonly bySubject = new Map<string, Set<Entry>>();
   private readonly expiry = new MinHeap<Entry>((e) => e.expiresAt);
-  private readonly hash: TokenHasher;
+  private hashers: Hashers;
   private readonly now: () => number;
   private readonly defaultTtl: number;
   private readonly cleanupBatchSize: number;
@@ -83,7 +85,7 @@ export class MemoryTokenStore implements FeedStore {
   /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
   constructor(config?: MemoryStoreConfig) {
     const base = resolveBaseConfig(config);
-    this.hash = createHasher(base.hashKey);
+    this.hashers = createHashers(base);
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
     this.maxTokenLifetime = base.maxTokenLifetime;
@@ -198,21 +200,28 @@ export class MemoryTokenStore implements FeedStore {
     this.feed.append({ type: "key", keyId }, now);
   }
 
-  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
-    checkHash("lookupJwt", hash);
+  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash("lookupJwt", h);
     const rec = normalizeClaims("lookupJwt", fingerprint(hash), claims, this.maxTokenLifetime);
     this.assertOpen("lookupJwt", "-");
+    this.adopt(hash, previous);
     const verdict: Verdict = this.jwtRevoked(hash, rec) ? { state: "revoked", expiresAt: rec.expiresAt } : { state: "live", metadata: toMetadata(rec) };
     return { verdict, changes: this.feed.read(since) };
   }
 
   async hashToken(token: string, op = "get"): Promise<string> {
-    return (await this.lookupKey(op, token))[0];
+    return (await this.tokenHashes(token, op)).hash;
   }
 
-  async lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
-    checkHash("lookup", hash);
+  async tokenHashes(token: string, op = "get"): Promise<{ hash: string; previous: string[] }> {
+    const [hash, , previous] = await tokenKeys(op, token, this.hashers);
+    return { hash, previous };
+  }
+
+  async lookup(hash: string, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash("lookup", h);
     this.assertOpen("lookup", "-");
+    this.adopt(hash, previous);
     const rec = this.byHash.get(hash);
     const now = this.now();
     return { verdict: verdictOf(rec, now, rec !== undefined && this.revocations.covers(rec, now)), changes: this.feed.read(since) };
@@ -254,6 +263,14 @@ export class MemoryTokenStore implements FeedStore {
     this.revocations.clear();
   }
 
+  /**
+   * @internal For tests of key rotation: hash with other peppers from now on, over the same
+   * data (a real isolate gets new settings only by starting afresh, with an empty store).
+   */
+  rehash(config: { hashKey?: string; previousHashKeys?: string[] }): void {
+    this.hashers = createHashers(resolveBaseConfig({ ...config, now: this.now, defaultTtl: this.defaultTtl, maxTokenLifetime: this.maxTokenLifetime }));
+  }
+
   /** @internal For tests: the indexes as they are. */
   snapshot(): IndexSnapshot {
     return {
@@ -266,10 +283,28 @@ export class MemoryTokenStore implements FeedStore {
     };
   }
 
+  /** Hashes the token, and moves it (in the same synchronous step) if a previous pepper stored it. */
   private async lookupKey(op: string, token: string): Promise<[hash: string, key: string]> {
-    const [hash, key] = await tokenKey(op, token, this.hash);
+    const [hash, key, previous] = await tokenKeys(op, token, this.hashers);
     this.assertOpen(op, key);
+    this.adopt(hash, previous);
     return [hash, key];
+  }
+
+  /** Key rotation: a token (or deny-listed JWT) kept under a previous pepper's hash moves to `hash`. */
+  private adopt(hash: string, previous: readonly string[]): void {
+    if (previous.length === 0) return;
+    this.revocations.adoptDenied(hash, previous);
+    if (this.byHash.has(hash)) return;
+    for (const old of previous) {
+      const e = this.byHash.get(old);
+      if (e === undefined) continue;
+      this.unlink(e);
+      const moved = new Entry(hash, e);
+      moved.revokedAt = e.revokedAt;
+      this.link(moved);
+      return;
+    }
   }
 
   private assertOpen(op: string, key: string): void {

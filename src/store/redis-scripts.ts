@@ -56,6 +56,38 @@ end
 `;
 
 /**
+ * Key rotation. Every script that takes a token gets three more ARGV at the end: prefix, the
+ * token's hashes under the previous peppers (comma-separated, '' for none), and its current
+ * hash. Before anything else, a token stored (or a JWT deny-listed) under a previous hash is
+ * renamed to the current one, with its id, subject and expiry index entries, in the same
+ * atomic step. TTLs go with RENAME and KEEPTTL.
+ */
+const MIGRATE = `
+local function migrate(prefix, olds, h)
+  if olds == '' then return end
+  local t, d = prefix .. 't:' .. h, prefix .. 'd:' .. h
+  local need_t, need_d = redis.call('EXISTS', t) == 0, redis.call('EXISTS', d) == 0
+  for o in string.gmatch(olds, '[^,]+') do
+    if need_d and redis.call('EXISTS', prefix .. 'd:' .. o) == 1 then
+      redis.call('RENAME', prefix .. 'd:' .. o, d)
+      need_d = false
+    end
+    local r = need_t and redis.call('HMGET', prefix .. 't:' .. o, 'id', 's', 'e') or {}
+    if r[1] then
+      redis.call('RENAME', prefix .. 't:' .. o, t)
+      local ik = prefix .. 'i:' .. r[1]
+      if redis.call('GET', ik) == o then redis.call('SET', ik, h, 'KEEPTTL') end
+      local sk = prefix .. 's:' .. r[2]
+      if redis.call('ZREM', sk, o) == 1 then redis.call('ZADD', sk, r[3], h) end
+      if redis.call('ZREM', prefix .. 'x', o) == 1 then redis.call('ZADD', prefix .. 'x', r[3], h) end
+      need_t = false
+    end
+  end
+end
+migrate(ARGV[#ARGV - 2], ARGV[#ARGV - 1], ARGV[#ARGV])
+`;
+
+/**
  * Reads the feed after (since_epoch, since_seq) as JSON {e, n, r, ev}. r = true (reset) when
  * there is no cursor (since_seq < 0), the epoch differs, the cursor is ahead of the feed, the
  * next change was trimmed, or more than a page is waiting.
@@ -83,7 +115,7 @@ end
  * KEYS: t:<h>, i:<id>, s:<subject>, x, f, fm.
  * ARGV: prefix, h, now, metadata JSON, id, subject, expiresAt, grace, epoch, retention, maxlen, issuedAt, keyId ('' for none).
  */
-export const STORE = FEED_APPEND + COVERED + `
+export const STORE = FEED_APPEND + COVERED + MIGRATE + `
 local prefix, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local md, id, sub, exp, grace = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local prev = redis.call('HMGET', KEYS[1], 'id', 's', 'r')
@@ -116,7 +148,7 @@ return 'true'
  * KEYS: t:<h>. ARGV: now, prefix. get's order of checks: unknown, expired, revoked (marked,
  * or covered by a subject cutoff or key revocation).
  */
-export const GET = COVERED + `
+export const GET = COVERED + MIGRATE + `
 local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
 if tonumber(ARGV[1]) > tonumber(r[2]) then return '!expired' end
@@ -138,7 +170,7 @@ return r[1]
 `;
 
 /** KEYS: t:<h>, x, f, fm. ARGV: prefix, h, now, epoch, retention, maxlen. */
-export const DELETE = FEED_APPEND + `
+export const DELETE = FEED_APPEND + MIGRATE + `
 local r = redis.call('HMGET', KEYS[1], 'id', 's')
 if not r[1] then return '!not_found' end
 if redis.call('GET', ARGV[1] .. 'i:' .. r[1]) == ARGV[2] then redis.call('DEL', ARGV[1] .. 'i:' .. r[1]) end
@@ -163,7 +195,7 @@ return '[' .. table.concat(out, ',') .. ']'
  * KEYS: t:<h>, f, fm. ARGV: now, h, epoch, retention, maxlen, clientId ('' for any).
  * Keeps the first revocation time. A token issued to another client is left alone.
  */
-export const REVOKE = FEED_APPEND + `
+export const REVOKE = FEED_APPEND + MIGRATE + `
 local m = redis.call('HGET', KEYS[1], 'm')
 if not m then return '!not_found' end
 if ARGV[6] ~= '' then
@@ -196,7 +228,7 @@ return tostring(n)
  * KEYS: t:<h>, f, fm. ARGV: now, since_epoch, since_seq (-1: none), page, prefix.
  * The verdict get would give, and the feed since the cursor, read in one atomic step.
  */
-export const LOOKUP = FEED_READ + COVERED + `
+export const LOOKUP = FEED_READ + COVERED + MIGRATE + `
 local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r', 's', 'ia', 'k')
 local v
 if not r[1] then v = '{"s":"unknown"}'
@@ -210,7 +242,7 @@ return '{"v":' .. v .. ',"f":' .. feed_read(KEYS[2], KEYS[3], ARGV[2], tonumber(
  * KEYS: t:<h>, d:<h>, f, fm. ARGV: prefix, subject, issuedAt, keyId ('' for none), since_epoch, since_seq, page.
  * A verified JWT's verdict: revoked when deny-listed, stored and revoked, or covered; else live.
  */
-export const LOOKUP_JWT = FEED_READ + COVERED + `
+export const LOOKUP_JWT = FEED_READ + COVERED + MIGRATE + `
 local revoked = redis.call('EXISTS', KEYS[2]) == 1 or redis.call('HEXISTS', KEYS[1], 'r') == 1 or covered(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local v = revoked and '"revoked"' or '"live"'
 return '{"v":{"s":' .. v .. '},"f":' .. feed_read(KEYS[3], KEYS[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) .. '}'
@@ -220,7 +252,7 @@ return '{"v":{"s":' .. v .. '},"f":' .. feed_read(KEYS[3], KEYS[4], ARGV[5], ton
  * KEYS: d:<h>, t:<h>, f, fm. ARGV: now, h, deny ttl, epoch, retention, maxlen.
  * Deny-lists a JWT's hash (keeping the longest ttl) and marks it revoked if it is stored.
  */
-export const DENY_JWT = FEED_APPEND + `
+export const DENY_JWT = FEED_APPEND + MIGRATE + `
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[3]) end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSETNX', KEYS[2], 'r', ARGV[1]) end
 feed_append(KEYS[3], KEYS[4], tonumber(ARGV[1]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 't' .. ARGV[2])
@@ -240,7 +272,7 @@ return feed_read(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 `;
 
 /** KEYS: t:<h>. ARGV: prefix. */
-export const IS_REVOKED = COVERED + `
+export const IS_REVOKED = COVERED + MIGRATE + `
 local r = redis.call('HMGET', KEYS[1], 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
 if r[2] or covered(ARGV[1], r[3], r[4], r[5]) then return 'true' end

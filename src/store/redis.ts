@@ -11,7 +11,7 @@ import {
   type StoreSentinel,
 } from "./errors.js";
 import { checkHash, resolveFeedConfig, validCursor, type ChangeBatch, type ChangeEvent, type FeedCursor, type FeedStore, type ResolvedFeedConfig, type Verdict } from "./feed.js";
-import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+import { fingerprint } from "./hash.js";
 import * as lua from "./redis-scripts.js";
 import type { JwtClaims, RedisStoreConfig, RevokeOptions, StoredTokenMetadata, TokenMetadata } from "./types.js";
 import { DENY_GRACE_MS } from "./memory-revocations.js";
@@ -22,8 +22,11 @@ import {
   normalizeMetadata,
   resolveBaseConfig,
   toMetadata,
+  createHashers,
   tokenKey,
+  tokenKeys,
   wholeNumber,
+  type Hashers,
   type TokenRecord,
 } from "./validate.js";
 
@@ -45,7 +48,7 @@ const OUTCOMES: Record<string, [StoreSentinel, string]> = {
 export class RedisTokenStore implements FeedStore {
   private readonly redis: Redis;
   private readonly scripts: Record<keyof typeof lua, Script>;
-  private readonly hash: TokenHasher;
+  private readonly hashers: Hashers;
   private readonly now: () => number;
   private readonly defaultTtl: number;
   private readonly prefix: string;
@@ -61,7 +64,7 @@ export class RedisTokenStore implements FeedStore {
   /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
   constructor(config: RedisStoreConfig) {
     const base = resolveBaseConfig(config);
-    this.hash = createHasher(base.hashKey);
+    this.hashers = createHashers(base);
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
     this.maxTokenLifetime = base.maxTokenLifetime;
@@ -103,20 +106,21 @@ export class RedisTokenStore implements FeedStore {
   }
 
   async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
-    const [h, key] = await tokenKey("store", token, this.hash);
+    const [h, key, previous] = await tokenKeys("store", token, this.hashers);
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
     const p = this.prefix;
     const raw = await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()], [
-      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace, ...this.feedArgs(), rec.issuedAt, rec.keyId ?? "",
+      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace, ...this.feedArgs(), rec.issuedAt, rec.keyId ?? "", ...this.migrateArgs(h, previous),
     ], { revoked: "a revoked token cannot be stored again" });
     acknowledged("store", key, raw);
     return toMetadata(rec);
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {
-    const [h, key] = await tokenKey("get", token, this.hash);
-    return toMetadata(parseRecord("get", key, await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now(), this.prefix])));
+    const [h, key, previous] = await tokenKeys("get", token, this.hashers);
+    const raw = await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now(), this.prefix, ...this.migrateArgs(h, previous)]);
+    return toMetadata(parseRecord("get", key, raw));
   }
 
   async getById(id: string): Promise<StoredTokenMetadata> {
@@ -126,9 +130,9 @@ export class RedisTokenStore implements FeedStore {
   }
 
   async delete(token: string): Promise<void> {
-    const [h, key] = await tokenKey("delete", token, this.hash);
+    const [h, key, previous] = await tokenKeys("delete", token, this.hashers);
     const keys = [`${this.prefix}t:${h}`, `${this.prefix}x`, ...this.feedKeys()];
-    acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, keys, [this.prefix, h, this.now(), ...this.feedArgs()]));
+    acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, keys, [this.prefix, h, this.now(), ...this.feedArgs(), ...this.migrateArgs(h, previous)]));
   }
 
   async list(subject: string): Promise<StoredTokenMetadata[]> {
@@ -139,10 +143,10 @@ export class RedisTokenStore implements FeedStore {
   }
 
   async revoke(token: string, options?: RevokeOptions): Promise<void> {
-    const [h, key] = await tokenKey("revoke", token, this.hash);
+    const [h, key, previous] = await tokenKeys("revoke", token, this.hashers);
     const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
     const clientId = options?.clientId ?? "";
-    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, keys, [this.now(), h, ...this.feedArgs(), clientId]));
+    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, keys, [this.now(), h, ...this.feedArgs(), clientId, ...this.migrateArgs(h, previous)]));
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {
@@ -154,38 +158,44 @@ export class RedisTokenStore implements FeedStore {
   }
 
   async isRevoked(token: string): Promise<boolean> {
-    const [h, key] = await tokenKey("isRevoked", token, this.hash);
-    const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], [this.prefix]);
+    const [h, key, previous] = await tokenKeys("isRevoked", token, this.hashers);
+    const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], [this.prefix, ...this.migrateArgs(h, previous)]);
     if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
     return raw;
   }
 
   async hashToken(token: string, op = "get"): Promise<string> {
-    return (await tokenKey(op, token, this.hash))[0];
+    return (await tokenKey(op, token, this.hashers.current))[0];
   }
 
-  async lookup(hash: string, since?: FeedCursor): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
-    checkHash("lookup", hash);
+  async tokenHashes(token: string, op = "get"): Promise<{ hash: string; previous: string[] }> {
+    const [hash, , previous] = await tokenKeys(op, token, this.hashers);
+    return { hash, previous };
+  }
+
+  async lookup(hash: string, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash("lookup", h);
     const key = fingerprint(hash);
-    const raw = await this.run("lookup", key, this.scripts.LOOKUP, [`${this.prefix}t:${hash}`, ...this.feedKeys()], [this.now(), ...this.cursorArgs(since), this.prefix]);
+    const args = [this.now(), ...this.cursorArgs(since), this.prefix, ...this.migrateArgs(hash, previous)];
+    const raw = await this.run("lookup", key, this.scripts.LOOKUP, [`${this.prefix}t:${hash}`, ...this.feedKeys()], args);
     const r = raw as { v?: { s?: unknown; e?: unknown; m?: unknown }; f?: unknown } | null;
     return { verdict: parseVerdict(key, r?.v), changes: parseBatch("lookup", key, r?.f) };
   }
 
   async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
-    const hash = await this.hashToken(token, "checkJwt");
-    const { verdict } = await this.lookupJwt(hash, claims, undefined, "checkJwt");
+    const { hash, previous } = await this.tokenHashes(token, "checkJwt");
+    const { verdict } = await this.lookupJwt(hash, claims, undefined, previous, "checkJwt");
     if (verdict.state !== "live") throw new StorageError("checkJwt", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
     return verdict.metadata;
   }
 
-  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, op = "lookupJwt"): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
-    checkHash(op, hash);
+  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous: readonly string[] = [], op = "lookupJwt"): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash(op, h);
     const key = fingerprint(hash);
     const rec = normalizeClaims(op, key, claims, this.maxTokenLifetime);
     const p = this.prefix;
     const raw = await this.run(op, key, this.scripts.LOOKUP_JWT, [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()], [
-      p, rec.subject, rec.issuedAt, rec.keyId ?? "", ...this.cursorArgs(since),
+      p, rec.subject, rec.issuedAt, rec.keyId ?? "", ...this.cursorArgs(since), ...this.migrateArgs(hash, previous),
     ]);
     const r = raw as { v?: { s?: unknown }; f?: unknown } | null;
     const changes = parseBatch(op, key, r?.f);
@@ -195,12 +205,12 @@ export class RedisTokenStore implements FeedStore {
   }
 
   async denyJwt(token: string, claims: JwtClaims): Promise<void> {
-    const [h, key] = await tokenKey("denyJwt", token, this.hash);
+    const [h, key, previous] = await tokenKeys("denyJwt", token, this.hashers);
     const rec = normalizeClaims("denyJwt", key, claims, this.maxTokenLifetime);
     const now = this.now();
     const ttl = Math.max(1, rec.expiresAt + DENY_GRACE_MS - now);
     const keys = [`${this.prefix}d:${h}`, `${this.prefix}t:${h}`, ...this.feedKeys()];
-    acknowledged("denyJwt", key, await this.run("denyJwt", key, this.scripts.DENY_JWT, keys, [now, h, ttl, ...this.feedArgs()]));
+    acknowledged("denyJwt", key, await this.run("denyJwt", key, this.scripts.DENY_JWT, keys, [now, h, ttl, ...this.feedArgs(), ...this.migrateArgs(h, previous)]));
   }
 
   async revokeKey(keyId: string): Promise<void> {
@@ -233,6 +243,11 @@ export class RedisTokenStore implements FeedStore {
   /** Cutoffs and key revocations outlive every token they can reach. */
   private revocationTtl(): number {
     return this.maxTokenLifetime + this.grace;
+  }
+
+  /** The three ARGV every token script ends with: prefix, previous hashes, current hash (key rotation). */
+  private migrateArgs(hash: string, previous: readonly string[]): string[] {
+    return [this.prefix, previous.join(","), hash];
   }
 
   private feedKeys(): [string, string] {

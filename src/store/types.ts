@@ -110,6 +110,13 @@ export interface BaseStoreConfig extends FeedConfig {
    */
   hashKey?: string;
   /**
+   * Peppers used before `hashKey`, newest first, while rotating it. Every operation that takes
+   * a token also finds one stored under a previous pepper, in the same round trip, and moves
+   * it to the current one. Needs `hashKey`.
+   * @default [] (at most 4)
+   */
+  previousHashKeys?: string[];
+  /**
    * Lifetime in milliseconds given to a token stored without `expiresAt`.
    * @default 86_400_000 (24 h)
    */

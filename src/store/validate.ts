@@ -1,5 +1,5 @@
 import { ErrInvalidConfig, ErrInvalidMetadata, ErrTokenExpired, StorageError } from "./errors.js";
-import { fingerprint, type TokenHasher } from "./hash.js";
+import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
 import { DEFAULT_TTL_MS, LIMITS, type BaseStoreConfig, type StoredTokenMetadata } from "./types.js";
 
 /** A token's metadata as backends keep it: dates as epoch milliseconds, plus the revocation mark. */
@@ -23,6 +23,7 @@ export const NO_KEY = "-";
 
 export interface ResolvedBaseConfig {
   readonly hashKey: string | undefined;
+  readonly previousHashKeys: readonly string[];
   readonly defaultTtl: number;
   readonly now: () => number;
   readonly maxTokenLifetime: number;
@@ -45,8 +46,13 @@ export function resolveBaseConfig(config: BaseStoreConfig | undefined, op = "cre
     throw new StorageError(op, "now", ErrInvalidConfig, "now must be a function returning epoch milliseconds");
   }
   const maxTokenLifetime = wholeNumber("maxTokenLifetime", config?.maxTokenLifetime, 30 * 24 * 3_600_000);
+  const previousHashKeys = config?.previousHashKeys ?? [];
+  if (!Array.isArray(previousHashKeys) || previousHashKeys.length > 4 || previousHashKeys.some((k) => typeof k !== "string" || k.length === 0 || k === hashKey)) {
+    throw new StorageError(op, "previousHashKeys", ErrInvalidConfig, "previousHashKeys must be at most 4 non-empty strings, none equal to hashKey");
+  }
+  if (previousHashKeys.length > 0 && hashKey === undefined) throw new StorageError(op, "previousHashKeys", ErrInvalidConfig, "previousHashKeys needs hashKey");
   if (defaultTtl > maxTokenLifetime) throw new StorageError(op, "defaultTtl", ErrInvalidConfig, "defaultTtl must not be longer than maxTokenLifetime");
-  return { hashKey, defaultTtl, now, maxTokenLifetime };
+  return { hashKey, previousHashKeys, defaultTtl, now, maxTokenLifetime };
 }
 
 /** A whole-number setting of at least `min` (1 unless given); a bad one rejects naming it. */
@@ -81,6 +87,22 @@ export async function tokenKey(op: string, token: unknown, hash: TokenHasher): P
   checkToken(op, token);
   const h = await hash(token);
   return [h, fingerprint(h)];
+}
+
+/** The current hasher and the previous peppers' ones, newest first (key rotation). */
+export interface Hashers {
+  current: TokenHasher;
+  previous: TokenHasher[];
+}
+
+export function createHashers(base: ResolvedBaseConfig): Hashers {
+  return { current: createHasher(base.hashKey), previous: base.previousHashKeys.map((k) => createHasher(k)) };
+}
+
+/** tokenKey, plus the token's hashes under the previous peppers (empty when none is set). */
+export async function tokenKeys(op: string, token: unknown, hashers: Hashers): Promise<[hash: string, key: string, previous: string[]]> {
+  const [h, key] = await tokenKey(op, token, hashers.current);
+  return [h, key, await Promise.all(hashers.previous.map((p) => p(token as string)))];
 }
 
 /** Checks an id or subject passed as a lookup key; `key` in the error is the value itself once valid. */

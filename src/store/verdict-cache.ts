@@ -90,14 +90,14 @@ export class VerdictCache implements TokenStore {
 
   /** The cached check: no round trip on a fresh hit, one on a miss (which also syncs). */
   async get(token: string, hints?: GetHints): Promise<StoredTokenMetadata> {
-    const hash = await this.inner.hashToken(token, "get");
-    return this.check(hash, hints, (since) => this.inner.lookup(hash, since));
+    const { hash, previous } = await this.inner.tokenHashes(token, "get");
+    return this.check(hash, hints, (since) => this.inner.lookup(hash, since, previous));
   }
 
   /** A verified JWT's revocation check, cached like `get`: the verdict depends on the token, its subject and its key. */
   async checkJwt(token: string, claims: JwtClaims, hints?: GetHints): Promise<StoredTokenMetadata> {
-    const hash = await this.inner.hashToken(token, "checkJwt");
-    return this.check(hash, hints, (since) => this.inner.lookupJwt(hash, claims, since));
+    const { hash, previous } = await this.inner.tokenHashes(token, "checkJwt");
+    return this.check(hash, hints, (since) => this.inner.lookupJwt(hash, claims, since, previous));
   }
 
   private async check(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<StoredTokenMetadata> {

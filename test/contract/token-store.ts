@@ -20,6 +20,7 @@ import { indexViolations } from "../support/invariants.js";
 export interface ContractOptions {
   now: () => number;
   hashKey?: string;
+  previousHashKeys?: string[];
   defaultTtl?: number;
   cleanupBatchSize?: number;
 }
@@ -28,6 +29,8 @@ export interface ContractHarness {
   store: TokenStore;
   /** The backend's indexes, read directly (not through the store's API). */
   snapshot(): Promise<IndexSnapshot>;
+  /** The same data under other settings (key rotation): a new store over it, or the same one rehashed. */
+  reopen?(options: { hashKey?: string; previousHashKeys?: string[] }): Promise<TokenStore>;
   dispose?(): Promise<void>;
 }
 
