@@ -14,6 +14,8 @@ export interface AppConfig {
   readonly oauthClients: ReadonlyMap<string, string>;
   readonly redis?: { readonly url: string; readonly token: string; readonly timeoutMs: number };
   readonly hashKey?: string;
+  /** The pepper before TOKEN_HASH_KEY, while rotating it (TOKEN_HASH_KEY_PREVIOUS). */
+  readonly previousHashKeys: string[];
   readonly keyPrefix: string;
   /** The verdict cache's bound in ms (Redis backend only); 0: no cache, one round trip per request. */
   readonly cacheMaxStalenessMs: number;
@@ -89,6 +91,7 @@ export function readConfig(env: Env): AppConfig {
     oauthClients: parseClients(str("OAUTH_CLIENTS")),
     redis: url !== undefined && token !== undefined ? { url, token, timeoutMs: Number(timeout) } : undefined,
     hashKey: str("TOKEN_HASH_KEY"),
+    previousHashKeys: [str("TOKEN_HASH_KEY_PREVIOUS")].filter((k): k is string => k !== undefined),
     keyPrefix,
     cacheMaxStalenessMs,
     cacheMaxEntries,

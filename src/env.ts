@@ -10,6 +10,8 @@ export interface Env {
   ORIGIN_URL?: string;
   /** Secret, optional. Pepper: tokens are keyed by HMAC-SHA-256 under it. */
   TOKEN_HASH_KEY?: string;
+  /** Secret, optional. The pepper before TOKEN_HASH_KEY while rotating it: tokens stored under it still work. */
+  TOKEN_HASH_KEY_PREVIOUS?: string;
   /** Prefix of every Redis key. */
   KEY_PREFIX?: string;
   /** "closed" (default): a store outage refuses requests with 503. "open": forwards them unverified. */

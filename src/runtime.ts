@@ -24,6 +24,7 @@ const SETTING_OF: Record<string, string> = {
   token: "UPSTASH_REDIS_REST_TOKEN",
   keyPrefix: "KEY_PREFIX",
   hashKey: "TOKEN_HASH_KEY",
+  previousHashKeys: "TOKEN_HASH_KEY_PREVIOUS",
   timeoutMs: "STORE_TIMEOUT_MS",
 };
 
@@ -45,8 +46,8 @@ export function runtimeFor(env: Env): Runtime {
     let backend: TokenStore;
     try {
       backend = config.redis
-        ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey })
-        : new MemoryTokenStore({ hashKey: config.hashKey });
+        ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey, previousHashKeys: config.previousHashKeys })
+        : new MemoryTokenStore({ hashKey: config.hashKey, previousHashKeys: config.previousHashKeys });
     } catch (e) {
       // the store checks its own settings (Upstash URL and token, key prefix): name the binding
       if (e instanceof StorageError) throw new ConfigError(SETTING_OF[e.key] ?? e.key, e.detail);

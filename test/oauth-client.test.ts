@@ -22,7 +22,7 @@ function setup() {
     store,
     config: {
       adminToken: "admin-token-for-tests-0123456789", originUrl: "http://origin.test", failMode: "closed", realm: "r",
-      oauthClients: new Map([[CLIENT.client_id, SECRET]]), keyPrefix: "t:", cacheMaxStalenessMs: 0, cacheMaxEntries: 1,
+      oauthClients: new Map([[CLIENT.client_id, SECRET]]), keyPrefix: "t:", previousHashKeys: [], cacheMaxStalenessMs: 0, cacheMaxEntries: 1,
     },
     fetchOrigin: async () => new Response("origin"),
   });

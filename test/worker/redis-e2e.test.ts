@@ -139,3 +139,21 @@ describe("JWTs on the Redis backend", () => {
     }
   });
 });
+
+describe("rotating TOKEN_HASH_KEY on the Redis backend", () => {
+  it("keeps a token stored under the old pepper live and revocable, in one round trip per request", async () => {
+    const token = `rotate-${crypto.randomUUID()}`;
+    const prefix = `${inject("runPrefix")}rotate-${crypto.randomUUID()}:`;
+    const before = { ...redisEnv, KEY_PREFIX: prefix, TOKEN_HASH_KEY: "pepper-one", CACHE_MAX_STALENESS_MS: "0" };
+    expect((await admin("/admin/tokens", { token, id: `id-${token}`, subject: "rotating" }, before)).status).toBe(201);
+    const during = { ...before, TOKEN_HASH_KEY: "pepper-two", TOKEN_HASH_KEY_PREVIOUS: "pepper-one" };
+    await call("/warm", { headers: { Authorization: "Bearer not-stored" } }, during); // loads the scripts
+    let res!: Response;
+    expect(await upstashRequests(async () => (res = await call("/rotated", { headers: { Authorization: `Bearer ${token}` } }, during)))).toBe(1);
+    expect(res.status).toBe(200);
+    const after = { ...during, TOKEN_HASH_KEY_PREVIOUS: "" };
+    expect((await call("/moved", { headers: { Authorization: `Bearer ${token}` } }, after)).status).toBe(200); // moved by its first use
+    expect((await admin("/admin/tokens/revoke", { token }, after)).status).toBe(200);
+    expect((await call("/revoked", { headers: { Authorization: `Bearer ${token}` } }, after)).status).toBe(401);
+  });
+});

@@ -20,6 +20,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     realm: "edge-token-store",
     oauthClients: new Map([[CLIENT_ID, CLIENT_SECRET]]),
     keyPrefix: "tokens:",
+    previousHashKeys: [],
     cacheMaxStalenessMs: 0,
     cacheMaxEntries: 10_000,
     ...overrides,

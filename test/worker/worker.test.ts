@@ -84,6 +84,8 @@ describe("configuration", () => {
     ["a CACHE_MAX_STALENESS_MS over a minute", { ...good, CACHE_MAX_STALENESS_MS: "60001" }, "CACHE_MAX_STALENESS_MS"],
     ["a CACHE_MAX_STALENESS_MS in exponent form", { ...good, CACHE_MAX_STALENESS_MS: "1e3" }, "CACHE_MAX_STALENESS_MS"],
     ["a zero CACHE_MAX_ENTRIES", { ...good, CACHE_MAX_ENTRIES: "0" }, "CACHE_MAX_ENTRIES"],
+    ["TOKEN_HASH_KEY_PREVIOUS without TOKEN_HASH_KEY", { ...good, TOKEN_HASH_KEY_PREVIOUS: "old-pepper" }, "TOKEN_HASH_KEY_PREVIOUS"],
+    ["TOKEN_HASH_KEY_PREVIOUS equal to TOKEN_HASH_KEY", { ...good, TOKEN_HASH_KEY: "same", TOKEN_HASH_KEY_PREVIOUS: "same" }, "TOKEN_HASH_KEY_PREVIOUS"],
     ["HS256 among JWT_ALGORITHMS", { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: "RS256,HS256" }, "JWT_ALGORITHMS"],
     ["none among JWT_ALGORITHMS", { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: "none" }, "JWT_ALGORITHMS"],
     ["both JWT_JWKS_URL and JWT_JWKS", { ...good, JWT_JWKS: '{"keys":[]}', JWT_JWKS_URL: "https://idp.test/jwks" }, "JWT_JWKS"],
