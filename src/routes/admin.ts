@@ -2,6 +2,7 @@ import { vValidator } from "@hono/valibot-validator";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
+import openapi from "../openapi.json";
 import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
 import { errorJson, RETRY_AFTER_SECONDS, withStore } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
@@ -27,8 +28,8 @@ const BearerToken = v.pipe(Token, v.regex(B64TOKEN, "token must be an RFC 6750 b
 const DateInput = v.union([v.string(), v.number()], "must be an ISO 8601 string or epoch milliseconds");
 const Field = (name: string) => v.optional(v.string(`${name} must be a string`));
 
-const TokenBody = v.strictObject({ token: Token }, (issue) => strictMessage(issue));
-const StoreBody = v.strictObject(
+export const TokenBody = v.strictObject({ token: Token }, (issue) => strictMessage(issue));
+export const StoreBody = v.strictObject(
   {
     token: BearerToken,
     id: v.string("id must be a string"),
@@ -160,6 +161,8 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
       cache: cache === undefined ? null : { maxStalenessMs: cache.maxStalenessMs, maxEntries: cache.maxEntries, ...cache.stats() },
     }),
   );
+  // generated from the schemas above by `npm run openapi`; a test keeps it current
+  admin.get("/openapi.json", (c) => c.json(openapi));
   admin.all("*", (c: Context) => errorJson(c, 404, "not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
   return admin;
 }

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import * as v from "valibot";
 import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
@@ -16,6 +17,14 @@ export interface OAuthDeps {
   /** With a key set configured: JWS-shaped tokens are verified, never written unverified. */
   jwt?: JwtVerifier;
 }
+
+/** The form both endpoints take (RFC 7009 §2.1, RFC 7662 §2.1); OpenAPI is generated from it. */
+export const OAuthForm = v.object({
+  token: v.pipe(v.string(), v.minLength(1)),
+  token_type_hint: v.optional(v.string()),
+  client_id: v.optional(v.string()),
+  client_secret: v.optional(v.string()),
+});
 
 /** RFC 6749 §5.2 error body, which OAuth clients parse: `{ error, error_description }`. */
 function oauthError(c: Context, status: 400 | 401 | 405 | 503, error: string, description: string, headers?: Record<string, string>) {
@@ -87,8 +96,9 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     }
     const caller = await authenticate(c, form, deps);
     if (caller instanceof Response) return caller;
-    if (typeof form.token !== "string" || form.token.length === 0) return oauthError(c, 400, "invalid_request", "the token parameter is required");
-    return { token: form.token, caller };
+    const parsed = v.safeParse(OAuthForm, form);
+    if (!parsed.success) return oauthError(c, 400, "invalid_request", "the token parameter is required");
+    return { token: parsed.output.token, caller };
   }
 
   const outage = (c: Context, e: unknown) =>
