@@ -2,7 +2,7 @@ import { vValidator } from "@hono/valibot-validator";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import openapi from "../openapi.json";
+import openapi from "../openapi.json" with { type: "json" };
 import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
 import { errorJson, RETRY_AFTER_SECONDS, withStore } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
