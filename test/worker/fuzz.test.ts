@@ -60,9 +60,9 @@ for (const [backend, makeStore, runs] of BACKENDS) {
       const h = harness({ store: makeStore() });
       const seen = new Map<string, string>(); // header value → subject that produced it
       await fc.assert(
-        fc.asyncProperty(hostileString, hostileString, fc.option(hostileString, { nil: undefined }), async (subject, id, issuer) => {
+        fc.asyncProperty(hostileString, hostileString, fc.option(hostileString, { nil: undefined }), fc.option(hostileString, { nil: undefined }), async (subject, id, issuer, clientId) => {
           const token = freshToken();
-          const body = JSON.stringify({ token, id: `${id}`, subject, issuer });
+          const body = JSON.stringify({ token, id: `${id}`, subject, issuer, clientId });
           const res = await admin(h, "/admin/tokens", { method: "POST", headers: { "Content-Type": "application/json" }, body });
           const text = await res.text();
           expect(res.status, text).toBeLessThan(500);
@@ -139,7 +139,7 @@ for (const [backend, makeStore, runs] of BACKENDS) {
       const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "", "APPLICATION/JSON");
       const body = fc.oneof(
         fc.json({ maxDepth: 2 }),
-        fc.record({ token: hostileString, id: hostileString, subject: hostileString, expiresAt: fc.oneof(fc.integer(), hostileString) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+        fc.record({ token: hostileString, id: hostileString, subject: hostileString, clientId: hostileString, expiresAt: fc.oneof(fc.integer(), hostileString) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
         fc.string({ unit: "binary", maxLength: 40 }),
         fc.constantFrom("", "{", "null", "[]", '{"token":"t","token":"u"}', "x".repeat(17 * 1024)),
       );
