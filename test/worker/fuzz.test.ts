@@ -9,7 +9,7 @@ import { inject } from "vitest";
 import { MemoryTokenStore } from "../../src/store/memory.js";
 import { RedisTokenStore } from "../../src/store/redis.js";
 import { LIMITS, type TokenStore } from "../../src/store/types.js";
-import { ADMIN, CLIENT_ID, CLIENT_SECRET, harness, type Harness } from "./support.js";
+import { ADMIN, CLIENT_ID, harness, type Harness } from "./support.js";
 
 const CLOCK = Date.UTC(2026, 10, 27, 12);
 
