@@ -1,7 +1,5 @@
+import { DENY_GRACE_MS } from "./types.js";
 import type { TokenRecord } from "./validate.js";
-
-/** A deny-listed JWT stays refused this long past its `exp`, beyond any clock tolerance (≤ 300 s). */
-export const DENY_GRACE_MS = 5 * 60_000;
 
 /**
  * The memory backend's revocations that reach tokens it never stored: subject cutoffs, key

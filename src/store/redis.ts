@@ -13,8 +13,7 @@ import { checkHash, resolveFeedConfig, validCursor, type ChangeBatch, type FeedC
 import { fingerprint } from "./hash.js";
 import { acknowledged, describeFailure, parseBatch, parseRecord, parseVerdict, unavailable } from "./redis-replies.js";
 import * as lua from "./redis-scripts.js";
-import type { JwtClaims, RedisStoreConfig, RevokeOptions, StoredTokenMetadata, TokenMetadata } from "./types.js";
-import { DENY_GRACE_MS } from "./memory-revocations.js";
+import { DENY_GRACE_MS, type JwtClaims, type RedisStoreConfig, type RevokeOptions, type StoredTokenMetadata, type TokenMetadata } from "./types.js";
 import {
   byIssuedAtThenId,
   checkName,

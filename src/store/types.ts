@@ -192,6 +192,9 @@ export const LIMITS = {
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** A deny-listed JWT stays refused this long past its `exp`, beyond any clock tolerance (≤ 300 s). */
+export const DENY_GRACE_MS = 5 * 60_000;
+
 /**
  * @internal A backend's indexes read raw, for tests that check they agree with each other.
  * `expiry` lists the hashes the expiry index would clean up.
