@@ -9,8 +9,8 @@ export type StoreKind = "memory" | "redis";
  * Creates a store of the given kind. An unknown kind or a malformed config rejects with
  * StorageError / ErrInvalidConfig, whose `key` names the offending setting.
  */
-export async function createTokenStore(kind: "memory", config?: MemoryStoreConfig): Promise<TokenStore>;
-export async function createTokenStore(kind: "redis", config: RedisStoreConfig): Promise<TokenStore>;
+export async function createTokenStore(kind: "memory", config?: MemoryStoreConfig): Promise<MemoryTokenStore>;
+export async function createTokenStore(kind: "redis", config: RedisStoreConfig): Promise<RedisTokenStore>;
 export async function createTokenStore(kind: StoreKind, config?: MemoryStoreConfig | RedisStoreConfig): Promise<TokenStore> {
   switch (kind) {
     case "memory":
