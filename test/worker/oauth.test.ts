@@ -184,6 +184,10 @@ describe("OAuth to the letter", () => {
     }
     const both = await h.app.request("/oauth/revoke", raw(`token=A&client_secret=${CLIENT_SECRET}`));
     expect(both.status).toBe(400);
+    // a form client_id that contradicts the Basic credentials is refused too
+    const other = await h.app.request("/oauth/revoke", raw("token=A&client_id=someone-else"));
+    expect(other.status).toBe(400);
+    expect(((await other.json()) as { error: string }).error).toBe("invalid_request");
     expect(await h.memory.isRevoked("A")).toBe(false);
     expect(await h.memory.isRevoked("B")).toBe(false);
   });
