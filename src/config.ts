@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from "jose";
 import type { Env } from "./env.js";
-import { ASYMMETRIC_ALGORITHMS } from "./jwt/verifier.js";
+import { algorithmsProblem, DEFAULT_ALGORITHMS } from "./jwt/verifier.js";
 
 export type FailMode = "closed" | "open";
 
@@ -25,7 +25,8 @@ export interface AppConfig {
 }
 
 export interface JwtConfig {
-  readonly jwksUrl?: string;
+  /** JWT_JWKS_URL */
+  readonly url?: string;
   readonly jwks?: JSONWebKeySet;
   readonly algorithms: string[];
   readonly clockToleranceSeconds: number;
@@ -124,11 +125,11 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
     // a private key in a variable would be a leaked signing key
     if (jwks.keys.some((k) => "d" in k)) throw new ConfigError("JWT_JWKS", "holds a private key (\"d\"): give public keys only");
   }
-  const algorithms = (str("JWT_ALGORITHMS") ?? "RS256,ES256,EdDSA").split(",").map((a) => a.trim());
-  const bad = algorithms.find((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
-  if (bad !== undefined) throw new ConfigError("JWT_ALGORITHMS", `${JSON.stringify(bad)} is not allowed: only ${ASYMMETRIC_ALGORITHMS.join(", ")} (never none, never HMAC)`);
+  const algorithms = str("JWT_ALGORITHMS")?.split(",").map((a) => a.trim()) ?? [...DEFAULT_ALGORITHMS];
+  const problem = algorithmsProblem(algorithms);
+  if (problem !== undefined) throw new ConfigError("JWT_ALGORITHMS", problem);
   return {
-    jwksUrl,
+    url: jwksUrl,
     jwks,
     algorithms,
     clockToleranceSeconds: wholeSetting(str("JWT_CLOCK_TOLERANCE_S"), "JWT_CLOCK_TOLERANCE_S", 30, 0, 300, "seconds"),

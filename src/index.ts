@@ -20,6 +20,7 @@ export type { FeedStore, FeedConfig, FeedCursor, ChangeBatch, ChangeEvent, Verdi
 export {
   LIMITS,
   DEFAULT_TTL_MS,
+  DEFAULT_MAX_TOKEN_LIFETIME_MS,
   type TokenStore,
   type GetHints,
   type RevokeOptions,
@@ -40,7 +41,7 @@ export {
   type TokenGuardVariables,
 } from "./middleware/guard.js";
 export { createApp, ADMIN_PREFIX, OAUTH_PREFIX, type AppDeps } from "./app.js";
-export { JwtVerifier, JwtRejected, ASYMMETRIC_ALGORITHMS, type JwtVerifierOptions } from "./jwt/verifier.js";
+export { JwtVerifier, JwtRejected, ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS, type JwtVerifierOptions } from "./jwt/verifier.js";
 export { KeySet, KeySetUnavailable, type KeySetOptions } from "./jwt/key-set.js";
 export { readConfig, ConfigError, type AppConfig, type FailMode } from "./config.js";
 export type { Env } from "./env.js";

@@ -6,9 +6,6 @@ import { MemoryTokenStore } from "./store/memory.js";
 import { RedisTokenStore } from "./store/redis.js";
 import { withVerdictCache } from "./store/verdict-cache.js";
 import { JwtVerifier } from "./jwt/verifier.js";
-
-/** The store's default maxTokenLifetime: JWTs living longer are refused, so cutoffs outlive them. */
-const MAX_TOKEN_LIFETIME_MS = 30 * 86_400_000;
 import type { TokenStore } from "./store/types.js";
 
 export interface Runtime {
@@ -60,7 +57,8 @@ export function runtimeFor(env: Env): Runtime {
     const store = cache?.authoritative ?? backend;
     let jwt: JwtVerifier | undefined;
     try {
-      jwt = config.jwt === undefined ? undefined : new JwtVerifier({ url: config.jwt.jwksUrl, ...config.jwt, maxLifetimeMs: MAX_TOKEN_LIFETIME_MS });
+      // the verifier's default maxLifetimeMs is the store's maxTokenLifetime: longer JWTs are refused
+      jwt = config.jwt === undefined ? undefined : new JwtVerifier(config.jwt);
     } catch (e) {
       // jose refuses a key set it cannot read: name the binding it came from
       throw new ConfigError(config.jwt?.jwks ? "JWT_JWKS" : "JWT_JWKS_URL", e instanceof Error ? e.message : String(e));

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import type { GetHints } from "../store/types.js";
+import { waitAtMost } from "../store/wait.js";
 
 /** The key set could not be fetched and no key is cached: fail closed (503). */
 export class KeySetUnavailable extends Error {
@@ -73,7 +74,10 @@ export class KeySet {
     }
   }
 
-  /** One fetch at a time; concurrent callers share it, each waiting at most the timeout. */
+  /**
+   * One fetch at a time; concurrent callers share it, each waiting at most the timeout. Callers
+   * look at `local` afterwards rather than at how the fetch ended.
+   */
   private refresh(hints: GetHints | undefined): Promise<void> {
     if (this.pending !== undefined) return waitAtMost(this.pending, this.timeoutMs + 100);
     this.lastAttempt = this.now();
@@ -95,15 +99,5 @@ export class KeySet {
     this.pending = settled;
     hints?.waitUntil?.(settled.catch(() => undefined));
     return settled;
-  }
-}
-
-/** Waits for `p` or `ms`, whichever comes first; rejects as `p` does. */
-async function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([p, new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new KeySetUnavailable("the key set fetch timed out")), ms)))]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }

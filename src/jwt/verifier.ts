@@ -1,13 +1,21 @@
 import { jwtVerify, type JWTPayload } from "jose";
-import { LIMITS, type GetHints, type JwtClaims } from "../store/types.js";
+import { DEFAULT_MAX_TOKEN_LIFETIME_MS, LIMITS, type GetHints, type JwtClaims } from "../store/types.js";
 import { stringProblem } from "../store/validate.js";
-import { KeySet, type KeySetOptions } from "./key-set.js";
+import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 
 /** The only algorithms a key set may be trusted for: asymmetric ones. Never `none`, never HMAC. */
 export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"] as const;
+export const DEFAULT_ALGORITHMS = ["RS256", "ES256", "EdDSA"] as const;
+
+/** Why an algorithm allow-list is refused, or undefined when it is acceptable. */
+export function algorithmsProblem(algorithms: readonly string[]): string | undefined {
+  const bad = algorithms.find((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
+  if (bad === undefined && algorithms.length > 0) return undefined;
+  return `${bad === undefined ? "no algorithm is given" : `${JSON.stringify(bad)} is not allowed`}: only ${ASYMMETRIC_ALGORITHMS.join(", ")} (never none, never HMAC)`;
+}
 
 export interface JwtVerifierOptions extends KeySetOptions {
-  /** @default ["RS256", "ES256", "EdDSA"]; only {@link ASYMMETRIC_ALGORITHMS} are accepted. */
+  /** @default {@link DEFAULT_ALGORITHMS}; only {@link ASYMMETRIC_ALGORITHMS} are accepted. */
   algorithms?: string[];
   /** Seconds of leeway for `exp`, `nbf` and `iat`. @default 30 (at most 300) */
   clockToleranceSeconds?: number;
@@ -15,7 +23,7 @@ export interface JwtVerifierOptions extends KeySetOptions {
   issuer?: string;
   /** When set, `aud` must hold it. */
   audience?: string;
-  /** The longest a token may live (`exp − iat`), in ms; the store's `maxTokenLifetime`. @default 30 days */
+  /** The longest a token may live (`exp − iat`), in ms; keep it the store's `maxTokenLifetime`. @default 30 days, the store's default */
   maxLifetimeMs?: number;
 }
 
@@ -54,12 +62,12 @@ export class JwtVerifier {
 
   /** Throws TypeError naming a bad option (the runtime turns it into a config error). */
   constructor(private readonly options: JwtVerifierOptions) {
-    this.algorithms = options.algorithms ?? ["RS256", "ES256", "EdDSA"];
-    const bad = this.algorithms.find((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
-    if (bad !== undefined || this.algorithms.length === 0) throw new TypeError(`algorithms must be among ${ASYMMETRIC_ALGORITHMS.join(", ")}${bad === undefined ? "" : `, not ${JSON.stringify(bad)}`}`);
+    this.algorithms = options.algorithms ?? [...DEFAULT_ALGORITHMS];
+    const problem = algorithmsProblem(this.algorithms);
+    if (problem !== undefined) throw new TypeError(`algorithms: ${problem}`);
     this.tolerance = options.clockToleranceSeconds ?? 30;
     if (!Number.isInteger(this.tolerance) || this.tolerance < 0 || this.tolerance > 300) throw new TypeError("clockToleranceSeconds must be a whole number from 0 to 300");
-    this.maxLifetimeSeconds = Math.floor((options.maxLifetimeMs ?? 30 * 86_400_000) / 1000);
+    this.maxLifetimeSeconds = Math.floor((options.maxLifetimeMs ?? DEFAULT_MAX_TOKEN_LIFETIME_MS) / 1000);
     this.keys = new KeySet(options);
   }
 
@@ -83,7 +91,7 @@ export class JwtVerifier {
         currentDate: new Date((this.options.now ?? Date.now)()),
       }));
     } catch (e) {
-      if (e instanceof Error && e.name === "KeySetUnavailable") throw e;
+      if (e instanceof KeySetUnavailable) throw e;
       const code = (e as { code?: string }).code ?? "";
       const claim = (e as { claim?: string }).claim ?? "";
       if (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && /missing/.test((e as Error).message)) throw new JwtRejected(`the token lacks the ${claim} claim`);

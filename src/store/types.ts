@@ -192,6 +192,9 @@ export const LIMITS = {
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** The longest a token may live by default (30 days): see BaseStoreConfig.maxTokenLifetime. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_MS = 30 * 24 * 3_600_000;
+
 /** A deny-listed JWT stays refused this long past its `exp`, beyond any clock tolerance (≤ 300 s). */
 export const DENY_GRACE_MS = 5 * 60_000;
 

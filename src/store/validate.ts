@@ -1,6 +1,6 @@
 import { ErrInvalidConfig, ErrInvalidMetadata, ErrTokenExpired, StorageError } from "./errors.js";
 import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
-import { DEFAULT_TTL_MS, LIMITS, type BaseStoreConfig, type StoredTokenMetadata } from "./types.js";
+import { DEFAULT_MAX_TOKEN_LIFETIME_MS, DEFAULT_TTL_MS, LIMITS, type BaseStoreConfig, type StoredTokenMetadata } from "./types.js";
 
 /** A token's metadata as backends keep it: dates as epoch milliseconds, plus the revocation mark. */
 export interface TokenRecord {
@@ -45,7 +45,7 @@ export function resolveBaseConfig(config: BaseStoreConfig | undefined, op = "cre
   if (typeof now !== "function") {
     throw new StorageError(op, "now", ErrInvalidConfig, "now must be a function returning epoch milliseconds");
   }
-  const maxTokenLifetime = wholeNumber("maxTokenLifetime", config?.maxTokenLifetime, 30 * 24 * 3_600_000);
+  const maxTokenLifetime = wholeNumber("maxTokenLifetime", config?.maxTokenLifetime, DEFAULT_MAX_TOKEN_LIFETIME_MS);
   const previousHashKeys = config?.previousHashKeys ?? [];
   if (!Array.isArray(previousHashKeys) || previousHashKeys.length > 4 || previousHashKeys.some((k) => typeof k !== "string" || k.length === 0 || k === hashKey)) {
     throw new StorageError(op, "previousHashKeys", ErrInvalidConfig, "previousHashKeys must be at most 4 non-empty strings, none equal to hashKey");

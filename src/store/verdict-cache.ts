@@ -2,6 +2,7 @@ import { answer, Cached } from "./cached-verdict.js";
 import type { ChangeBatch, ChangeEvent, FeedCursor, FeedStore, Verdict } from "./feed.js";
 import type { GetHints, JwtClaims, RevokeOptions, StoredTokenMetadata, TokenMetadata, TokenStore } from "./types.js";
 import { wholeNumber } from "./validate.js";
+import { waitAtMost } from "./wait.js";
 
 export interface VerdictCacheOptions {
   /**
@@ -263,11 +264,4 @@ export class VerdictCache implements TokenStore {
       }
     }
   }
-}
-
-/** Waits for `p` (never rejects) or `ms`, whichever comes first. */
-async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  if (timer !== undefined) clearTimeout(timer);
 }

@@ -132,6 +132,20 @@ describe("the key set over HTTP", () => {
     expect(cold.h.origin).toHaveLength(0);
     await fetch(`${jwksUrl}/${name}/up`, { method: "POST" });
   });
+
+  it("fails closed (503), never 500, when the key set endpoint answers something that is not a key set", async () => {
+    // garbage leaves no key in hand: 503; a well-formed set without a usable key: unknown kid, 401
+    const answers: [string, number][] = [["not json", 503], ['{"keys":"nope"}', 503], ["[]", 503], ["\u0000", 503], ['{"keys":[{"kty":"nonsense"}]}', 401]];
+    for (const [body, expected] of answers) {
+      const name = `junk-${crypto.randomUUID()}`;
+      await fetch(`${jwksUrl}/${name}`, { method: "POST", body });
+      const { h } = setup({ url: `${jwksUrl}/${name}` });
+      const res = await guarded(h, await sign(es));
+      expect(res.status, body).toBe(expected);
+      expect(h.origin).toHaveLength(0);
+      expect(h.store.total()).toBe(0);
+    }
+  });
 });
 
 describe("revoking JWTs", () => {

@@ -53,7 +53,7 @@ describe("guard metrics (Workers Analytics Engine)", () => {
     expect(down.points.map((p) => p.blobs![0])).toEqual(["outage"]);
   });
 
-  it("writes nothing without a binding, and the guard answers the same", async () => {
+  it("guards as before when no binding is given (the option is optional)", async () => {
     const h = harness();
     await h.memory.store("plain", { id: "p", subject: "s" });
     expect((await h.app.request("/api", { headers: bearer("plain") })).status).toBe(200);
