@@ -12,7 +12,9 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/*.test.ts"],
+          include: ["test/**/*.test.ts"],
+          // *.workerd.test.ts run inside the Workers runtime (the project below)
+          exclude: ["test/**/*.workerd.test.ts"],
         },
       },
       {
@@ -33,7 +35,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["test/worker/**/*.test.ts"],
+          include: ["test/**/*.workerd.test.ts"],
         },
       },
     ],

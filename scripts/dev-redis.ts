@@ -4,7 +4,7 @@
  * Run: npm run dev:redis   (REDIS_URL=redis://127.0.0.1:6379, UPSTASH_PORT=8079)
  */
 import { runWranglerDev } from "./dev.js";
-import { startUpstashEndpoint } from "./upstash-endpoint.js";
+import { startUpstashEndpoint } from "../test/support/upstash-endpoint.js";
 
 const token = "local-dev-token";
 const endpoint = await startUpstashEndpoint({

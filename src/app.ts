@@ -8,8 +8,8 @@ import { oauthRoutes } from "./routes/oauth.js";
 import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
 import type { JwtVerifier } from "./jwt/verifier.js";
 import type { GuardMetrics } from "./middleware/guard-metrics.js";
-import type { TokenStore } from "./store/types.js";
-import type { VerdictCache } from "./store/verdict-cache.js";
+import type { TokenStore } from "./store/core/types.js";
+import type { VerdictCache } from "./store/cache/verdict-cache.js";
 
 export const ADMIN_PREFIX = "/admin";
 export const OAUTH_PREFIX = "/oauth";

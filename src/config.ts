@@ -1,8 +1,7 @@
 import type { JSONWebKeySet } from "jose";
 import type { Env } from "./env.js";
 import { algorithmsProblem, DEFAULT_ALGORITHMS } from "./jwt/verifier.js";
-
-export type FailMode = "closed" | "open";
+import type { FailMode } from "./middleware/guard.js";
 
 /** The Worker's settings, checked. Built from Env by {@link readConfig}. */
 export interface AppConfig {

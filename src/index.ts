@@ -1,7 +1,8 @@
-export { createTokenStore, type StoreKind } from "./store/factory.js";
-export { MemoryTokenStore } from "./store/memory.js";
-export { RedisTokenStore } from "./store/redis.js";
 export {
+  createTokenStore,
+  type StoreKind,
+  MemoryTokenStore,
+  RedisTokenStore,
   StorageError,
   StoreSentinel,
   isStorageError,
@@ -13,11 +14,19 @@ export {
   ErrStoreUnavailable,
   ErrInvalidConfig,
   ErrClientMismatch,
-} from "./store/errors.js";
-export { createHasher, fingerprint, type TokenHasher } from "./store/hash.js";
-export { withVerdictCache, VerdictCache, type VerdictCacheOptions, type VerdictCacheStats } from "./store/verdict-cache.js";
-export type { FeedStore, FeedConfig, FeedCursor, ChangeBatch, ChangeEvent, Verdict } from "./store/feed.js";
-export {
+  createHasher,
+  fingerprint,
+  type TokenHasher,
+  withVerdictCache,
+  VerdictCache,
+  type VerdictCacheOptions,
+  type VerdictCacheStats,
+  type FeedStore,
+  type FeedConfig,
+  type FeedCursor,
+  type ChangeBatch,
+  type ChangeEvent,
+  type Verdict,
   LIMITS,
   DEFAULT_TTL_MS,
   DEFAULT_MAX_TOKEN_LIFETIME_MS,
@@ -30,18 +39,19 @@ export {
   type BaseStoreConfig,
   type MemoryStoreConfig,
   type RedisStoreConfig,
-} from "./store/types.js";
+} from "./store/index.js";
 export { decisionPoint, type GuardMetrics, type GuardOutcome, type DecisionFacts } from "./middleware/guard-metrics.js";
 export {
   tokenGuard,
   TOKEN_SUBJECT_HEADER,
   TOKEN_ID_HEADER,
   TOKEN_STATUS_HEADER,
+  type FailMode,
   type TokenGuardOptions,
   type TokenGuardVariables,
 } from "./middleware/guard.js";
 export { createApp, ADMIN_PREFIX, OAUTH_PREFIX, type AppDeps } from "./app.js";
 export { JwtVerifier, JwtRejected, ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS, type JwtVerifierOptions } from "./jwt/verifier.js";
 export { KeySet, KeySetUnavailable, type KeySetOptions } from "./jwt/key-set.js";
-export { readConfig, ConfigError, type AppConfig, type FailMode } from "./config.js";
+export { readConfig, ConfigError, type AppConfig } from "./config.js";
 export type { Env } from "./env.js";

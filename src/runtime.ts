@@ -1,12 +1,12 @@
 import { createApp } from "./app.js";
 import { ConfigError, readConfig, type AppConfig } from "./config.js";
 import type { Env } from "./env.js";
-import { StorageError } from "./store/errors.js";
-import { MemoryTokenStore } from "./store/memory.js";
-import { RedisTokenStore } from "./store/redis.js";
-import { withVerdictCache } from "./store/verdict-cache.js";
+import { StorageError } from "./store/core/errors.js";
+import { MemoryTokenStore } from "./store/memory/store.js";
+import { RedisTokenStore } from "./store/redis/store.js";
+import { withVerdictCache } from "./store/cache/verdict-cache.js";
 import { JwtVerifier } from "./jwt/verifier.js";
-import type { TokenStore } from "./store/types.js";
+import type { TokenStore } from "./store/core/types.js";
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;

@@ -9,9 +9,7 @@ import { describe, expect, it } from "vitest";
 import { buildOpenApi, ROUTES } from "../scripts/openapi.js";
 import { createApp } from "../src/app.js";
 import type { AppConfig } from "../src/config.js";
-import { MemoryTokenStore } from "../src/store/memory.js";
-import { RedisTokenStore } from "../src/store/redis.js";
-import type { TokenStore } from "../src/store/types.js";
+import { MemoryTokenStore, RedisTokenStore, type TokenStore } from "../src/store/index.js";
 
 const ADMIN = "admin-token-for-tests-0123456789";
 const CLIENT = ["doc-client", "doc-client-secret-0123456789"] as const;

@@ -12,8 +12,8 @@ import { execFileSync } from "node:child_process";
 import { Agent, request } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Miniflare } from "miniflare";
-import { deletePrefix } from "../redis-keys.js";
-import { startUpstashEndpoint } from "../upstash-endpoint.js";
+import { deletePrefix } from "../../test/support/redis-keys.js";
+import { startUpstashEndpoint } from "../../test/support/upstash-endpoint.js";
 import { printTable } from "./util.js";
 
 const total = Number(process.env.BENCH_REQUESTS ?? 4000);

@@ -2,9 +2,7 @@
  * Memory backend figures at 10k and 1M tokens, beside a bare `Map.get` + SHA-256 loop.
  * Run: npm run bench:memory  (node --expose-gc, so heap figures are after a full GC)
  */
-import { MemoryTokenStore } from "../../src/store/memory.js";
-import { createHasher } from "../../src/store/hash.js";
-import { withVerdictCache } from "../../src/store/verdict-cache.js";
+import { MemoryTokenStore, createHasher, withVerdictCache } from "../../src/store/index.js";
 import { heapUsed, opsPerSec, printTable, timeMs } from "./util.js";
 
 const HOUR = 3_600_000;

@@ -4,9 +4,9 @@
  * and p99 latency of sequential calls.
  * Run: npm run bench:redis   (env: REDIS_URL=redis://127.0.0.1:6379, BENCH_CALLS=500)
  */
-import { RedisTokenStore } from "../../src/store/redis.js";
-import { deletePrefix } from "../redis-keys.js";
-import { startUpstashEndpoint } from "../upstash-endpoint.js";
+import { RedisTokenStore } from "../../src/store/index.js";
+import { deletePrefix } from "../../test/support/redis-keys.js";
+import { startUpstashEndpoint } from "../../test/support/upstash-endpoint.js";
 import { printTable } from "./util.js";
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

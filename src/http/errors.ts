@@ -11,7 +11,7 @@ import {
   ErrTokenRevoked,
   StorageError,
   type StoreSentinel,
-} from "../store/errors.js";
+} from "../store/core/errors.js";
 
 /** The one error body of this API: `{ "error": { "code", "message" } }`. */
 export interface ErrorBody {

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
-import type { GetHints } from "../store/types.js";
-import { waitAtMost } from "../store/wait.js";
+import type { GetHints } from "../store/core/types.js";
+import { waitAtMost } from "../util/wait.js";
 
 /** The key set could not be fetched and no key is cached: fail closed (503). */
 export class KeySetUnavailable extends Error {

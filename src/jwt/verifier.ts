@@ -1,6 +1,6 @@
 import { jwtVerify, type JWTPayload } from "jose";
-import { DEFAULT_MAX_TOKEN_LIFETIME_MS, LIMITS, type GetHints, type JwtClaims } from "../store/types.js";
-import { stringProblem } from "../store/validate.js";
+import { DEFAULT_MAX_TOKEN_LIFETIME_MS, LIMITS, type GetHints, type JwtClaims } from "../store/core/types.js";
+import { stringProblem } from "../store/core/validate.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 
 /** The only algorithms a key set may be trusted for: asymmetric ones. Never `none`, never HMAC. */

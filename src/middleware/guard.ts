@@ -1,17 +1,19 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { FailMode } from "../config.js";
 import { bearerToken } from "../http/auth.js";
 import { errorJson, isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { decisionPoint, type DecisionFacts, type GuardMetrics, type GuardOutcome } from "./guard-metrics.js";
 import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
-import { StorageError } from "../store/errors.js";
-import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/types.js";
+import { StorageError } from "../store/core/errors.js";
+import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/core/types.js";
 
 export const TOKEN_SUBJECT_HEADER = "X-Token-Subject";
 export const TOKEN_ID_HEADER = "X-Token-Id";
 /** Set to "unverified" on requests let through by `failMode: "open"` during a store outage. */
 export const TOKEN_STATUS_HEADER = "X-Token-Status";
+
+/** What a store outage does to a guarded request: "closed" refuses it (503), "open" admits it unverified. */
+export type FailMode = "closed" | "open";
 
 export interface TokenGuardOptions {
   /** The store to check tokens against, or a function that picks it per request. */

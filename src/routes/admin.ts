@@ -7,9 +7,9 @@ import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
 import { errorJson, RETRY_AFTER_SECONDS, withStore } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
-import { ErrTokenRevoked, StorageError } from "../store/errors.js";
-import { LIMITS, type JwtClaims, type TokenMetadata, type TokenStore } from "../store/types.js";
-import type { VerdictCache } from "../store/verdict-cache.js";
+import { ErrTokenRevoked, StorageError } from "../store/core/errors.js";
+import { LIMITS, type JwtClaims, type TokenMetadata, type TokenStore } from "../store/core/types.js";
+import type { VerdictCache } from "../store/cache/verdict-cache.js";
 
 export interface AdminDeps {
   store: TokenStore;

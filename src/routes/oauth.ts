@@ -5,8 +5,8 @@ import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
-import { ErrClientMismatch, StorageError } from "../store/errors.js";
-import type { JwtClaims, TokenStore } from "../store/types.js";
+import { ErrClientMismatch, StorageError } from "../store/core/errors.js";
+import type { JwtClaims, TokenStore } from "../store/core/types.js";
 
 export interface OAuthDeps {
   store: TokenStore;

@@ -1,7 +1,7 @@
-import { ErrInvalidConfig, StorageError } from "./errors.js";
-import { MemoryTokenStore } from "./memory.js";
-import { RedisTokenStore } from "./redis.js";
-import type { MemoryStoreConfig, RedisStoreConfig, TokenStore } from "./types.js";
+import { ErrInvalidConfig, StorageError } from "./core/errors.js";
+import { MemoryTokenStore } from "./memory/store.js";
+import { RedisTokenStore } from "./redis/store.js";
+import type { MemoryStoreConfig, RedisStoreConfig, TokenStore } from "./core/types.js";
 
 export type StoreKind = "memory" | "redis";
 

@@ -8,10 +8,10 @@
  * fails ("Cannot redefine property: default").
  */
 import type { TestProject } from "vitest/node";
-import { startUpstashEndpoint } from "../../scripts/upstash-endpoint.js";
+import { startUpstashEndpoint } from "./upstash-endpoint.js";
 import { startEchoOrigin } from "./echo-origin.js";
 import { startJwksServer } from "./jwks-server.js";
-import { deletePrefix } from "../../scripts/redis-keys.js";
+import { deletePrefix } from "./redis-keys.js";
 import { findOrStartRedis, newRunPrefix } from "./redis-server.js";
 
 declare module "vitest" {

@@ -1,4 +1,4 @@
-import type { IndexSnapshot } from "../../src/store/types.js";
+import type { IndexSnapshot } from "../../src/store/memory/index.js";
 
 /**
  * Lists every way the indexes disagree: an id or subject entry pointing at a missing or

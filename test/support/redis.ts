@@ -1,9 +1,9 @@
 /** Test helpers for the Redis backend: a private endpoint, unique prefixes, and Redis read directly. */
 import { inject } from "vitest";
 import IORedis from "ioredis";
-import { escapeGlob } from "../../scripts/redis-keys.js";
-import { startUpstashEndpoint, type UpstashEndpoint } from "../../scripts/upstash-endpoint.js";
-import type { IndexSnapshot } from "../../src/store/types.js";
+import { escapeGlob } from "./redis-keys.js";
+import { startUpstashEndpoint, type UpstashEndpoint } from "./upstash-endpoint.js";
+import type { IndexSnapshot } from "../../src/store/memory/index.js";
 
 export const ENDPOINT_TOKEN = "test-endpoint-token";
 /** Redis calls in tests wait this long: a loaded CI machine must not turn a slow answer into a failure. */

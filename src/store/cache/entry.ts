@@ -1,0 +1,47 @@
+import { ErrTokenExpired, ErrTokenNotFound, ErrTokenRevoked, StorageError } from "../core/errors.js";
+import type { Verdict } from "../core/feed.js";
+import { fingerprint } from "../core/hash.js";
+import type { StoredTokenMetadata } from "../core/types.js";
+import { OPTIONAL_FIELDS } from "../core/validate.js";
+
+/**
+ * A verdict as the cache keeps it: one fixed shape, dates as numbers. Keeping the store's
+ * objects (two Date objects and a nested metadata object each) cost about 500 bytes an entry.
+ */
+export class Cached {
+  readonly state: Verdict["state"];
+  readonly expiresAt: number;
+  readonly issuedAt: number;
+  readonly id: string | undefined;
+  readonly subject: string | undefined;
+  readonly issuer: string | undefined;
+  readonly keyId: string | undefined;
+  readonly type: string | undefined;
+  readonly status: string | undefined;
+  readonly clientId: string | undefined;
+
+  constructor(v: Verdict) {
+    this.state = v.state;
+    const md = v.state === "live" ? v.metadata : undefined;
+    this.expiresAt = v.state === "live" ? v.metadata.expiresAt.getTime() : v.state === "unknown" ? Number.POSITIVE_INFINITY : v.expiresAt;
+    this.issuedAt = md?.issuedAt.getTime() ?? 0;
+    this.id = md?.id;
+    this.subject = md?.subject;
+    this.issuer = md?.issuer;
+    this.keyId = md?.keyId;
+    this.type = md?.type;
+    this.status = md?.status;
+    this.clientId = md?.clientId;
+  }
+}
+
+/** get's answer for a verdict at `now`, in get's order: the metadata (a fresh object), or its StorageError. */
+export function answer(hash: string, c: Cached, now: number): StoredTokenMetadata {
+  if (c.state === "unknown") throw new StorageError("get", fingerprint(hash), ErrTokenNotFound, "no such token");
+  // a JWT's expiry (with its clock tolerance) was checked by its verifier on this very request
+  if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt)) throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
+  if (c.state === "revoked") throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+  const md: StoredTokenMetadata = { id: c.id!, subject: c.subject!, issuedAt: new Date(c.issuedAt), expiresAt: new Date(c.expiresAt) };
+  for (const f of OPTIONAL_FIELDS) if (c[f] !== undefined) md[f] = c[f];
+  return md;
+}

@@ -1,0 +1,267 @@
+import { answer, Cached } from "./entry.js";
+import type { ChangeBatch, ChangeEvent, FeedCursor, FeedStore, Verdict } from "../core/feed.js";
+import type { GetHints, JwtClaims, RevokeOptions, StoredTokenMetadata, TokenMetadata, TokenStore } from "../core/types.js";
+import { wholeNumber } from "../core/validate.js";
+import { waitAtMost } from "../../util/wait.js";
+
+export interface VerdictCacheOptions {
+  /**
+   * The bound: a live (or unknown) verdict is served only while the last successful feed
+   * read was sent less than this many milliseconds ago. 0 is refused: leave the cache out.
+   * @default 1000
+   */
+  maxStalenessMs?: number;
+  /**
+   * Most verdicts kept; the least recently used goes first.
+   * @default 10_000
+   */
+  maxEntries?: number;
+  /** The clock, in epoch milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** This isolate's counters (each isolate has its own cache). */
+export interface VerdictCacheStats {
+  checked: number;
+  hits: number;
+  misses: number;
+  syncs: number;
+  syncFailures: number;
+  resets: number;
+  /** Milliseconds since the last successful feed read was sent; null before the first. */
+  lastSyncAgeMs: number | null;
+  size: number;
+}
+
+type Lookup = (since: FeedCursor | undefined) => Promise<{ verdict: Verdict; changes: ChangeBatch }>;
+
+/** A waiter gives up on a shared sync after this long and asks the store itself. */
+const SHARED_SYNC_WAIT_MS = 5_000;
+
+/**
+ * Wraps a store with a per-isolate verdict cache. The promise it keeps: a cached live verdict
+ * is served only while now − syncSentAt < maxStalenessMs, where syncSentAt is when the last
+ * successful feed read (a sync, or a miss lookup, which carries the feed) was *sent*. So a
+ * change acknowledged at time T is seen by every request that starts after T + maxStalenessMs.
+ * Refusals (revoked, expired) are served until dropped by a feed event for the token.
+ */
+export function withVerdictCache(store: FeedStore, options: VerdictCacheOptions = {}): VerdictCache {
+  return new VerdictCache(store, options);
+}
+
+export class VerdictCache implements TokenStore {
+  readonly maxStalenessMs: number;
+  readonly maxEntries: number;
+  /** `get` straight from the store (one round trip), writes through this cache: for the admin API and OAuth. */
+  readonly authoritative: TokenStore;
+  private readonly now: () => number;
+  private readonly verdicts = new Map<string, Cached>();
+  private cursor: FeedCursor | undefined;
+  private syncSentAt = Number.NEGATIVE_INFINITY;
+  /** The one feed read in flight (a sync, or a miss lookup), shared by every request. */
+  private inflight: Promise<unknown> | undefined;
+  /** Bumped by every local write: a lookup sent before one must not cache its verdict. */
+  private generation = 0;
+  private readonly counters = { checked: 0, hits: 0, misses: 0, syncs: 0, syncFailures: 0, resets: 0 };
+
+  constructor(
+    private readonly inner: FeedStore,
+    options: VerdictCacheOptions = {},
+  ) {
+    this.maxStalenessMs = wholeNumber("maxStalenessMs", options.maxStalenessMs, 1000);
+    this.maxEntries = wholeNumber("maxEntries", options.maxEntries, 10_000);
+    this.now = options.now ?? (() => Date.now());
+    this.authoritative = {
+      get: (token) => inner.get(token),
+      getById: (id) => inner.getById(id),
+      list: (subject) => inner.list(subject),
+      isRevoked: (token) => inner.isRevoked(token),
+      store: (token, md) => this.store(token, md),
+      revoke: (token, options) => this.revoke(token, options),
+      delete: (token) => this.delete(token),
+      revokeSubject: (subject) => this.revokeSubject(subject),
+      revokeKey: (keyId) => this.revokeKey(keyId),
+      denyJwt: (token, claims) => this.denyJwt(token, claims),
+      checkJwt: (token, claims) => inner.checkJwt(token, claims),
+      cleanup: () => inner.cleanup(),
+      close: () => inner.close(),
+    };
+  }
+
+  /** The cached check: no round trip on a fresh hit, one on a miss (which also syncs). */
+  async get(token: string, hints?: GetHints): Promise<StoredTokenMetadata> {
+    const { hash, previous } = await this.inner.tokenHashes(token, "get");
+    return this.check(hash, hints, (since) => this.inner.lookup(hash, since, previous));
+  }
+
+  /** A verified JWT's revocation check, cached like `get`: the verdict depends on the token, its subject and its key. */
+  async checkJwt(token: string, claims: JwtClaims, hints?: GetHints): Promise<StoredTokenMetadata> {
+    const { hash, previous } = await this.inner.tokenHashes(token, "checkJwt");
+    return this.check(hash, hints, (since) => this.inner.lookupJwt(hash, claims, since, previous));
+  }
+
+  private async check(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<StoredTokenMetadata> {
+    this.counters.checked++;
+    let waited = false;
+    for (;;) {
+      const now = this.now();
+      const cached = this.verdicts.get(hash);
+      if (cached !== undefined) {
+        const fresh = now - this.syncSentAt < this.maxStalenessMs;
+        if (fresh || cached.state === "revoked" || cached.state === "expired") {
+          this.counters.hits++;
+          hints?.onCache?.("hit");
+          this.verdicts.delete(hash); // most recently used goes last
+          this.verdicts.set(hash, cached);
+          if (fresh) this.syncInBackground(now, hints);
+          return answer(hash, cached, now);
+        }
+        // stale: wait once for the read already in flight, then look again
+        if (this.inflight !== undefined && !waited) {
+          waited = true;
+          await waitAtMost(this.inflight, SHARED_SYNC_WAIT_MS);
+          continue;
+        }
+      }
+      this.counters.misses++;
+      hints?.onCache?.("miss");
+      return answer(hash, await this.fetch(hash, hints, lookup), this.now());
+    }
+  }
+
+  async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
+    return this.writing(token, "store", () => this.inner.store(token, metadata));
+  }
+
+  async revoke(token: string, options?: RevokeOptions): Promise<void> {
+    return this.writing(token, "revoke", () => this.inner.revoke(token, options));
+  }
+
+  async delete(token: string): Promise<void> {
+    return this.writing(token, "delete", () => this.inner.delete(token));
+  }
+
+  async revokeSubject(subject: string): Promise<{ revoked: number }> {
+    try {
+      return await this.inner.revokeSubject(subject);
+    } finally {
+      this.generation++;
+      this.drop({ type: "subject", subject });
+    }
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    try {
+      await this.inner.revokeKey(keyId);
+    } finally {
+      this.generation++;
+      this.drop({ type: "key", keyId });
+    }
+  }
+
+  async denyJwt(token: string, claims: JwtClaims): Promise<void> {
+    return this.writing(token, "denyJwt", () => this.inner.denyJwt(token, claims));
+  }
+
+  getById(id: string): Promise<StoredTokenMetadata> {
+    return this.inner.getById(id);
+  }
+
+  list(subject: string): Promise<StoredTokenMetadata[]> {
+    return this.inner.list(subject);
+  }
+
+  isRevoked(token: string): Promise<boolean> {
+    return this.inner.isRevoked(token);
+  }
+
+  cleanup(): Promise<{ removed: number }> {
+    return this.inner.cleanup();
+  }
+
+  async close(): Promise<void> {
+    this.verdicts.clear();
+    await this.inner.close();
+  }
+
+  stats(): VerdictCacheStats {
+    const age = this.now() - this.syncSentAt;
+    return { ...this.counters, lastSyncAgeMs: Number.isFinite(age) ? age : null, size: this.verdicts.size };
+  }
+
+  /** A write through this cache: the token's cached verdict goes, whatever the outcome. */
+  private async writing<T>(token: string, op: string, write: () => Promise<T>): Promise<T> {
+    const hash = await this.inner.hashToken(token, op);
+    try {
+      return await write();
+    } finally {
+      this.generation++;
+      this.verdicts.delete(hash);
+    }
+  }
+
+  /** One lookup that doubles as a sync; its verdict is cached only if nothing newer was applied. */
+  private async fetch(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<Cached> {
+    const sentAt = this.now();
+    const generation = this.generation;
+    const read = lookup(this.cursor).then((r) => {
+      this.apply(r.changes, sentAt);
+      return r;
+    });
+    this.share(read, hints, false);
+    const { verdict, changes } = await read;
+    const cached = new Cached(verdict);
+    const current = this.cursor;
+    if (generation === this.generation && current?.epoch === changes.cursor.epoch && current.seq === changes.cursor.seq) {
+      this.verdicts.set(hash, cached);
+      if (this.verdicts.size > this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value!);
+    }
+    return cached;
+  }
+
+  /** Past half the bound, one background feed read, single-flight, kept alive by waitUntil. */
+  private syncInBackground(now: number, hints: GetHints | undefined): void {
+    if (this.inflight !== undefined || now - this.syncSentAt < this.maxStalenessMs / 2) return;
+    const sentAt = now;
+    this.share(this.inner.changes(this.cursor).then((batch) => this.apply(batch, sentAt)), hints, true);
+  }
+
+  /** Makes a feed read the shared in-flight one (unless one is), keeps it alive, and counts it. */
+  private share(read: Promise<unknown>, hints: GetHints | undefined, sync: boolean): void {
+    if (sync) this.counters.syncs++;
+    const settled = read.then(
+      () => undefined,
+      () => void this.counters.syncFailures++,
+    );
+    hints?.waitUntil?.(settled);
+    if (this.inflight !== undefined) return;
+    this.inflight = settled;
+    void settled.then(() => {
+      if (this.inflight === settled) this.inflight = undefined;
+    });
+  }
+
+  /** Applies a feed read sent at `sentAt`: drops what changed, or every non-final verdict on a reset. */
+  private apply(batch: ChangeBatch, sentAt: number): void {
+    const current = this.cursor;
+    if (batch.reset || current === undefined || current.epoch !== batch.cursor.epoch) {
+      if (batch.reset) this.counters.resets++;
+      for (const [hash, v] of this.verdicts) if (v.state === "live" || v.state === "unknown") this.verdicts.delete(hash);
+      this.cursor = batch.cursor;
+    } else {
+      for (const event of batch.events) this.drop(event);
+      if (batch.cursor.seq > current.seq) this.cursor = batch.cursor;
+    }
+    if (sentAt > this.syncSentAt) this.syncSentAt = sentAt;
+  }
+
+  /** A subject cutoff or a key revocation reaches every live verdict of that subject or key. */
+  private drop(event: ChangeEvent): void {
+    if (event.type === "token") this.verdicts.delete(event.hash);
+    else {
+      for (const [hash, v] of this.verdicts) {
+        if (v.state === "live" && (event.type === "subject" ? v.subject === event.subject : v.keyId === event.keyId)) this.verdicts.delete(hash);
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+// The store's contract: types, errors, hashing and the change feed every backend keeps.
+export {
+  StorageError,
+  StoreSentinel,
+  isStorageError,
+  ErrTokenNotFound,
+  ErrTokenExpired,
+  ErrTokenRevoked,
+  ErrInvalidMetadata,
+  ErrIDConflict,
+  ErrStoreUnavailable,
+  ErrInvalidConfig,
+  ErrClientMismatch,
+} from "./errors.js";
+export { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+export type { FeedStore, FeedCursor, ChangeBatch, ChangeEvent, Verdict } from "./feed.js";
+export {
+  LIMITS,
+  DEFAULT_TTL_MS,
+  DEFAULT_MAX_TOKEN_LIFETIME_MS,
+  DENY_GRACE_MS,
+  type TokenStore,
+  type GetHints,
+  type RevokeOptions,
+  type JwtClaims,
+  type TokenMetadata,
+  type StoredTokenMetadata,
+  type FeedConfig,
+  type BaseStoreConfig,
+  type MemoryStoreConfig,
+  type RedisStoreConfig,
+} from "./types.js";

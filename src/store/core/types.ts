@@ -1,0 +1,217 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+
+/** What the store keeps about one token. The raw token itself is never kept. */
+export interface TokenMetadata {
+  /** Unique token id (e.g. a JWT `jti`); at most {@link LIMITS.id} characters. */
+  id: string;
+  /** Whom the token was issued to; at most {@link LIMITS.subject} characters. */
+  subject: string;
+  issuer?: string;
+  /** @default now (the store's clock) */
+  issuedAt?: Date;
+  /** @default now + `defaultTtl` */
+  expiresAt?: Date;
+  keyId?: string;
+  type?: string;
+  status?: string;
+  /**
+   * The OAuth client the token was issued to. When set, only that client may revoke it
+   * through `revoke(token, { clientId })` (RFC 7009 §2.1).
+   */
+  clientId?: string;
+}
+
+/** Metadata as the store returns it: both dates are always set. */
+export type StoredTokenMetadata = TokenMetadata & { issuedAt: Date; expiresAt: Date };
+
+/**
+ * The claims of a JWT whose signature and times were already verified (see the guard's JWT
+ * verifier). The store never sees a JWT it has not been told is valid.
+ */
+export interface JwtClaims {
+  /** `sub` */
+  subject: string;
+  /** `iat` */
+  issuedAt: Date;
+  /** `exp` */
+  expiresAt: Date;
+  /** `kid` of the key that signed it */
+  keyId?: string;
+  /** `jti` */
+  id?: string;
+  /** `iss` */
+  issuer?: string;
+}
+
+export interface RevokeOptions {
+  /** The client asking (OAuth); absent for the admin API, which may revoke any token. */
+  clientId?: string;
+}
+
+/** Optional help a caller can give `get`; backends ignore it, the verdict cache uses it. */
+export interface GetHints {
+  /** Keeps background work (a cache sync) alive after the response: pass `ctx.waitUntil`. */
+  waitUntil?(promise: Promise<unknown>): void;
+  /** Told whether a verdict cache answered this check from memory ("hit") or asked the store ("miss"). */
+  onCache?(use: "hit" | "miss"): void;
+}
+
+export interface TokenStore {
+  /**
+   * Stores a token, or updates it if it is already stored. A revoked token stays revoked.
+   * Resolves the metadata as stored (defaults filled in), so a caller needs no second read.
+   */
+  store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata>;
+  /** The live token's metadata; rejects with ErrTokenNotFound, ErrTokenExpired or ErrTokenRevoked. */
+  get(token: string, hints?: GetHints): Promise<StoredTokenMetadata>;
+  getById(id: string): Promise<StoredTokenMetadata>;
+  /** Removes the token, its id and subject index entries and its revocation mark. */
+  delete(token: string): Promise<void>;
+  /** The subject's live tokens (neither expired nor revoked), by `issuedAt` then `id`. */
+  list(subject: string): Promise<StoredTokenMetadata[]>;
+  /**
+   * Marks the token revoked. Idempotent. With `clientId`, a token issued to another client
+   * (its `clientId` set and different) is refused with ErrClientMismatch and left live.
+   */
+  revoke(token: string, options?: RevokeOptions): Promise<void>;
+  isRevoked(token: string): Promise<boolean>;
+  /**
+   * Revokes every stored token of `subject` ("log out everywhere"), without knowing the raw
+   * tokens, and records a cutoff: every token of the subject issued at or before now is
+   * refused, stored or not (a JWT too), for `maxTokenLifetime`. Resolves how many stored
+   * tokens were not revoked before; an unknown subject gives 0.
+   */
+  revokeSubject(subject: string): Promise<{ revoked: number }>;
+  /**
+   * The revocation check of a verified JWT, stored or not, in one round trip: resolves its
+   * claims as metadata (`type: "jwt"`), or rejects with ErrTokenRevoked when its hash is
+   * deny-listed (or stored and revoked), its subject has a cutoff at or after its `iat`, or
+   * its `kid` is revoked.
+   */
+  checkJwt(token: string, claims: JwtClaims, hints?: GetHints): Promise<StoredTokenMetadata>;
+  /** Deny-lists a verified JWT until its expiry (and marks it revoked if it is stored). Idempotent. */
+  denyJwt(token: string, claims: JwtClaims): Promise<void>;
+  /**
+   * Refuses every token whose `keyId` (a JWT's `kid`) is `keyId`, stored or not, for
+   * `maxTokenLifetime`: longer than any token it can affect lives. Idempotent.
+   */
+  revokeKey(keyId: string): Promise<void>;
+  /** Removes every expired token with its indexes and revocation mark. */
+  cleanup(): Promise<{ removed: number }>;
+  close(): Promise<void>;
+}
+
+/** Settings every backend shares, the change feed's included. */
+/** Feed settings every backend shares. */
+export interface FeedConfig {
+  /**
+   * Milliseconds a change stays in the feed. A reader further behind resets.
+   * @default 60_000
+   */
+  feedRetentionMs?: number;
+  /**
+   * Most changes the feed keeps; older ones are trimmed first.
+   * @default 10_000
+   */
+  feedMaxLength?: number;
+  /**
+   * Most changes one read returns; a reader further behind resets.
+   * @default 1_000
+   */
+  feedPageSize?: number;
+}
+
+export interface BaseStoreConfig extends FeedConfig {
+  /**
+   * Secret pepper: tokens are keyed by HMAC-SHA-256 under it. Without it, by plain SHA-256.
+   * @default undefined (SHA-256)
+   */
+  hashKey?: string;
+  /**
+   * Peppers used before `hashKey`, newest first, while rotating it. Every operation that takes
+   * a token also finds one stored under a previous pepper, in the same round trip, and moves
+   * it to the current one. Needs `hashKey`.
+   * @default [] (at most 4)
+   */
+  previousHashKeys?: string[];
+  /**
+   * Lifetime in milliseconds given to a token stored without `expiresAt`.
+   * @default 86_400_000 (24 h)
+   */
+  defaultTtl?: number;
+  /**
+   * The clock, in milliseconds since the epoch. Tests inject one to move time without sleeping.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * The longest a token may live, in ms: `store` refuses an `expiresAt` further than this from
+   * now, `checkJwt` a JWT whose `exp − iat` is longer. Subject cutoffs and key revocations are
+   * kept this long, so they outlive every token they can affect.
+   * @default 2_592_000_000 (30 days)
+   */
+  maxTokenLifetime?: number;
+}
+
+export interface MemoryStoreConfig extends BaseStoreConfig {
+  /**
+   * How many expired tokens `cleanup` removes before it yields to the event loop.
+   * @default 10_000
+   */
+  cleanupBatchSize?: number;
+}
+
+export interface RedisStoreConfig extends BaseStoreConfig {
+  /** The Upstash REST URL (`UPSTASH_REDIS_REST_URL`). Required unless `redis` is given. */
+  url?: string;
+  /** The Upstash REST token (`UPSTASH_REDIS_REST_TOKEN`). Required unless `redis` is given. */
+  token?: string;
+  /**
+   * An existing `@upstash/redis` client to use instead of `url` and `token`. Its own timeout
+   * and retry settings then apply, not `timeoutMs` and `retries`.
+   */
+  redis?: Redis;
+  /**
+   * Prefix of every key this store writes; several stores can share one database.
+   * @default "tokens:"
+   */
+  keyPrefix?: string;
+  /**
+   * Milliseconds to wait for Upstash before a call fails with ErrStoreUnavailable.
+   * @default 1000
+   */
+  timeoutMs?: number;
+  /**
+   * Retries after a network error (never after an HTTP error or a timeout).
+   * @default 1
+   */
+  retries?: number;
+  /**
+   * Tokens removed per cleanup round trip.
+   * @default 500
+   */
+  cleanupBatchSize?: number;
+  /**
+   * Milliseconds Redis keeps a token past `expiresAt` before its own TTL frees it, so cleanup
+   * can remove its index entries first. Redis frees memory even if cleanup never runs.
+   * @default 3_600_000 (1 h)
+   */
+  retentionGrace?: number;
+}
+
+/** The longest accepted values, in UTF-16 code units. Longer input is ErrInvalidMetadata. */
+export const LIMITS = {
+  token: 4096,
+  id: 256,
+  subject: 256,
+  /** issuer, keyId, type, status and clientId */
+  field: 256,
+} as const;
+
+export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** The longest a token may live by default (30 days): see BaseStoreConfig.maxTokenLifetime. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_MS = 30 * 24 * 3_600_000;
+
+/** A deny-listed JWT stays refused this long past its `exp`, beyond any clock tolerance (≤ 300 s). */
+export const DENY_GRACE_MS = 5 * 60_000;

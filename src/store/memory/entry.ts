@@ -1,0 +1,33 @@
+import type { TokenRecord } from "../core/validate.js";
+
+/**
+ * One stored token. A class with every field set in the constructor gives all entries one
+ * hidden class: an object spread here cost about 250 more bytes of heap per token.
+ */
+export class Entry implements TokenRecord {
+  readonly id: string;
+  readonly subject: string;
+  readonly issuer: string | undefined;
+  readonly keyId: string | undefined;
+  readonly type: string | undefined;
+  readonly status: string | undefined;
+  readonly clientId: string | undefined;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  revokedAt: number | undefined = undefined;
+
+  constructor(
+    readonly hash: string,
+    rec: TokenRecord,
+  ) {
+    this.id = rec.id;
+    this.subject = rec.subject;
+    this.issuer = rec.issuer;
+    this.keyId = rec.keyId;
+    this.type = rec.type;
+    this.status = rec.status;
+    this.clientId = rec.clientId;
+    this.issuedAt = rec.issuedAt;
+    this.expiresAt = rec.expiresAt;
+  }
+}

@@ -1,0 +1,333 @@
+import {
+  ErrClientMismatch,
+  ErrIDConflict,
+  ErrStoreUnavailable,
+  ErrTokenExpired,
+  ErrTokenNotFound,
+  ErrTokenRevoked,
+  StorageError,
+} from "../core/errors.js";
+import { checkHash, resolveFeedConfig, verdictOf, type ChangeBatch, type FeedCursor, type FeedStore, type Verdict } from "../core/feed.js";
+import { fingerprint } from "../core/hash.js";
+import { MemoryFeed } from "./feed.js";
+import { MinHeap } from "./heap.js";
+import { Entry } from "./entry.js";
+import { MemoryRevocations } from "./revocations.js";
+import type { JwtClaims, MemoryStoreConfig, RevokeOptions, StoredTokenMetadata, TokenMetadata } from "../core/types.js";
+import {
+  byIssuedAtThenId,
+  checkName,
+  normalizeClaims,
+  normalizeMetadata,
+  resolveBaseConfig,
+  toMetadata,
+  createHashers,
+  tokenKeys,
+  wholeNumber,
+  type Hashers,
+  type TokenRecord,
+} from "../core/validate.js";
+
+const COVERED = "a subject cutoff or a key revocation covers the token";
+
+/**
+ * @internal The memory backend's indexes read raw, for tests that check they agree with
+ * Redis's (test/support/redis.ts reads the same shape from Redis).
+ * `expiry` lists the hashes the expiry index would clean up.
+ */
+export interface IndexSnapshot {
+  tokens: { hash: string; id: string; subject: string; expiresAt: number; revokedAt?: number }[];
+  ids: [id: string, hash: string][];
+  subjects: [subject: string, hashes: string[]][];
+  expiry: string[];
+}
+
+/**
+ * The per-isolate backend. Every method hashes the token first (the only `await`), then reads
+ * and writes its maps in one synchronous step, so interleaved calls cannot tear the indexes.
+ *
+ * Entries are replaced, never changed in place (but for `revokedAt`), so the expiry heap can
+ * hold stale entries: an entry is current only while `byHash` maps its hash to that very object.
+ */
+export class MemoryTokenStore implements FeedStore {
+  private readonly byHash = new Map<string, Entry>();
+  private readonly byId = new Map<string, Entry>();
+  private readonly bySubject = new Map<string, Set<Entry>>();
+  private readonly expiry = new MinHeap<Entry>((e) => e.expiresAt);
+  private hashers: Hashers;
+  private readonly now: () => number;
+  private readonly defaultTtl: number;
+  private readonly cleanupBatchSize: number;
+  private readonly maxTokenLifetime: number;
+  private readonly revocations: MemoryRevocations;
+  /** Every write that can change a verdict appends to it in the same synchronous step. */
+  private readonly feed: MemoryFeed;
+  private closed = false;
+
+  /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
+  constructor(config?: MemoryStoreConfig) {
+    const base = resolveBaseConfig(config);
+    this.hashers = createHashers(base);
+    this.now = base.now;
+    this.defaultTtl = base.defaultTtl;
+    this.maxTokenLifetime = base.maxTokenLifetime;
+    this.revocations = new MemoryRevocations(base.maxTokenLifetime);
+    this.cleanupBatchSize = wholeNumber("cleanupBatchSize", config?.cleanupBatchSize, 10_000);
+    this.feed = new MemoryFeed(resolveFeedConfig(config));
+  }
+
+  async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
+    const [hash, key] = await this.lookupKey("store", token);
+    const now = this.now();
+    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
+    const prev = this.byHash.get(hash);
+    if (prev?.revokedAt !== undefined) {
+      throw new StorageError("store", key, ErrTokenRevoked, "a revoked token cannot be stored again");
+    }
+    if (this.revocations.covers(rec, now)) throw new StorageError("store", key, ErrTokenRevoked, COVERED);
+    const holder = this.byId.get(rec.id);
+    if (holder !== undefined && holder !== prev && now <= holder.expiresAt) {
+      throw new StorageError("store", key, ErrIDConflict, "the id is held by another live token");
+    }
+    if (prev !== undefined) this.unlink(prev);
+    this.link(new Entry(hash, rec));
+    this.feed.append({ type: "token", hash }, now);
+    return toMetadata(rec);
+  }
+
+  async get(token: string): Promise<StoredTokenMetadata> {
+    const [hash, key] = await this.lookupKey("get", token);
+    return toMetadata(this.live("get", key, this.byHash.get(hash)));
+  }
+
+  async getById(id: string): Promise<StoredTokenMetadata> {
+    checkName("getById", "id", id);
+    this.assertOpen("getById", id);
+    return toMetadata(this.live("getById", id, this.byId.get(id)));
+  }
+
+  async delete(token: string): Promise<void> {
+    const [hash, key] = await this.lookupKey("delete", token);
+    this.unlink(this.existing("delete", key, this.byHash.get(hash)));
+    this.feed.append({ type: "token", hash }, this.now());
+  }
+
+  async list(subject: string): Promise<StoredTokenMetadata[]> {
+    checkName("list", "subject", subject);
+    this.assertOpen("list", subject);
+    const now = this.now();
+    const live: Entry[] = [];
+    for (const e of this.bySubject.get(subject) ?? []) {
+      if (now <= e.expiresAt && e.revokedAt === undefined && !this.revocations.covers(e, now)) live.push(e);
+    }
+    return live.sort(byIssuedAtThenId).map(toMetadata);
+  }
+
+  async revoke(token: string, options?: RevokeOptions): Promise<void> {
+    const [hash, key] = await this.lookupKey("revoke", token);
+    const entry = this.existing("revoke", key, this.byHash.get(hash));
+    const clientId = options?.clientId;
+    if (clientId !== undefined && entry.clientId !== undefined && entry.clientId !== clientId) {
+      throw new StorageError("revoke", key, ErrClientMismatch, "the token was issued to another client");
+    }
+    if (entry.revokedAt !== undefined) return;
+    entry.revokedAt = this.now();
+    this.feed.append({ type: "token", hash }, entry.revokedAt);
+  }
+
+  async revokeSubject(subject: string): Promise<{ revoked: number }> {
+    checkName("revokeSubject", "subject", subject);
+    this.assertOpen("revokeSubject", subject);
+    const now = this.now();
+    let revoked = 0;
+    for (const e of this.bySubject.get(subject) ?? []) {
+      if (e.revokedAt === undefined) {
+        e.revokedAt = now;
+        revoked++;
+      }
+    }
+    this.revocations.cutSubject(subject, now);
+    this.feed.append({ type: "subject", subject }, now);
+    return { revoked };
+  }
+
+  async isRevoked(token: string): Promise<boolean> {
+    const [hash, key] = await this.lookupKey("isRevoked", token);
+    const e = this.existing("isRevoked", key, this.byHash.get(hash));
+    return e.revokedAt !== undefined || this.revocations.covers(e, this.now());
+  }
+
+  async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
+    const [hash, key] = await this.lookupKey("checkJwt", token);
+    const rec = normalizeClaims("checkJwt", key, claims, this.maxTokenLifetime);
+    if (this.jwtRevoked(hash, rec)) throw new StorageError("checkJwt", key, ErrTokenRevoked, "the token has been revoked");
+    return toMetadata(rec);
+  }
+
+  async denyJwt(token: string, claims: JwtClaims): Promise<void> {
+    const [hash, key] = await this.lookupKey("denyJwt", token);
+    const rec = normalizeClaims("denyJwt", key, claims, this.maxTokenLifetime);
+    const now = this.now();
+    this.revocations.deny(hash, rec.expiresAt);
+    const stored = this.byHash.get(hash);
+    if (stored !== undefined) stored.revokedAt ??= now;
+    this.feed.append({ type: "token", hash }, now);
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    checkName("revokeKey", "keyId", keyId);
+    this.assertOpen("revokeKey", keyId);
+    const now = this.now();
+    this.revocations.revokeKey(keyId, now);
+    this.feed.append({ type: "key", keyId }, now);
+  }
+
+  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash("lookupJwt", h);
+    const rec = normalizeClaims("lookupJwt", fingerprint(hash), claims, this.maxTokenLifetime);
+    this.assertOpen("lookupJwt", "-");
+    this.adopt(hash, previous);
+    const verdict: Verdict = this.jwtRevoked(hash, rec) ? { state: "revoked", expiresAt: rec.expiresAt } : { state: "live", metadata: toMetadata(rec) };
+    return { verdict, changes: this.feed.read(since) };
+  }
+
+  async hashToken(token: string, op = "get"): Promise<string> {
+    return (await this.tokenHashes(token, op)).hash;
+  }
+
+  async tokenHashes(token: string, op = "get"): Promise<{ hash: string; previous: string[] }> {
+    const [hash, , previous] = await tokenKeys(op, token, this.hashers);
+    return { hash, previous };
+  }
+
+  async lookup(hash: string, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash("lookup", h);
+    this.assertOpen("lookup", "-");
+    this.adopt(hash, previous);
+    const rec = this.byHash.get(hash);
+    const now = this.now();
+    return { verdict: verdictOf(rec, now, rec !== undefined && this.revocations.covers(rec, now)), changes: this.feed.read(since) };
+  }
+
+  async changes(since?: FeedCursor): Promise<ChangeBatch> {
+    this.assertOpen("changes", "-");
+    return this.feed.read(since);
+  }
+
+  /** Pops due entries off the expiry heap: cost grows with the expired count, not the store's size. */
+  async cleanup(): Promise<{ removed: number }> {
+    this.assertOpen("cleanup", "-");
+    this.revocations.sweep(this.now());
+    let removed = 0;
+    for (;;) {
+      const now = this.now();
+      let seen = 0;
+      for (let top = this.expiry.peek(); top !== undefined && now > top.expiresAt; top = this.expiry.peek()) {
+        this.expiry.pop();
+        if (this.byHash.get(top.hash) === top) {
+          this.unlink(top);
+          removed++;
+        }
+        if (++seen === this.cleanupBatchSize) break;
+      }
+      if (seen < this.cleanupBatchSize || this.closed) return { removed };
+      // let other work run between batches; each batch above is complete on its own
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.byHash.clear();
+    this.byId.clear();
+    this.bySubject.clear();
+    this.expiry.clear();
+    this.revocations.clear();
+  }
+
+  /**
+   * @internal For tests of key rotation: hash with other peppers from now on, over the same
+   * data (a real isolate gets new settings only by starting afresh, with an empty store).
+   */
+  rehash(config: { hashKey?: string; previousHashKeys?: string[] }): void {
+    this.hashers = createHashers(resolveBaseConfig({ ...config, now: this.now, defaultTtl: this.defaultTtl, maxTokenLifetime: this.maxTokenLifetime }));
+  }
+
+  /** @internal For tests: the indexes as they are. */
+  snapshot(): IndexSnapshot {
+    return {
+      tokens: [...this.byHash.values()].map(({ hash, id, subject, expiresAt, revokedAt }) => ({
+        hash, id, subject, expiresAt, ...(revokedAt === undefined ? {} : { revokedAt }),
+      })),
+      ids: [...this.byId].map(([id, e]) => [id, e.hash]),
+      subjects: [...this.bySubject].map(([s, set]) => [s, [...set].map((e) => e.hash)]),
+      expiry: this.expiry.values().filter((e) => this.byHash.get(e.hash) === e).map((e) => e.hash),
+    };
+  }
+
+  /** Hashes the token, and moves it (in the same synchronous step) if a previous pepper stored it. */
+  private async lookupKey(op: string, token: string): Promise<[hash: string, key: string]> {
+    const [hash, key, previous] = await tokenKeys(op, token, this.hashers);
+    this.assertOpen(op, key);
+    this.adopt(hash, previous);
+    return [hash, key];
+  }
+
+  /** Key rotation: a token (or deny-listed JWT) kept under a previous pepper's hash moves to `hash`. */
+  private adopt(hash: string, previous: readonly string[]): void {
+    if (previous.length === 0) return;
+    this.revocations.adoptDenied(hash, previous);
+    if (this.byHash.has(hash)) return;
+    for (const old of previous) {
+      const e = this.byHash.get(old);
+      if (e === undefined) continue;
+      this.unlink(e);
+      const moved = new Entry(hash, e);
+      moved.revokedAt = e.revokedAt;
+      this.link(moved);
+      return;
+    }
+  }
+
+  private assertOpen(op: string, key: string): void {
+    if (this.closed) throw new StorageError(op, key, ErrStoreUnavailable, "the store is closed");
+  }
+
+  private existing(op: string, key: string, entry: Entry | undefined): Entry {
+    if (entry === undefined) throw new StorageError(op, key, ErrTokenNotFound, "no such token");
+    return entry;
+  }
+
+  /** get's order of checks: unknown, then expired, then revoked. */
+  private live(op: string, key: string, entry: Entry | undefined): Entry {
+    const e = this.existing(op, key, entry);
+    if (this.now() > e.expiresAt) throw new StorageError(op, key, ErrTokenExpired, "the token has expired");
+    if (e.revokedAt !== undefined) throw new StorageError(op, key, ErrTokenRevoked, "the token has been revoked");
+    if (this.revocations.covers(e, this.now())) throw new StorageError(op, key, ErrTokenRevoked, COVERED);
+    return e;
+  }
+
+  /** A verified JWT is refused when deny-listed, stored and revoked, or covered by a cutoff or key revocation. */
+  private jwtRevoked(hash: string, rec: TokenRecord): boolean {
+    const now = this.now();
+    return this.revocations.isDenied(hash, now) || this.byHash.get(hash)?.revokedAt !== undefined || this.revocations.covers(rec, now);
+  }
+
+  private link(entry: Entry): void {
+    this.byHash.set(entry.hash, entry);
+    this.byId.set(entry.id, entry);
+    let set = this.bySubject.get(entry.subject);
+    if (set === undefined) this.bySubject.set(entry.subject, (set = new Set()));
+    set.add(entry);
+    this.expiry.push(entry);
+    // drop stale heap entries once they outnumber live ones, so updates and deletes cannot grow it
+    if (this.expiry.size > 2 * this.byHash.size + 1024) this.expiry.rebuild([...this.byHash.values()]);
+  }
+
+  private unlink(entry: Entry): void {
+    if (this.byHash.get(entry.hash) === entry) this.byHash.delete(entry.hash);
+    if (this.byId.get(entry.id) === entry) this.byId.delete(entry.id);
+    const set = this.bySubject.get(entry.subject);
+    if (set?.delete(entry) && set.size === 0) this.bySubject.delete(entry.subject);
+  }
+}

@@ -1,0 +1,72 @@
+import { ErrStoreUnavailable, StorageError } from "../core/errors.js";
+import type { ChangeBatch, ChangeEvent, Verdict } from "../core/feed.js";
+import { toMetadata, type TokenRecord } from "../core/validate.js";
+
+/** Reading what the Redis scripts answer: every malformed reply is ErrStoreUnavailable. */
+
+export function unavailable(op: string, key: string, detail: string): StorageError {
+  return new StorageError(op, key, ErrStoreUnavailable, detail);
+}
+
+
+/** Writes answer `true`; anything else means the store did not do what was asked. */
+export function acknowledged(op: string, key: string, raw: unknown): void {
+  if (raw !== true) throw unavailable(op, key, "the reply is not an acknowledgement");
+}
+
+export function parseVerdict(key: string, v: { s?: unknown; e?: unknown; m?: unknown } | undefined): Verdict {
+  switch (v?.s) {
+    case "unknown":
+      return { state: "unknown" };
+    case "live":
+      return { state: "live", metadata: toMetadata(parseRecord("lookup", key, v.m)) };
+    case "revoked":
+    case "expired":
+      if (typeof v.e === "number") return { state: v.s, expiresAt: v.e };
+  }
+  throw unavailable("lookup", key, "the verdict is malformed");
+}
+
+/** A feed read back from Redis: {e, n, r, ev} with events "t<hash>" or "s<subject>". */
+export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
+  const f = raw as { e?: unknown; n?: unknown; r?: unknown; ev?: unknown } | null;
+  if (
+    typeof f !== "object" || f === null || typeof f.e !== "string" || typeof f.n !== "number" ||
+    !Number.isSafeInteger(f.n) || typeof f.r !== "boolean" || !Array.isArray(f.ev)
+  ) {
+    throw unavailable(op, key, "the feed reply is malformed");
+  }
+  const events = f.ev.map((x): ChangeEvent => {
+    if (typeof x === "string" && x.startsWith("t")) return { type: "token", hash: x.slice(1) };
+    if (typeof x === "string" && x.startsWith("s")) return { type: "subject", subject: x.slice(1) };
+    if (typeof x === "string" && x.startsWith("k")) return { type: "key", keyId: x.slice(1) };
+    throw unavailable(op, key, "a feed event is malformed");
+  });
+  return { cursor: { epoch: f.e, seq: f.n }, reset: f.r, events };
+}
+
+/** A stored record back from Redis; anything malformed means the store answered wrongly. */
+export function parseRecord(op: string, key: string, raw: unknown): TokenRecord {
+  const r = raw as Partial<TokenRecord> | null;
+  if (
+    typeof r !== "object" || r === null ||
+    typeof r.id !== "string" || typeof r.subject !== "string" ||
+    typeof r.issuedAt !== "number" || typeof r.expiresAt !== "number"
+  ) {
+    throw unavailable(op, key, "a stored record is malformed");
+  }
+  return r as TokenRecord;
+}
+
+/**
+ * A short reason for a failed call. Upstash messages end with ", command was: [...]", which
+ * holds script arguments (hashes, ids): that part is cut off.
+ */
+export function describeFailure(e: unknown, timeoutMs: number): string {
+  if (!(e instanceof Error)) return "the request failed";
+  if (e.name === "TimeoutError" || e.name === "AbortError") return `no reply within ${timeoutMs} ms`;
+  if (e.name === "UpstashJSONParseError") return "the reply is not JSON";
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  const message = e.message.split(", command was:")[0]!.slice(0, 200);
+  return `${e.name}: ${message}${typeof code === "string" ? ` (${code})` : ""}`;
+}

@@ -1,0 +1,303 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import {
+  ErrClientMismatch,
+  ErrIDConflict,
+  ErrInvalidConfig,
+  ErrTokenExpired,
+  ErrTokenNotFound,
+  ErrTokenRevoked,
+  StorageError,
+  type StoreSentinel,
+} from "../core/errors.js";
+import { checkHash, resolveFeedConfig, validCursor, type ChangeBatch, type FeedCursor, type FeedStore, type ResolvedFeedConfig, type Verdict } from "../core/feed.js";
+import { fingerprint } from "../core/hash.js";
+import { acknowledged, describeFailure, parseBatch, parseRecord, parseVerdict, unavailable } from "./replies.js";
+import * as lua from "./scripts.js";
+import { DENY_GRACE_MS, type JwtClaims, type RedisStoreConfig, type RevokeOptions, type StoredTokenMetadata, type TokenMetadata } from "../core/types.js";
+import {
+  byIssuedAtThenId,
+  checkName,
+  normalizeClaims,
+  normalizeMetadata,
+  resolveBaseConfig,
+  toMetadata,
+  createHashers,
+  tokenKey,
+  tokenKeys,
+  wholeNumber,
+  type Hashers,
+} from "../core/validate.js";
+
+type Script = ReturnType<Redis["createScript"]>;
+
+const OUTCOMES: Record<string, [StoreSentinel, string]> = {
+  not_found: [ErrTokenNotFound, "no such token"],
+  expired: [ErrTokenExpired, "the token has expired"],
+  revoked: [ErrTokenRevoked, "the token has been revoked"],
+  conflict: [ErrIDConflict, "the id is held by another live token"],
+  covered: [ErrTokenRevoked, "a subject cutoff or a key revocation covers the token"],
+  client: [ErrClientMismatch, "the token was issued to another client"],
+};
+
+/**
+ * The Upstash backend: every operation is one Lua script (EVALSHA, falling back to EVAL once
+ * per script and Redis), so one HTTP round trip and atomic. Cleanup is one per batch.
+ */
+export class RedisTokenStore implements FeedStore {
+  private readonly redis: Redis;
+  private readonly scripts: Record<keyof typeof lua, Script>;
+  private readonly hashers: Hashers;
+  private readonly now: () => number;
+  private readonly defaultTtl: number;
+  private readonly prefix: string;
+  private readonly grace: number;
+  private readonly maxTokenLifetime: number;
+  private readonly batch: number;
+  private readonly timeoutMs: number;
+  private readonly feed: ResolvedFeedConfig;
+  /** Offered as the feed's epoch by every write; the first write to an empty feed sets it. */
+  private readonly epoch = crypto.randomUUID();
+  private closed = false;
+
+  /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
+  constructor(config: RedisStoreConfig) {
+    const base = resolveBaseConfig(config);
+    this.hashers = createHashers(base);
+    this.now = base.now;
+    this.defaultTtl = base.defaultTtl;
+    this.maxTokenLifetime = base.maxTokenLifetime;
+    const invalid = (field: string, detail: string) => new StorageError("create", field, ErrInvalidConfig, detail);
+    this.prefix = config.keyPrefix ?? "tokens:";
+    if (typeof this.prefix !== "string" || this.prefix.length > 128) throw invalid("keyPrefix", "keyPrefix must be a string of at most 128 characters");
+    this.grace = wholeNumber("retentionGrace", config.retentionGrace, 3_600_000, 0);
+    this.batch = wholeNumber("cleanupBatchSize", config.cleanupBatchSize, 500);
+    this.timeoutMs = wholeNumber("timeoutMs", config.timeoutMs, 1000);
+    this.feed = resolveFeedConfig(config);
+    const retries = wholeNumber("retries", config.retries, 1, 0);
+    if (config.redis !== undefined) {
+      if (typeof config.redis !== "object" || config.redis === null || typeof config.redis.createScript !== "function") {
+        throw invalid("redis", "redis must be an @upstash/redis Redis instance");
+      }
+      this.redis = config.redis;
+    } else {
+      if (typeof config.url !== "string" || !/^https?:\/\/[^\s/]+/.test(config.url) || !parsesAsUrl(config.url)) {
+        throw invalid("url", "url must be the http(s) URL of an Upstash REST endpoint");
+      }
+      if (typeof config.token !== "string" || config.token.length === 0 || /\s/.test(config.token)) {
+        throw invalid("token", "token must be a non-empty string without white space");
+      }
+      const timeoutMs = this.timeoutMs;
+      this.redis = new Redis({
+        url: config.url,
+        token: config.token,
+        automaticDeserialization: false,
+        enableTelemetry: false,
+        // only network errors are retried, and never past the timeout: the signal covers every attempt
+        retry: retries === 0 ? false : { retries, backoff: (i) => 25 * 2 ** i },
+        // the function form: a static signal stays aborted for every later call
+        signal: () => AbortSignal.timeout(timeoutMs),
+      });
+    }
+    this.scripts = Object.fromEntries(
+      Object.entries(lua).map(([name, src]) => [name, this.redis.createScript(src)]),
+    ) as Record<keyof typeof lua, Script>;
+  }
+
+  async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
+    const [h, key, previous] = await tokenKeys("store", token, this.hashers);
+    const now = this.now();
+    const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
+    const p = this.prefix;
+    const raw = await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()], [
+      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace, ...this.feedArgs(), rec.issuedAt, rec.keyId ?? "", ...this.migrateArgs(h, previous),
+    ], { revoked: "a revoked token cannot be stored again" });
+    acknowledged("store", key, raw);
+    return toMetadata(rec);
+  }
+
+  async get(token: string): Promise<StoredTokenMetadata> {
+    const [h, key, previous] = await tokenKeys("get", token, this.hashers);
+    const raw = await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now(), this.prefix, ...this.migrateArgs(h, previous)]);
+    return toMetadata(parseRecord("get", key, raw));
+  }
+
+  async getById(id: string): Promise<StoredTokenMetadata> {
+    checkName("getById", "id", id);
+    const raw = await this.run("getById", id, this.scripts.GET_BY_ID, [`${this.prefix}i:${id}`], [this.prefix, this.now()]);
+    return toMetadata(parseRecord("getById", id, raw));
+  }
+
+  async delete(token: string): Promise<void> {
+    const [h, key, previous] = await tokenKeys("delete", token, this.hashers);
+    const keys = [`${this.prefix}t:${h}`, `${this.prefix}x`, ...this.feedKeys()];
+    acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, keys, [this.prefix, h, this.now(), ...this.feedArgs(), ...this.migrateArgs(h, previous)]));
+  }
+
+  async list(subject: string): Promise<StoredTokenMetadata[]> {
+    checkName("list", "subject", subject);
+    const raw = await this.run("list", subject, this.scripts.LIST, [`${this.prefix}s:${subject}`], [this.prefix, this.now()]);
+    if (!Array.isArray(raw)) throw unavailable("list", subject, "the reply is not a list");
+    return raw.map((r) => parseRecord("list", subject, r)).sort(byIssuedAtThenId).map(toMetadata);
+  }
+
+  async revoke(token: string, options?: RevokeOptions): Promise<void> {
+    const [h, key, previous] = await tokenKeys("revoke", token, this.hashers);
+    const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
+    const clientId = options?.clientId ?? "";
+    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, keys, [this.now(), h, ...this.feedArgs(), clientId, ...this.migrateArgs(h, previous)]));
+  }
+
+  async revokeSubject(subject: string): Promise<{ revoked: number }> {
+    checkName("revokeSubject", "subject", subject);
+    const keys = [`${this.prefix}s:${subject}`, ...this.feedKeys(), `${this.prefix}c:${subject}`];
+    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [this.prefix, this.now(), subject, ...this.feedArgs(), this.revocationTtl()]);
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw unavailable("revokeSubject", subject, "the reply is not a count");
+    return { revoked: raw };
+  }
+
+  async isRevoked(token: string): Promise<boolean> {
+    const [h, key, previous] = await tokenKeys("isRevoked", token, this.hashers);
+    const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], [this.prefix, ...this.migrateArgs(h, previous)]);
+    if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
+    return raw;
+  }
+
+  async hashToken(token: string, op = "get"): Promise<string> {
+    return (await tokenKey(op, token, this.hashers.current))[0];
+  }
+
+  async tokenHashes(token: string, op = "get"): Promise<{ hash: string; previous: string[] }> {
+    const [hash, , previous] = await tokenKeys(op, token, this.hashers);
+    return { hash, previous };
+  }
+
+  async lookup(hash: string, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash("lookup", h);
+    const key = fingerprint(hash);
+    const args = [this.now(), ...this.cursorArgs(since), this.prefix, ...this.migrateArgs(hash, previous)];
+    const raw = await this.run("lookup", key, this.scripts.LOOKUP, [`${this.prefix}t:${hash}`, ...this.feedKeys()], args);
+    const r = raw as { v?: { s?: unknown; e?: unknown; m?: unknown }; f?: unknown } | null;
+    return { verdict: parseVerdict(key, r?.v), changes: parseBatch("lookup", key, r?.f) };
+  }
+
+  async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
+    const { hash, previous } = await this.tokenHashes(token, "checkJwt");
+    const { verdict } = await this.lookupJwt(hash, claims, undefined, previous, "checkJwt");
+    if (verdict.state !== "live") throw new StorageError("checkJwt", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+    return verdict.metadata;
+  }
+
+  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous: readonly string[] = [], op = "lookupJwt"): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    for (const h of [hash, ...previous]) checkHash(op, h);
+    const key = fingerprint(hash);
+    const rec = normalizeClaims(op, key, claims, this.maxTokenLifetime);
+    const p = this.prefix;
+    const raw = await this.run(op, key, this.scripts.LOOKUP_JWT, [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()], [
+      p, rec.subject, rec.issuedAt, rec.keyId ?? "", ...this.cursorArgs(since), ...this.migrateArgs(hash, previous),
+    ]);
+    const r = raw as { v?: { s?: unknown }; f?: unknown } | null;
+    const changes = parseBatch(op, key, r?.f);
+    if (r?.v?.s === "live") return { verdict: { state: "live", metadata: toMetadata(rec) }, changes };
+    if (r?.v?.s === "revoked") return { verdict: { state: "revoked", expiresAt: rec.expiresAt }, changes };
+    throw unavailable(op, key, "the verdict is malformed");
+  }
+
+  async denyJwt(token: string, claims: JwtClaims): Promise<void> {
+    const [h, key, previous] = await tokenKeys("denyJwt", token, this.hashers);
+    const rec = normalizeClaims("denyJwt", key, claims, this.maxTokenLifetime);
+    const now = this.now();
+    const ttl = Math.max(1, rec.expiresAt + DENY_GRACE_MS - now);
+    const keys = [`${this.prefix}d:${h}`, `${this.prefix}t:${h}`, ...this.feedKeys()];
+    acknowledged("denyJwt", key, await this.run("denyJwt", key, this.scripts.DENY_JWT, keys, [now, h, ttl, ...this.feedArgs(), ...this.migrateArgs(h, previous)]));
+  }
+
+  async revokeKey(keyId: string): Promise<void> {
+    checkName("revokeKey", "keyId", keyId);
+    const keys = [`${this.prefix}k:${keyId}`, ...this.feedKeys()];
+    acknowledged("revokeKey", keyId, await this.run("revokeKey", keyId, this.scripts.REVOKE_KEY, keys, [this.now(), keyId, this.revocationTtl(), ...this.feedArgs()]));
+  }
+
+  async changes(since?: FeedCursor): Promise<ChangeBatch> {
+    return parseBatch("changes", "-", await this.run("changes", "-", this.scripts.CHANGES, this.feedKeys(), this.cursorArgs(since)));
+  }
+
+  /** One script call per batch of `cleanupBatchSize`, until a batch comes back short. */
+  async cleanup(): Promise<{ removed: number }> {
+    let removed = 0;
+    for (;;) {
+      const raw = await this.run("cleanup", "-", this.scripts.CLEANUP, [`${this.prefix}x`], [this.prefix, this.now(), this.batch]);
+      if (!Array.isArray(raw) || !raw.every((n) => Number.isSafeInteger(n))) {
+        throw unavailable("cleanup", "-", "the reply is not [removed, popped]");
+      }
+      removed += raw[0] as number;
+      if ((raw[1] as number) < this.batch) return { removed };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Cutoffs and key revocations outlive every token they can reach. */
+  private revocationTtl(): number {
+    return this.maxTokenLifetime + this.grace;
+  }
+
+  /** The three ARGV every token script ends with: prefix, previous hashes, current hash (key rotation). */
+  private migrateArgs(hash: string, previous: readonly string[]): string[] {
+    return [this.prefix, previous.join(","), hash];
+  }
+
+  private feedKeys(): [string, string] {
+    return [`${this.prefix}f`, `${this.prefix}fm`];
+  }
+
+  /** What a feed write needs after its own arguments: epoch, retention, maxlen. */
+  private feedArgs(): (string | number)[] {
+    return [this.epoch, this.feed.retentionMs, this.feed.maxLength];
+  }
+
+  /** since_epoch, since_seq (-1 when there is no usable cursor), page. */
+  private cursorArgs(since: FeedCursor | undefined): (string | number)[] {
+    const c = validCursor(since);
+    return [c?.epoch ?? "", c?.seq ?? -1, this.feed.pageSize];
+  }
+
+  /** Runs one script; turns "!code" replies into StorageErrors and every failure into ErrStoreUnavailable. */
+  private async run(
+    op: string,
+    key: string,
+    script: Script,
+    keys: string[],
+    args: (string | number)[],
+    details: Record<string, string> = {},
+  ): Promise<unknown> {
+    if (this.closed) throw unavailable(op, key, "the store is closed");
+    let raw: unknown;
+    try {
+      raw = await script.exec(keys, args.map(String));
+    } catch (e) {
+      throw unavailable(op, key, describeFailure(e, this.timeoutMs));
+    }
+    // a caller's own client may deserialize replies itself (automaticDeserialization)
+    if (typeof raw !== "string") return raw;
+    if (raw.startsWith("!")) {
+      const outcome = OUTCOMES[raw.slice(1)];
+      if (outcome === undefined) throw unavailable(op, key, "the reply is not a known outcome");
+      throw new StorageError(op, key, outcome[0], details[raw.slice(1)] ?? outcome[1]);
+    }
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      throw unavailable(op, key, "the reply is not JSON");
+    }
+  }
+}
+
+function parsesAsUrl(url: string): boolean {
+  try {
+    return new URL(url).host.length > 0;
+  } catch {
+    return false;
+  }
+}

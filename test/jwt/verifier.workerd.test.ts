@@ -1,0 +1,255 @@
+/**
+ * JWTs at the edge, inside workerd: keys generated here, signed with jose, the key set served
+ * inline or by the local JWKS server; a memory store with a movable clock behind the app.
+ */
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
+import { describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { JwtVerifier } from "../../src/jwt/verifier.js";
+import { ADMIN, adminJson, bearer, CLIENT_ID, CLIENT_SECRET, harness } from "../support/worker.js";
+
+const NOW = Date.UTC(2026, 10, 27, 12);
+const sec = (ms: number) => Math.floor(ms / 1000);
+
+interface Signer {
+  kid: string;
+  alg: string;
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
+async function signer(alg: "ES256" | "RS256" | "EdDSA", kid: string): Promise<Signer> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg } };
+}
+const [es, rs, other] = await Promise.all([signer("ES256", "es-1"), signer("RS256", "rs-1"), signer("ES256", "es-1")]);
+const inline = { keys: [es.jwk, rs.jwk] };
+
+function sign(s: Signer, claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {
+  const payload = { sub: "alice", jti: `jti-${crypto.randomUUID()}`, iss: "https://idp.test", aud: "api", iat: sec(NOW) - 60, exp: sec(NOW) + 3600, ...claims };
+  return new SignJWT(payload).setProtectedHeader({ alg: s.alg, kid: s.kid, ...header }).sign(s.privateKey);
+}
+const b64url = (x: unknown) => btoa(JSON.stringify(x)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+
+function setup(o: { url?: string; issuer?: string; audience?: string } = {}) {
+  const clock = { t: NOW };
+  const jwt = new JwtVerifier({
+    ...(o.url ? { url: o.url } : { jwks: inline }),
+    issuer: o.issuer, audience: o.audience, now: () => clock.t, cooldownMs: 30_000,
+  });
+  const h = harness({ jwt });
+  h.clock.t = NOW;
+  // one clock for the store and the verifier
+  Object.defineProperty(clock, "t", { get: () => h.clock.t, set: (v: number) => (h.clock.t = v) });
+  return { h, jwt };
+}
+const guarded = (h: ReturnType<typeof harness>, token: string) => h.app.request("/api/x", { headers: bearer(token) });
+
+describe("JWT verification in the guard", () => {
+  it("admits a good token with sub and jti as identity headers, after one revocation check", async () => {
+    const { h } = setup({ issuer: "https://idp.test", audience: "api" });
+    for (const s of [es, rs]) {
+      const token = await sign(s, { sub: "alice@example", jti: `j-${s.kid}` });
+      const res = await guarded(h, token);
+      expect(res.status).toBe(200);
+      const seen = h.origin.at(-1)!;
+      expect(seen.headers.get("X-Token-Subject")).toBe("alice@example");
+      expect(seen.headers.get("X-Token-Id")).toBe(`j-${s.kid}`);
+    }
+    expect(h.store.calls).toEqual({ checkJwt: 2 });
+  });
+
+  const rejects: [string, () => Promise<string>, string][] = [
+    ["a bad signature", () => sign(other), "the token signature is invalid"],
+    ["alg none", async () => `${b64url({ alg: "none", kid: "es-1" })}.${b64url({ sub: "alice", iat: sec(NOW), exp: sec(NOW) + 60 })}.`, "the token algorithm is not allowed"],
+    ["HS256 keyed with the RSA public key", async () => {
+      const secret = new TextEncoder().encode(JSON.stringify(rs.jwk));
+      return new SignJWT({ sub: "alice" }).setProtectedHeader({ alg: "HS256", kid: "rs-1" }).setIssuedAt(sec(NOW)).setExpirationTime(sec(NOW) + 60).sign(secret);
+    }, "the token algorithm is not allowed"],
+    ["an expired token", () => sign(es, { exp: sec(NOW) - 31, iat: sec(NOW) - 100 }), "the token has expired"],
+    ["a future nbf", () => sign(es, { nbf: sec(NOW) + 120 }), "the token is not yet valid"],
+    ["a wrong iss", () => sign(es, { iss: "https://evil.test" }), "the token issuer is not accepted"],
+    ["a wrong aud", () => sign(es, { aud: "other-api" }), "the token audience is not accepted"],
+    ["no sub", () => sign(es, { sub: undefined }), "the token lacks the sub claim"],
+    ["a lifetime over 30 days", () => sign(es, { exp: sec(NOW) + 31 * 86_400 }), "the token lives longer than allowed"],
+    ["an unknown kid", () => sign(es, {}, { kid: "nobody" }), "no key matches the token"],
+  ];
+  for (const [what, make, description] of rejects) {
+    it(`answers ${what} with 401 and error_description "${description}", without a store call`, async () => {
+      const { h } = setup({ issuer: "https://idp.test", audience: "api" });
+      const res = await guarded(h, await make());
+      expect(res.status).toBe(401);
+      expect(res.headers.get("WWW-Authenticate")).toBe(`Bearer realm="edge-token-store", error="invalid_token", error_description="${description}"`);
+      expect(h.store.total()).toBe(0);
+      expect(h.origin).toHaveLength(0);
+    });
+  }
+
+  it("still sends opaque tokens to the store lookup, in the same deployment", async () => {
+    const { h } = setup();
+    await h.memory.store("opaque-token", { id: "o1", subject: "bob" });
+    expect((await guarded(h, "opaque-token")).status).toBe(200);
+    expect(h.store.calls).toEqual({ get: 1 });
+  });
+});
+
+describe("the key set over HTTP", () => {
+  const jwksUrl = inject("jwksUrl");
+  const serve = async (name: string, keys: JWK[]) => fetch(`${jwksUrl}/${name}`, { method: "POST", body: JSON.stringify({ keys }) });
+  const fetches = async (name: string) => ((await (await fetch(`${jwksUrl}/${name}/count`)).json()) as { fetches: number }).fetches;
+
+  it("refetches once on an unknown kid, then answers 401, and not again within the cooldown", async () => {
+    const name = `kid-${crypto.randomUUID()}`;
+    await serve(name, [es.jwk]);
+    const { h } = setup({ url: `${jwksUrl}/${name}` });
+    expect((await guarded(h, await sign(es))).status).toBe(200);
+    expect(await fetches(name)).toBe(1);
+    expect((await guarded(h, await sign(rs))).status).toBe(401); // within the cooldown of that fetch: no refetch
+    expect(await fetches(name)).toBe(1);
+    h.clock.t += 30_000;
+    expect((await guarded(h, await sign(rs))).status).toBe(401); // rs-1 is not served: one refetch, then 401
+    expect(await fetches(name)).toBe(2);
+    expect((await guarded(h, await sign(es, {}, { kid: "other" }))).status).toBe(401);
+    expect(await fetches(name)).toBe(2);
+    // a new key appears: after the cooldown one refetch finds it
+    await serve(name, [es.jwk, rs.jwk]);
+    h.clock.t += 30_000;
+    expect((await guarded(h, await sign(rs))).status).toBe(200);
+    expect(await fetches(name)).toBe(3);
+  });
+
+  it("keeps admitting with cached keys while the key set is down, and fails closed (503) with none", async () => {
+    const name = `down-${crypto.randomUUID()}`;
+    await serve(name, [es.jwk]);
+    const { h } = setup({ url: `${jwksUrl}/${name}` });
+    expect((await guarded(h, await sign(es))).status).toBe(200);
+    await fetch(`${jwksUrl}/${name}/down`, { method: "POST" });
+    h.clock.t += 11 * 60_000; // the cached set is past its lifetime: a refresh is tried, and fails
+    expect((await guarded(h, await sign(es, { iat: sec(h.clock.t) - 1, exp: sec(h.clock.t) + 60 }))).status).toBe(200);
+    const cold = setup({ url: `${jwksUrl}/${name}` });
+    const res = await guarded(cold.h, await sign(es));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("5");
+    expect(cold.h.origin).toHaveLength(0);
+    await fetch(`${jwksUrl}/${name}/up`, { method: "POST" });
+  });
+
+  it("fails closed (503), never 500, when the key set endpoint answers something that is not a key set", async () => {
+    // garbage leaves no key in hand: 503; a well-formed set without a usable key: unknown kid, 401
+    const answers: [string, number][] = [["not json", 503], ['{"keys":"nope"}', 503], ["[]", 503], ["\u0000", 503], ['{"keys":[{"kty":"nonsense"}]}', 401]];
+    for (const [body, expected] of answers) {
+      const name = `junk-${crypto.randomUUID()}`;
+      await fetch(`${jwksUrl}/${name}`, { method: "POST", body });
+      const { h } = setup({ url: `${jwksUrl}/${name}` });
+      const res = await guarded(h, await sign(es));
+      expect(res.status, body).toBe(expected);
+      expect(h.origin).toHaveLength(0);
+      expect(h.store.total()).toBe(0);
+    }
+  });
+});
+
+describe("revoking JWTs", () => {
+  const oauthForm = (token: string): RequestInit => ({
+    method: "POST",
+    headers: { Authorization: `Basic ${btoa(`${CLIENT_ID}:${CLIENT_SECRET}`)}`, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token }).toString(),
+  });
+
+  it("deny-lists a verified JWT through OAuth revocation and through the admin API, stored or not", async () => {
+    const { h } = setup();
+    const [a, b, c] = await Promise.all([sign(es), sign(es), sign(es)]);
+    expect((await h.app.request("/oauth/revoke", oauthForm(a))).status).toBe(200);
+    expect(await (await h.app.request("/admin/tokens/revoke", adminJson({ token: b }))).json()).toEqual({ revoked: true });
+    expect((await guarded(h, a)).status).toBe(401);
+    expect((await guarded(h, b)).status).toBe(401);
+    expect((await guarded(h, c)).status).toBe(200);
+    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: a }))).json()).toEqual({ revoked: true });
+    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: c }))).json()).toEqual({ revoked: false });
+  });
+
+  it("never writes a JWT that does not verify: OAuth answers 200, the admin API 400, the store is not called", async () => {
+    const { h } = setup();
+    const forged = await sign(other);
+    expect((await h.app.request("/oauth/revoke", oauthForm(forged))).status).toBe(200);
+    const res = await h.app.request("/admin/tokens/revoke", adminJson({ token: forged }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: "invalid_token", message: "the token signature is invalid" } });
+    for (const path of ["/admin/tokens", "/admin/tokens/lookup", "/admin/tokens/delete"]) {
+      const r = await h.app.request(path, adminJson(path === "/admin/tokens" ? { token: forged, id: "f", subject: "s" } : { token: forged }));
+      expect(r.status, path).toBe(400);
+    }
+    expect(h.store.total()).toBe(0);
+  });
+
+  it("refuses a subject's JWTs issued at or before revokeSubject, and admits one issued afterwards", async () => {
+    const { h } = setup();
+    const older = await sign(es, { sub: "dana" });
+    expect((await guarded(h, older)).status).toBe(200);
+    h.clock.t += 5_000;
+    expect(await (await h.app.request("/admin/subjects/dana/revoke", { method: "POST", headers: bearer(ADMIN) })).json()).toEqual({ revoked: 0 });
+    expect((await guarded(h, older)).status).toBe(401);
+    h.clock.t += 1_000;
+    const newer = await sign(es, { sub: "dana", iat: sec(h.clock.t), exp: sec(h.clock.t) + 600 });
+    expect((await guarded(h, newer)).status).toBe(200);
+    expect((await guarded(h, await sign(es, { sub: "erin" }))).status).toBe(200);
+  });
+
+  it("refuses every token of a revoked key, stored or not, idempotently", async () => {
+    const { h } = setup();
+    await h.memory.store("stored-by-key", { id: "sk", subject: "s", keyId: "es-1" });
+    const unstored = await sign(es);
+    for (let i = 0; i < 2; i++) {
+      const res = await h.app.request("/admin/keys/es-1/revoke", { method: "POST", headers: bearer(ADMIN) });
+      expect(await res.json()).toEqual({ revoked: true });
+    }
+    expect((await guarded(h, unstored)).status).toBe(401);
+    expect((await guarded(h, "stored-by-key")).status).toBe(401);
+    expect((await guarded(h, await sign(rs))).status).toBe(200);
+  });
+
+  it("introspects a verified JWT with its claims, and anything else as inactive", async () => {
+    const { h } = setup();
+    const token = await sign(es, { sub: "frank", jti: "j-frank" });
+    const res = await h.app.request("/oauth/introspect", oauthForm(token));
+    expect(await res.json()).toMatchObject({ active: true, sub: "frank", jti: "j-frank", iss: "https://idp.test", kid: "es-1", iat: sec(NOW) - 60, exp: sec(NOW) + 3600 });
+    for (const t of [await sign(other), "eyJhbGciOiJub25lIn0.e30."]) {
+      expect(await (await h.app.request("/oauth/introspect", oauthForm(t))).json()).toEqual({ active: false });
+    }
+    await h.app.request("/oauth/revoke", oauthForm(token));
+    expect(await (await h.app.request("/oauth/introspect", oauthForm(token))).json()).toEqual({ active: false });
+  });
+});
+
+describe("hostile claims (fast-check)", () => {
+  it("admits a signed token with any claims only with distinct, decodable identity headers, else 401; never a 5xx", async () => {
+    const fc = (await import("fast-check")).default;
+    const { h } = setup();
+    const hostile = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 10 }),
+      fc.constantFrom("\ud800", "a\u0000b", "%41", "%", " x", "\u202e", "x".repeat(257), "", "es-1"),
+    );
+    const seen = new Map<string, string>();
+    await fc.assert(
+      fc.asyncProperty(hostile, fc.option(hostile, { nil: undefined }), fc.option(hostile, { nil: undefined }), async (sub, jti, kid) => {
+        const token = await sign(es, { sub, jti }, kid === undefined ? {} : { kid });
+        const before = h.origin.length;
+        const res = await guarded(h, token);
+        const text = await res.text();
+        expect(res.status, text).toBeLessThan(500);
+        expect(text).not.toContain(token);
+        if (res.status === 200) {
+          const req = h.origin.at(-1)!;
+          const header = req.headers.get("X-Token-Subject")!;
+          expect(decodeURIComponent(header)).toBe(sub);
+          if (jti !== undefined && jti !== "") expect(decodeURIComponent(req.headers.get("X-Token-Id")!)).toBe(jti);
+          expect(seen.get(header) ?? sub).toBe(sub);
+          seen.set(header, sub);
+        } else {
+          expect(res.status).toBe(401);
+          expect(h.origin.length).toBe(before);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * A real OAuth client library (oauth4webapi) against the app's RFC 7009 and RFC 7662
+ * endpoints, with client_secret_basic and client_secret_post, through app.request.
+ */
+import * as oauth from "oauth4webapi";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.js";
+import { MemoryTokenStore } from "../../src/store/index.js";
+
+const ISSUER = "https://edge.test";
+const as: oauth.AuthorizationServer = {
+  issuer: ISSUER,
+  revocation_endpoint: `${ISSUER}/oauth/revoke`,
+  introspection_endpoint: `${ISSUER}/oauth/introspect`,
+};
+const CLIENT: oauth.Client = { client_id: "lib-client" };
+const SECRET = "lib-client-secret-0123456789";
+
+function setup() {
+  const store = new MemoryTokenStore();
+  const app = createApp({
+    store,
+    config: {
+      adminToken: "admin-token-for-tests-0123456789", originUrl: "http://origin.test", failMode: "closed", realm: "r",
+      oauthClients: new Map([[CLIENT.client_id, SECRET]]), keyPrefix: "t:", previousHashKeys: [], cacheMaxStalenessMs: 0, cacheMaxEntries: 1,
+    },
+    fetchOrigin: async () => new Response("origin"),
+  });
+  const options = { [oauth.customFetch]: async (url: string, init: RequestInit) => app.request(url, init) };
+  return { store, options };
+}
+
+for (const [method, auth] of [["client_secret_basic", oauth.ClientSecretBasic(SECRET)], ["client_secret_post", oauth.ClientSecretPost(SECRET)]] as const) {
+  describe(`oauth4webapi with ${method}`, () => {
+    it("introspects a live token, revokes it, then introspects it as inactive", async () => {
+      const { store, options } = setup();
+      await store.store("lib-token-1", { id: "lib-1", subject: "alice", clientId: CLIENT.client_id });
+      const live = await oauth.processIntrospectionResponse(as, CLIENT, await oauth.introspectionRequest(as, CLIENT, auth, "lib-token-1", options));
+      expect(live).toMatchObject({ active: true, sub: "alice", jti: "lib-1", client_id: "lib-client", token_type: "Bearer" });
+      await oauth.processRevocationResponse(await oauth.revocationRequest(as, CLIENT, auth, "lib-token-1", options));
+      expect(await store.isRevoked("lib-token-1")).toBe(true);
+      const gone = await oauth.processIntrospectionResponse(as, CLIENT, await oauth.introspectionRequest(as, CLIENT, auth, "lib-token-1", options));
+      expect(gone).toEqual({ active: false });
+    });
+
+    it("surfaces a wrong secret as the library's 401 challenge error", async () => {
+      const { options } = setup();
+      const wrong = method === "client_secret_basic" ? oauth.ClientSecretBasic("wrong-secret-0123456789") : oauth.ClientSecretPost("wrong-secret-0123456789");
+      const res = await oauth.revocationRequest(as, CLIENT, wrong, "x", options);
+      const e = await oauth.processRevocationResponse(res).catch((x: unknown) => x);
+      // a 401 with WWW-Authenticate: the library reports the challenge (Basic) and the status
+      expect(e).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
+      expect((e as oauth.WWWAuthenticateChallengeError).status).toBe(401);
+      expect((e as oauth.WWWAuthenticateChallengeError).cause[0]?.scheme).toBe("basic");
+    });
+  });
+}

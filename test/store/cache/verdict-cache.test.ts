@@ -1,0 +1,402 @@
+/**
+ * The verdict cache over two real stores (memory, and Redis through the project's endpoint),
+ * with two caches standing for two isolates. Time moves through injected clocks, never sleeps.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrStoreUnavailable, ErrTokenNotFound, ErrTokenRevoked, MemoryTokenStore, RedisTokenStore, StorageError, withVerdictCache } from "../../../src/index.js";
+import type { FeedStore, JwtClaims, VerdictCache } from "../../../src/store/index.js";
+import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
+import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
+
+const BOUND = 1000;
+let endpoint: UpstashEndpoint;
+beforeAll(async () => {
+  endpoint = await startEndpoint();
+});
+afterAll(async () => endpoint.close());
+
+interface World {
+  clock: { t: number };
+  /** Two isolates over one backend, each with its own cache (and, on Redis, its own client). */
+  a: VerdictCache;
+  b: VerdictCache;
+  /** Background syncs handed to waitUntil, to be awaited when a test wants them done. */
+  pending: Promise<unknown>[];
+  flush(): Promise<void>;
+}
+
+type Backend = (clock: { t: number }, feed?: { feedMaxLength?: number }) => [FeedStore, FeedStore];
+const BACKENDS: [string, Backend][] = [
+  ["memory", (clock, feed) => {
+    const shared = new MemoryTokenStore({ now: () => clock.t, ...feed });
+    return [shared, shared];
+  }],
+  ["redis", (clock, feed) => {
+    const keyPrefix = uniquePrefix("cache");
+    const make = () => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, now: () => clock.t, ...feed });
+    return [make(), make()];
+  }],
+];
+
+function world(backend: Backend, feed?: { feedMaxLength?: number }): World {
+  const clock = { t: Date.UTC(2026, 10, 27, 12) };
+  const [sa, sb] = backend(clock, feed);
+  const pending: Promise<unknown>[] = [];
+  const opts = { maxStalenessMs: BOUND, now: () => clock.t };
+  return {
+    clock,
+    a: withVerdictCache(sa, opts),
+    b: withVerdictCache(sb, opts),
+    pending,
+    flush: async () => {
+      await Promise.all(pending.splice(0));
+    },
+  };
+}
+
+const tok = () => `cache-${crypto.randomUUID()}`;
+
+/**
+ * Holds back the answer of the next lookup a cache sends (the store has already run it),
+ * to order it against other calls: `reached` once it is back, `release` lets the cache see it.
+ */
+function hold(cache: VerdictCache): { reached: Promise<void>; release(): void } {
+  const inner = (cache as unknown as { inner: FeedStore }).inner;
+  const original = inner.lookup;
+  let release!: () => void;
+  let reached!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const back = new Promise<void>((r) => (reached = r));
+  inner.lookup = async (...args) => {
+    inner.lookup = original;
+    const answer = await original.apply(inner, args);
+    reached();
+    await gate;
+    return answer;
+  };
+  return { reached: back, release };
+}
+async function sentinel(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "live";
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    return e.err.code;
+  }
+}
+
+for (const [name, backend] of BACKENDS) {
+  describe(`verdict cache across isolates (${name})`, () => {
+    /** Past the bound, B syncs through a miss on some other token: then `token` is served from B's cache alone. */
+    const syncB = async (w: World) => {
+      w.clock.t += BOUND;
+      const misses = w.b.stats().misses;
+      await sentinel(w.b.get(tok()));
+      expect(w.b.stats().misses).toBe(misses + 1);
+    };
+
+    it("enforces a revocation made through A on B once B is past the bound", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live"); // B caches it live
+      await w.a.revoke(token);
+      expect(await sentinel(w.a.get(token))).toBe("token_revoked"); // A's own write is seen at once
+      w.clock.t += BOUND;
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked"); // stale: B asks the store
+    });
+
+    it("drops B's cached verdicts for what changed, through the feed that a miss carries", async () => {
+      const w = world(backend);
+      const [revoked, subjectRevoked, deleted, kept] = [tok(), tok(), tok(), tok()];
+      await w.a.store(revoked, { id: `i-${revoked}`, subject: "s" });
+      await w.a.store(subjectRevoked, { id: `i-${subjectRevoked}`, subject: "subj-x" });
+      await w.a.store(deleted, { id: `i-${deleted}`, subject: "s" });
+      await w.a.store(kept, { id: `i-${kept}`, subject: "s" });
+      for (const t of [revoked, subjectRevoked, deleted, kept]) expect(await sentinel(w.b.get(t))).toBe("live");
+      await w.a.revoke(revoked);
+      await w.a.revokeSubject("subj-x");
+      await w.a.delete(deleted);
+      await syncB(w);
+      const misses = w.b.stats().misses;
+      expect(await sentinel(w.b.get(kept))).toBe("live");
+      expect(w.b.stats().misses).toBe(misses); // untouched by the feed: still a hit
+      expect(await sentinel(w.b.get(revoked))).toBe("token_revoked");
+      expect(await sentinel(w.b.get(subjectRevoked))).toBe("token_revoked");
+      expect(await sentinel(w.b.get(deleted))).toBe("token_not_found");
+      expect(w.b.stats().misses).toBe(misses + 3);
+    });
+
+    it("enforces every JWT revocation kind made through A on B within the bound: deny-list, subject cutoff, key", async () => {
+      const w = world(backend);
+      const jwt = () => `eyJhbGciOiJFUzI1NiJ9.eyJ9.${crypto.randomUUID()}`;
+      const claims = (subject: string, keyId: string) => ({ subject, keyId, issuedAt: new Date(w.clock.t - 1000), expiresAt: new Date(w.clock.t + 3_600_000) });
+      const cases = [
+        { token: jwt(), claims: claims("jwt-deny", "k-a"), revoke: (c: JwtClaims, t: string) => w.a.denyJwt(t, c) },
+        { token: jwt(), claims: claims("jwt-cut", "k-b"), revoke: () => w.a.revokeSubject("jwt-cut").then(() => undefined) },
+        { token: jwt(), claims: claims("jwt-key", "k-c"), revoke: () => w.a.revokeKey("k-c") },
+      ];
+      const kept = { token: jwt(), claims: claims("jwt-kept", "k-d") };
+      for (const c of [...cases, kept]) expect(await sentinel(w.b.checkJwt(c.token, c.claims))).toBe("live");
+      const misses = w.b.stats().misses;
+      for (const c of [...cases, kept]) expect(await sentinel(w.b.checkJwt(c.token, c.claims))).toBe("live");
+      expect(w.b.stats().misses).toBe(misses); // all hits, no round trip
+      for (const c of cases) await c.revoke(c.claims, c.token);
+      for (const c of cases) expect(await sentinel(w.a.checkJwt(c.token, c.claims))).toBe("token_revoked"); // at once on A
+      await syncB(w);
+      for (const c of cases) expect(await sentinel(w.b.checkJwt(c.token, c.claims)), c.claims.subject).toBe("token_revoked");
+      expect(await sentinel(w.b.checkJwt(kept.token, kept.claims))).toBe("live");
+    });
+
+    it("makes a token stored through A live on B within the bound, though B cached it unknown", async () => {
+      const w = world(backend);
+      const token = tok();
+      expect(await sentinel(w.b.get(token))).toBe("token_not_found");
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      await syncB(w);
+      expect(await sentinel(w.b.get(token))).toBe("live");
+    });
+
+    it("never caches a verdict older than a change already applied, or than a local write", async () => {
+      const w = world(backend);
+      const [x, y] = [tok(), tok()];
+      await w.a.store(x, { id: `i-${x}`, subject: "s" });
+      await w.a.store(y, { id: `i-${y}`, subject: "s" });
+      await sentinel(w.b.get(tok())); // B has a cursor
+      // B's lookup for x runs at the store (live), but its answer is held back...
+      const held = hold(w.b);
+      const slow = sentinel(w.b.get(x));
+      await held.reached;
+      // ...while A revokes x and B's next miss applies that change
+      await w.a.revoke(x);
+      expect(await sentinel(w.b.get(y))).toBe("live");
+      held.release();
+      expect(await slow).toBe("live"); // true when it was sent
+      expect(await sentinel(w.b.get(x))).toBe("token_revoked"); // but not cached
+
+      // the same with B's own write in between
+      const z = tok();
+      await w.a.store(z, { id: `i-${z}`, subject: "s" });
+      const held2 = hold(w.b);
+      const slow2 = sentinel(w.b.get(z));
+      await held2.reached;
+      await w.b.revoke(z);
+      held2.release();
+      expect(await slow2).toBe("live");
+      expect(await sentinel(w.b.get(z))).toBe("token_revoked");
+    });
+
+    it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
+      const w = world(backend, { feedMaxLength: 3 });
+      const [token, other] = [tok(), tok()];
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      await w.a.store(other, { id: `i-${other}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live");
+      expect(await sentinel(w.b.get(other))).toBe("live");
+      for (let i = 0; i < 5; i++) await w.a.store(tok(), { id: `fill-${i}-${token}`, subject: "s" });
+      await w.a.revoke(token); // its event is kept, but B cannot know what else it missed
+      const resets = w.b.stats().resets;
+      await syncB(w);
+      expect(w.b.stats().resets).toBe(resets + 1);
+      const misses = w.b.stats().misses;
+      expect(await sentinel(w.b.get(other))).toBe("live");
+      expect(w.b.stats().misses).toBe(misses + 1); // dropped by the reset, asked again
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+    });
+
+    it("syncs in the background past half the bound, so a busy isolate sees changes without a miss", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live");
+      await w.a.revoke(token);
+      w.clock.t += BOUND / 2;
+      // still fresh: served from the cache, and one background sync starts
+      expect(await sentinel(w.b.get(token, { waitUntil: (p) => w.pending.push(p) }))).toBe("live");
+      expect(w.pending).toHaveLength(1);
+      await w.flush();
+      expect(w.b.stats()).toMatchObject({ syncs: 1, syncFailures: 0 });
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+    });
+
+    it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
+      const w = world(backend, { feedMaxLength: 3 });
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live");
+      for (let i = 0; i < 5; i++) await w.a.store(tok(), { id: `fill-${i}-${token}`, subject: "s" });
+      await w.a.revoke(token);
+      w.clock.t += BOUND;
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+      expect(w.b.stats().resets).toBeGreaterThanOrEqual(1);
+    });
+
+    it("keeps the bound under any interleaving of writes, reads and clock moves on both isolates", async () => {
+      const w = world(backend);
+      const tokens = [tok(), tok(), tok()];
+      const subjects = ["p", "q"];
+      /** Per token, its live/dead transitions by acknowledgement time, from the authoritative answers. */
+      const history = new Map<string, [at: number, live: boolean][]>(tokens.map((t) => [t, []]));
+      const subjectOf = new Map<string, string>();
+      const liveWithin = (token: string, from: number, to: number) => {
+        let live = false;
+        for (const [at, alive] of history.get(token)!) {
+          if (at <= from) live = alive;
+          else if (at <= to && alive) return true;
+        }
+        return live;
+      };
+      const op = fc.oneof(
+        fc.record({ kind: fc.constant("store"), t: fc.nat(2), s: fc.nat(1), via: fc.boolean() }),
+        fc.record({ kind: fc.constantFrom("revoke", "delete"), t: fc.nat(2), via: fc.boolean() }),
+        fc.record({ kind: fc.constant("revokeSubject"), s: fc.nat(1), via: fc.boolean() }),
+        fc.record({ kind: fc.constant("get"), t: fc.nat(2), via: fc.boolean() }),
+        fc.record({ kind: fc.constant("tick"), ms: fc.integer({ min: 1, max: 1500 }) }),
+        fc.record({ kind: fc.constant("flush") }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+          for (const o of ops) {
+            const cache = "via" in o && o.via ? w.a : w.b;
+            const token = "t" in o ? tokens[o.t]! : "";
+            switch (o.kind) {
+              case "tick":
+                w.clock.t += o.ms;
+                break;
+              case "flush":
+                await w.flush();
+                break;
+              case "store":
+                if ((await sentinel(cache.store(token, { id: `id-${token}`, subject: subjects[o.s]! }))) === "live") {
+                  subjectOf.set(token, subjects[o.s]!);
+                  history.get(token)!.push([w.clock.t, true]);
+                }
+                break;
+              case "revoke":
+              case "delete":
+                if ((await sentinel(cache[o.kind](token))) === "live") {
+                  history.get(token)!.push([w.clock.t, false]);
+                  if (o.kind === "delete") subjectOf.delete(token);
+                }
+                break;
+              case "revokeSubject":
+                await cache.revokeSubject(subjects[o.s]!);
+                for (const t of tokens) if (subjectOf.get(t) === subjects[o.s]) history.get(t)!.push([w.clock.t, false]);
+                break;
+              case "get": {
+                const start = w.clock.t;
+                const got = await sentinel(cache.get(token, { waitUntil: (p) => w.pending.push(p) }));
+                // the promise: nothing refused at or before start − bound is ever served live
+                if (got === "live") expect(liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
+              }
+            }
+          }
+        }),
+        { numRuns: name === "redis" ? 25 : 150 },
+      );
+    });
+  });
+}
+
+describe("verdict cache round trips (Redis, counted at the endpoint)", () => {
+  const count = async (fn: () => Promise<unknown>) => {
+    endpoint.resetStats();
+    await fn();
+    return endpoint.stats.requests;
+  };
+
+  it("costs exactly one round trip for a cold lookup and none for a fresh hit", async () => {
+    const w = world(BACKENDS[1]![1]);
+    const token = tok();
+    await w.a.store(token, { id: `i-${token}`, subject: "s" });
+    await w.b.get(tok()).catch(() => undefined); // loads the scripts once
+    expect(await count(() => w.b.get(token))).toBe(1);
+    expect(await count(() => w.b.get(token))).toBe(0);
+  });
+
+  it("serves 1,000 requests for 100 live tokens within one bound with at most 1 sync plus 100 misses", async () => {
+    const w = world(BACKENDS[1]![1]);
+    const tokens = Array.from({ length: 100 }, tok);
+    for (const t of tokens) await w.a.store(t, { id: `i-${t}`, subject: "s" });
+    await w.b.get(tok()).catch(() => undefined); // warm: scripts loaded, cursor known
+    const hints = { waitUntil: (p: Promise<unknown>) => w.pending.push(p) };
+    const used = await count(async () => {
+      for (let i = 0; i < 1000; i++) {
+        if (i % 100 === 0) w.clock.t += 9; // time passes, within one bound: 990 ms in all
+        expect(await sentinel(w.b.get(tokens[(i * 37) % 100]!, hints))).toBe("live");
+        await w.flush();
+      }
+    });
+    expect(used).toBeLessThanOrEqual(101);
+    expect(w.b.stats()).toMatchObject({ checked: 1001, misses: 101, hits: 900 });
+  });
+
+  it("stops serving live verdicts within the bound when the store is down, keeps refusing revoked ones, and recovers", async () => {
+    const w = world(BACKENDS[1]![1]);
+    const [live, revoked] = [tok(), tok()];
+    await w.a.store(live, { id: `i-${live}`, subject: "s" });
+    await w.a.store(revoked, { id: `i-${revoked}`, subject: "s" });
+    await w.a.revoke(revoked);
+    expect(await sentinel(w.b.get(live))).toBe("live");
+    expect(await sentinel(w.b.get(revoked))).toBe("token_revoked");
+    endpoint.control.down = true;
+    try {
+      w.clock.t += BOUND - 1;
+      expect(await sentinel(w.b.get(live))).toBe("live"); // the last good sync is within the bound
+      w.clock.t += 1;
+      expect(await sentinel(w.b.get(live))).toBe(ErrStoreUnavailable.code); // never stale data on error
+      expect(await sentinel(w.b.get(revoked))).toBe(ErrTokenRevoked.code);
+      expect(await sentinel(w.b.get(tok()))).toBe(ErrStoreUnavailable.code);
+      expect(w.b.stats().syncFailures).toBeGreaterThanOrEqual(1);
+    } finally {
+      endpoint.control.down = false;
+    }
+    expect(await sentinel(w.b.get(live))).toBe("live");
+    expect(await sentinel(w.b.get(tok()))).toBe(ErrTokenNotFound.code);
+  });
+});
+
+describe("verdict cache as a TokenStore", () => {
+  it("answers every field as the store does, in fresh objects, and names tokens only by fingerprint", async () => {
+    const store = new MemoryTokenStore();
+    const cache = withVerdictCache(store);
+    const token = tok();
+    const md = { id: "full", subject: "s", issuer: "https://idp", keyId: "k1", type: "access", status: "active", issuedAt: new Date(1_000), expiresAt: new Date(Date.now() + 60_000) };
+    await cache.store(token, md);
+    for (let i = 0; i < 2; i++) {
+      const got = await cache.get(token); // a miss, then a hit
+      expect(got).toEqual(md);
+      got.expiresAt.setTime(0);
+      got.subject = "mallory";
+    }
+    expect(await cache.get(token)).toEqual(md);
+    const e = await cache.get(`${token}-unknown`).catch((x: unknown) => x as StorageError);
+    expect((e as StorageError).err).toBe(ErrTokenNotFound);
+    expect((e as StorageError).key).toBe(await store.hashToken(`${token}-unknown`).then((h) => h.slice(0, 12)));
+    expect(JSON.stringify([(e as StorageError).message, (e as StorageError).stack])).not.toContain(token);
+  });
+
+  it("keeps at most maxEntries verdicts, dropping the least recently used", async () => {
+    const cache = withVerdictCache(new MemoryTokenStore(), { maxEntries: 3 });
+    const tokens = [tok(), tok(), tok(), tok()];
+    for (const t of tokens) await cache.store(t, { id: `i-${t}`, subject: "s" });
+    for (const t of tokens.slice(0, 3)) await cache.get(t);
+    await cache.get(tokens[0]!); // most recent now; tokens[1] is the oldest
+    await cache.get(tokens[3]!);
+    expect(cache.stats().size).toBe(3);
+    const misses = cache.stats().misses;
+    await cache.get(tokens[0]!);
+    await cache.get(tokens[2]!);
+    expect(cache.stats().misses).toBe(misses);
+    await cache.get(tokens[1]!);
+    expect(cache.stats().misses).toBe(misses + 1);
+  });
+
+  it("refuses bad options when it is built", () => {
+    for (const o of [{ maxStalenessMs: 0 }, { maxStalenessMs: 1.5 }, { maxEntries: 0 }, { maxEntries: -1 }]) {
+      expect(() => withVerdictCache(new MemoryTokenStore(), o)).toThrow(StorageError);
+    }
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Both backends must behave the same: one random sequence of operations, with the clock
+ * moving between them, is applied to a memory store and a Redis store, and every outcome
+ * (value or error sentinel) must match step by step.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { MemoryTokenStore, RedisTokenStore, StorageError, type TokenStore } from "../../src/index.js";
+import type { UpstashEndpoint } from "../support/upstash-endpoint.js";
+import { ENDPOINT_TOKEN, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "../support/redis.js";
+
+let endpoint: UpstashEndpoint;
+beforeAll(async () => {
+  endpoint = await startEndpoint();
+});
+afterAll(() => endpoint.close());
+
+/** What an operation came to, in a form both backends can be compared by. */
+async function outcome(p: Promise<unknown>): Promise<unknown> {
+  try {
+    return { ok: JSON.parse(JSON.stringify((await p) ?? null)) };
+  } catch (e) {
+    if (e instanceof StorageError) return { err: e.err.code, op: e.op, key: e.key };
+    throw e;
+  }
+}
+
+for (const seed of [1, 2, 3]) {
+  it(`agrees with the memory store on 400 random operations (seed ${seed})`, async () => {
+    let t = Date.UTC(2026, 10, 27, 12);
+    const now = () => t;
+    const memory = new MemoryTokenStore({ now, cleanupBatchSize: 3 });
+    const redis = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix: uniquePrefix("diff"), now, cleanupBatchSize: 3, timeoutMs: TEST_TIMEOUT_MS });
+    // mulberry32: a small PRNG whose low bits are as random as its high ones
+    let r = seed * 7919;
+    const rand = (n: number) => {
+      r = (r + 0x6d2b79f5) | 0;
+      let x = Math.imul(r ^ (r >>> 15), 1 | r);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) % n;
+    };
+    const tokens = Array.from({ length: 8 }, (_, i) => `diff-token-${seed}-${i}`);
+    const ops: [string, (s: TokenStore) => Promise<unknown>][] = [];
+    for (let i = 0; i < 400; i++) {
+      const token = tokens[rand(tokens.length)]!;
+      const id = `id-${rand(5)}`;
+      const subject = `sub-${rand(3)}`;
+      const k = rand(12);
+      if (k < 4) {
+        // dates relative to the clock when the step runs, the same for both stores
+        const [ago, ttl] = [rand(5) * 1000, (rand(6) - 1) * 60_000];
+        ops.push([`store ${token} ${id} ${subject} -${ago} +${ttl}`, (s) => s.store(token, { id, subject, issuedAt: new Date(t - ago), expiresAt: new Date(t + ttl) })]);
+      } else if (k === 4) ops.push([`get ${token}`, (s) => s.get(token)]);
+      else if (k === 5) ops.push([`getById ${id}`, (s) => s.getById(id)]);
+      else if (k === 6) ops.push([`revoke ${token}`, (s) => s.revoke(token)]);
+      else if (k === 7) ops.push([`isRevoked ${token}`, (s) => s.isRevoked(token)]);
+      else if (k === 8) ops.push([`delete ${token}`, (s) => s.delete(token)]);
+      else if (k === 9) ops.push([`list ${subject}`, (s) => s.list(subject)]);
+      else if (k === 10) ops.push(["cleanup", (s) => s.cleanup()]);
+      else if (rand(4) === 0) ops.push([`revokeSubject ${subject}`, (s) => s.revokeSubject(subject)]);
+      else ops.push(["tick 30s", async () => undefined]);
+    }
+    const failures: string[] = [];
+    const seen = new Set<string>();
+    for (const [i, [label, op]] of ops.entries()) {
+      if (label.startsWith("tick")) {
+        t += 30_000;
+        continue;
+      }
+      const [m, d] = [await outcome(op(memory)), await outcome(op(redis))];
+      seen.add((m as { err?: string }).err ?? "ok");
+      if (JSON.stringify(m) !== JSON.stringify(d)) failures.push(`#${i} ${label}: memory ${JSON.stringify(m)} redis ${JSON.stringify(d)}`);
+    }
+    expect(failures).toEqual([]);
+    // the sequence reached success and every outcome a caller branches on, so agreeing means something
+    expect([...seen].sort()).toEqual(["id_conflict", "ok", "token_expired", "token_not_found", "token_revoked"]);
+    await memory.close();
+    await redis.close();
+  });
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { createTokenStore, ErrInvalidConfig, MemoryTokenStore, StorageError } from "../../../src/index.js";
+import { feedContract, type FeedStoreFactory } from "../contract/feed.js";
+import { rotationContract } from "../contract/rotation.js";
+import { jwtContract } from "../contract/jwt.js";
+import { tokenStoreContract } from "../contract/token-store.js";
+
+/** A fresh store; `reopen` rehashes the same one (a memory store only changes peppers in tests). */
+const factory: FeedStoreFactory = async (options) => {
+  const store = new MemoryTokenStore(options);
+  return {
+    store,
+    snapshot: async () => store.snapshot(),
+    reopen: async (o) => {
+      store.rehash(o);
+      return store;
+    },
+  };
+};
+
+tokenStoreContract("memory", factory);
+feedContract("memory", factory);
+jwtContract("memory", factory);
+rotationContract("memory", factory);
+
+describe("createTokenStore", () => {
+  it("creates a working memory store", async () => {
+    const store = await createTokenStore("memory");
+    expect(store).toBeInstanceOf(MemoryTokenStore);
+    await store.store("tok", { id: "1", subject: "s" });
+    expect((await store.get("tok")).subject).toBe("s");
+  });
+
+  const bad: [string, unknown, unknown, string][] = [
+    ["an unknown kind", "postgres", undefined, "kind"],
+    ["a config that is not an object", "memory", "fast", "config"],
+    ["an empty hashKey", "memory", { hashKey: "" }, "hashKey"],
+    ["a negative defaultTtl", "memory", { defaultTtl: -1 }, "defaultTtl"],
+    ["a fractional defaultTtl", "memory", { defaultTtl: 1.5 }, "defaultTtl"],
+    ["a string defaultTtl", "memory", { defaultTtl: "1h" }, "defaultTtl"],
+    ["a clock that is not a function", "memory", { now: 5 }, "now"],
+    ["a zero cleanupBatchSize", "memory", { cleanupBatchSize: 0 }, "cleanupBatchSize"],
+  ];
+  for (const [what, kind, config, field] of bad) {
+    it(`rejects ${what} with ErrInvalidConfig naming ${field}`, async () => {
+      const e = await createTokenStore(kind as "memory", config as never).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(StorageError);
+      expect((e as StorageError).err).toBe(ErrInvalidConfig);
+      expect((e as StorageError).key).toBe(field);
+      expect((e as StorageError).message).toMatch(new RegExp(`^store\\.create: ${field}: invalid config - `));
+    });
+  }
+});
+

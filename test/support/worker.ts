@@ -1,0 +1,82 @@
+/** Helpers for tests that build the app directly (app.request), inside the Workers runtime. */
+import type { AppConfig } from "../../src/config.js";
+import { createApp } from "../../src/app.js";
+import type { JwtVerifier } from "../../src/jwt/verifier.js";
+import type { GuardMetrics } from "../../src/middleware/guard-metrics.js";
+import { MemoryTokenStore, RedisTokenStore, type TokenStore } from "../../src/store/index.js";
+
+export const ADMIN = "admin-token-for-tests-0123456789";
+export const CLIENT_ID = "client-a";
+export const CLIENT_SECRET = "client-a-secret-0123456789";
+export const HOUR = 3_600_000;
+
+export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return {
+    adminToken: ADMIN,
+    originUrl: "http://origin.test",
+    failMode: "closed",
+    realm: "edge-token-store",
+    oauthClients: new Map([[CLIENT_ID, CLIENT_SECRET]]),
+    keyPrefix: "tokens:",
+    previousHashKeys: [],
+    cacheMaxStalenessMs: 0,
+    cacheMaxEntries: 10_000,
+    ...overrides,
+  };
+}
+
+/** Wraps a store and counts the calls made to each method. */
+export function countingStore(inner: TokenStore): TokenStore & { calls: Record<string, number>; total(): number } {
+  const calls: Record<string, number> = {};
+  const wrapped = {} as TokenStore;
+  for (const name of ["store", "get", "getById", "delete", "list", "revoke", "revokeSubject", "isRevoked", "cleanup", "close", "checkJwt", "denyJwt", "revokeKey"] as const) {
+    (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      return (inner[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+    };
+  }
+  return Object.assign(wrapped, { calls, total: () => Object.values(calls).reduce((a, b) => a + b, 0) });
+}
+
+/** A store whose backend cannot be reached: a real Redis store pointed at a closed port. */
+export function unreachableStore(): TokenStore {
+  return new RedisTokenStore({ url: "http://127.0.0.1:9", token: "x", timeoutMs: 300, retries: 0 });
+}
+
+export interface Harness {
+  app: ReturnType<typeof createApp>;
+  store: ReturnType<typeof countingStore>;
+  memory: MemoryTokenStore;
+  /** Requests that reached the origin, as the origin saw them. */
+  origin: Request[];
+  logs: string[];
+  clock: { t: number };
+}
+
+/** A tiny app per test: memory store with a movable clock, an origin that records and echoes. */
+export function harness(options: { config?: Partial<AppConfig>; store?: TokenStore; jwt?: JwtVerifier; metrics?: GuardMetrics } = {}): Harness {
+  const clock = { t: Date.UTC(2026, 10, 27, 12) };
+  const memory = new MemoryTokenStore({ now: () => clock.t });
+  const store = countingStore(options.store ?? memory);
+  const origin: Request[] = [];
+  const logs: string[] = [];
+  const app = createApp({
+    store,
+    jwt: options.jwt,
+    metrics: options.metrics,
+    config: testConfig(options.config),
+    log: (line) => logs.push(line),
+    fetchOrigin: async (req) => {
+      origin.push(req.clone());
+      return new Response(`origin saw ${req.method} ${new URL(req.url).pathname}`, { status: 200, headers: { "x-origin": "yes" } });
+    },
+  });
+  return { app, store, memory, origin, logs, clock };
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+export const adminJson = (body: unknown, method = "POST"): RequestInit => ({
+  method,
+  headers: { ...bearer(ADMIN), "Content-Type": "application/json" },
+  body: typeof body === "string" ? body : JSON.stringify(body),
+});
