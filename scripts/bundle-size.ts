@@ -15,4 +15,6 @@ execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], {
 const code = readFileSync("dist/worker.js");
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 const gz = gzipSync(code, { level: 9 }).length;
-console.log(`Worker bundle (wrangler deploy --dry-run, minify from wrangler.toml): ${kib(code.length)} raw, ${kib(gz)} gzip (target ≤ 56 KiB gzip, jose included)`);
+console.log(
+  `Worker bundle (wrangler deploy --dry-run, minify from wrangler.toml): ${kib(code.length)} raw, ${kib(gz)} gzip (target ≤ 56 KiB gzip, jose included)`,
+);

@@ -13,7 +13,13 @@ const endpoint = await startUpstashEndpoint({
   token,
 });
 console.log(`Upstash-compatible endpoint on ${endpoint.url}`);
-const wrangler = runWranglerDev(["--var", `UPSTASH_REDIS_REST_URL:${endpoint.url}`, "--var", `UPSTASH_REDIS_REST_TOKEN:${token}`, ...process.argv.slice(2)]);
+const wrangler = runWranglerDev([
+  "--var",
+  `UPSTASH_REDIS_REST_URL:${endpoint.url}`,
+  "--var",
+  `UPSTASH_REDIS_REST_TOKEN:${token}`,
+  ...process.argv.slice(2),
+]);
 wrangler.on("exit", async (code) => {
   await endpoint.close();
   process.exit(code ?? 0);

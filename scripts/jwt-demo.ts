@@ -39,7 +39,9 @@ if (command === "jwks") {
   console.log(token);
 } else if (command === "setup") {
   if (!existsSync(".dev.vars")) copyFileSync(".dev.vars.example", ".dev.vars");
-  const lines = readFileSync(".dev.vars", "utf8").split("\n").filter((l) => !l.startsWith("JWT_JWKS="));
+  const lines = readFileSync(".dev.vars", "utf8")
+    .split("\n")
+    .filter((l) => !l.startsWith("JWT_JWKS="));
   lines.push(`JWT_JWKS='${publicSet(jwk)}'`);
   writeFileSync(".dev.vars", `${lines.filter((l, i) => l !== "" || i < lines.length - 1).join("\n")}\n`);
   console.log(`jwt:demo: key ${KID} in ${KEY_FILE}; its public key set is JWT_JWKS in .dev.vars (restart npm run dev)`);

@@ -20,22 +20,42 @@ const schema = (s: v.GenericSchema): Json => {
 
 /** Response bodies, described for clients (the routes build these objects themselves). */
 const Metadata = v.object({
-  id: v.string(), subject: v.string(), issuedAt: v.string(), expiresAt: v.string(),
-  issuer: v.optional(v.string()), keyId: v.optional(v.string()), type: v.optional(v.string()), status: v.optional(v.string()), clientId: v.optional(v.string()),
+  id: v.string(),
+  subject: v.string(),
+  issuedAt: v.string(),
+  expiresAt: v.string(),
+  issuer: v.optional(v.string()),
+  keyId: v.optional(v.string()),
+  type: v.optional(v.string()),
+  status: v.optional(v.string()),
+  clientId: v.optional(v.string()),
 });
 const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
 const OAuthError = v.object({ error: v.string(), error_description: v.string() });
 const Introspection = v.object({
-  active: v.boolean(), sub: v.optional(v.string()), jti: v.optional(v.string()), iss: v.optional(v.string()), iat: v.optional(v.number()),
-  exp: v.optional(v.number()), token_type: v.optional(v.string()), client_id: v.optional(v.string()), kid: v.optional(v.string()),
+  active: v.boolean(),
+  sub: v.optional(v.string()),
+  jti: v.optional(v.string()),
+  iss: v.optional(v.string()),
+  iat: v.optional(v.number()),
+  exp: v.optional(v.number()),
+  token_type: v.optional(v.string()),
+  client_id: v.optional(v.string()),
+  kid: v.optional(v.string()),
 });
 
-const json = (s: v.GenericSchema, description: string) => ({ description, content: { "application/json": { schema: schema(s) } } });
+const json = (s: v.GenericSchema, description: string) => ({
+  description,
+  content: { "application/json": { schema: schema(s) } },
+});
 const adminError = (description: string) => json(ErrorBody, description);
 const oauthError = (description: string) => json(OAuthError, description);
 
 /** Statuses every admin route can answer, and those of routes that take a JSON body. */
-const ADMIN_ERRORS = { 401: adminError("no or wrong admin token"), 503: adminError("the store cannot be reached (Retry-After)") };
+const ADMIN_ERRORS = {
+  401: adminError("no or wrong admin token"),
+  503: adminError("the store cannot be reached (Retry-After)"),
+};
 const BODY_ERRORS = {
   400: adminError("invalid JSON, a wrong or missing field, or metadata the store refuses"),
   413: adminError(`a body over ${ADMIN_MAX_BODY} bytes`),
@@ -43,7 +63,12 @@ const BODY_ERRORS = {
 };
 const TOKEN_ERRORS = { 404: adminError("unknown token"), 410: adminError("the token has expired or been revoked") };
 const jsonBody = (s: v.GenericSchema) => ({ required: true, content: { "application/json": { schema: schema(s) } } });
-const pathParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string", minLength: 1, maxLength: 256 } });
+const pathParam = (name: string) => ({
+  name,
+  in: "path",
+  required: true,
+  schema: { type: "string", minLength: 1, maxLength: 256 },
+});
 
 interface Route {
   method: "get" | "post";
@@ -56,26 +81,149 @@ interface Route {
 
 /** Every route of the admin API and the OAuth endpoints. The route test compares it with the app. */
 export const ROUTES: Route[] = [
-  { method: "post", path: "/admin/tokens", summary: "Store a token (or update it)", requestBody: jsonBody(StoreBody), responses: { 201: json(Metadata, "the stored metadata"), ...BODY_ERRORS, 409: adminError("the id is held by another live token"), 410: adminError("the token is revoked, or covered by a cutoff or key revocation"), ...ADMIN_ERRORS } },
-  { method: "post", path: "/admin/tokens/lookup", summary: "Look a token up (get)", requestBody: jsonBody(TokenBody), responses: { 200: json(Metadata, "the live token's metadata"), ...BODY_ERRORS, ...TOKEN_ERRORS, ...ADMIN_ERRORS } },
-  { method: "post", path: "/admin/tokens/status", summary: "Whether a token is revoked (isRevoked)", requestBody: jsonBody(TokenBody), responses: { 200: json(v.object({ revoked: v.boolean() }), "the revocation state"), ...BODY_ERRORS, 404: adminError("unknown token"), ...ADMIN_ERRORS } },
-  { method: "post", path: "/admin/tokens/revoke", summary: "Revoke a token; a verified JWT is deny-listed", requestBody: jsonBody(TokenBody), responses: { 200: json(v.object({ revoked: v.literal(true) }), "revoked"), ...BODY_ERRORS, 404: adminError("unknown token"), ...ADMIN_ERRORS } },
-  { method: "post", path: "/admin/tokens/delete", summary: "Delete a token with its indexes", requestBody: jsonBody(TokenBody), responses: { 200: json(v.object({ deleted: v.literal(true) }), "deleted"), ...BODY_ERRORS, 404: adminError("unknown token"), ...ADMIN_ERRORS } },
-  { method: "get", path: "/admin/tokens/by-id/{id}", summary: "Look a token up by id (getById)", parameters: [pathParam("id")], responses: { 200: json(Metadata, "the live token's metadata"), 400: adminError("a malformed id"), ...TOKEN_ERRORS, ...ADMIN_ERRORS } },
-  { method: "get", path: "/admin/subjects/{subject}/tokens", summary: "A subject's live tokens (list)", parameters: [pathParam("subject")], responses: { 200: json(v.object({ tokens: v.array(Metadata) }), "the live tokens by issuedAt, then id"), 400: adminError("a malformed subject"), ...ADMIN_ERRORS } },
-  { method: "post", path: "/admin/subjects/{subject}/revoke", summary: "Log a subject out everywhere and record a cutoff (revokeSubject)", parameters: [pathParam("subject")], responses: { 200: json(v.object({ revoked: v.number() }), "how many stored tokens were newly revoked"), 400: adminError("a malformed subject"), ...ADMIN_ERRORS } },
-  { method: "post", path: "/admin/keys/{keyId}/revoke", summary: "Refuse every token signed by a key (revokeKey)", parameters: [pathParam("keyId")], responses: { 200: json(v.object({ revoked: v.literal(true) }), "revoked"), 400: adminError("a malformed key id"), ...ADMIN_ERRORS } },
-  { method: "post", path: "/admin/cleanup", summary: "Remove expired tokens now", responses: { 200: json(v.object({ removed: v.number() }), "how many were removed"), ...ADMIN_ERRORS } },
-  { method: "get", path: "/admin/stats", summary: "This isolate's verdict cache counters", responses: { 200: { description: "`{ scope: \"isolate\", cache }`, cache null without a verdict cache", content: { "application/json": { schema: { type: "object" } } } }, 401: ADMIN_ERRORS[401] } },
-  { method: "get", path: "/admin/openapi.json", summary: "This document", responses: { 200: { description: "the OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } }, 401: ADMIN_ERRORS[401] } },
+  {
+    method: "post",
+    path: "/admin/tokens",
+    summary: "Store a token (or update it)",
+    requestBody: jsonBody(StoreBody),
+    responses: {
+      201: json(Metadata, "the stored metadata"),
+      ...BODY_ERRORS,
+      409: adminError("the id is held by another live token"),
+      410: adminError("the token is revoked, or covered by a cutoff or key revocation"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/admin/tokens/lookup",
+    summary: "Look a token up (get)",
+    requestBody: jsonBody(TokenBody),
+    responses: { 200: json(Metadata, "the live token's metadata"), ...BODY_ERRORS, ...TOKEN_ERRORS, ...ADMIN_ERRORS },
+  },
+  {
+    method: "post",
+    path: "/admin/tokens/status",
+    summary: "Whether a token is revoked (isRevoked)",
+    requestBody: jsonBody(TokenBody),
+    responses: {
+      200: json(v.object({ revoked: v.boolean() }), "the revocation state"),
+      ...BODY_ERRORS,
+      404: adminError("unknown token"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/admin/tokens/revoke",
+    summary: "Revoke a token; a verified JWT is deny-listed",
+    requestBody: jsonBody(TokenBody),
+    responses: {
+      200: json(v.object({ revoked: v.literal(true) }), "revoked"),
+      ...BODY_ERRORS,
+      404: adminError("unknown token"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/admin/tokens/delete",
+    summary: "Delete a token with its indexes",
+    requestBody: jsonBody(TokenBody),
+    responses: {
+      200: json(v.object({ deleted: v.literal(true) }), "deleted"),
+      ...BODY_ERRORS,
+      404: adminError("unknown token"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "get",
+    path: "/admin/tokens/by-id/{id}",
+    summary: "Look a token up by id (getById)",
+    parameters: [pathParam("id")],
+    responses: {
+      200: json(Metadata, "the live token's metadata"),
+      400: adminError("a malformed id"),
+      ...TOKEN_ERRORS,
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "get",
+    path: "/admin/subjects/{subject}/tokens",
+    summary: "A subject's live tokens (list)",
+    parameters: [pathParam("subject")],
+    responses: {
+      200: json(v.object({ tokens: v.array(Metadata) }), "the live tokens by issuedAt, then id"),
+      400: adminError("a malformed subject"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/admin/subjects/{subject}/revoke",
+    summary: "Log a subject out everywhere and record a cutoff (revokeSubject)",
+    parameters: [pathParam("subject")],
+    responses: {
+      200: json(v.object({ revoked: v.number() }), "how many stored tokens were newly revoked"),
+      400: adminError("a malformed subject"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/admin/keys/{keyId}/revoke",
+    summary: "Refuse every token signed by a key (revokeKey)",
+    parameters: [pathParam("keyId")],
+    responses: {
+      200: json(v.object({ revoked: v.literal(true) }), "revoked"),
+      400: adminError("a malformed key id"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/admin/cleanup",
+    summary: "Remove expired tokens now",
+    responses: { 200: json(v.object({ removed: v.number() }), "how many were removed"), ...ADMIN_ERRORS },
+  },
+  {
+    method: "get",
+    path: "/admin/stats",
+    summary: "This isolate's verdict cache counters",
+    responses: {
+      200: {
+        description: '`{ scope: "isolate", cache }`, cache null without a verdict cache',
+        content: { "application/json": { schema: { type: "object" } } },
+      },
+      401: ADMIN_ERRORS[401],
+    },
+  },
+  {
+    method: "get",
+    path: "/admin/openapi.json",
+    summary: "This document",
+    responses: {
+      200: { description: "the OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } },
+      401: ADMIN_ERRORS[401],
+    },
+  },
   ...(["revoke", "introspect"] as const).map((name): Route => ({
     method: "post",
     path: `/oauth/${name}`,
     summary: name === "revoke" ? "Revoke a token (RFC 7009)" : "Introspect a token (RFC 7662)",
     requestBody: { required: true, content: { "application/x-www-form-urlencoded": { schema: schema(OAuthForm) } } },
     responses: {
-      200: name === "revoke" ? { description: "revoked, or an unknown or invalid token (RFC 7009 §2.2)" } : json(Introspection, "the token's state; {\"active\":false} and nothing more when it is not live"),
-      400: oauthError(name === "revoke" ? "invalid_request (a missing or repeated parameter, two client authentication methods, not form-encoded) or invalid_grant (the token was issued to another client)" : "invalid_request: a missing or repeated parameter, two client authentication methods, not form-encoded"),
+      200:
+        name === "revoke"
+          ? { description: "revoked, or an unknown or invalid token (RFC 7009 §2.2)" }
+          : json(Introspection, 'the token\'s state; {"active":false} and nothing more when it is not live'),
+      400: oauthError(
+        name === "revoke"
+          ? "invalid_request (a missing or repeated parameter, two client authentication methods, not form-encoded) or invalid_grant (the token was issued to another client)"
+          : "invalid_request: a missing or repeated parameter, two client authentication methods, not form-encoded",
+      ),
       401: oauthError("invalid_client (Basic challenge) or, for a wrong bearer, invalid_token (Bearer challenge)"),
       405: oauthError("any method but POST (Allow: POST)"),
 
@@ -88,18 +236,30 @@ export function buildOpenApi(): Json {
   const paths: Json = {};
   for (const { method, path, ...op } of ROUTES) {
     // client_secret_post travels in the form body, which no security scheme can name: {} stands for it
-    const security = path.startsWith("/oauth/") ? [{ clientBasic: [] }, { adminBearer: [] }, {}] : [{ adminBearer: [] }];
+    const security = path.startsWith("/oauth/")
+      ? [{ clientBasic: [] }, { adminBearer: [] }, {}]
+      : [{ adminBearer: [] }];
     (paths[path] ??= {}) as Json;
     (paths[path] as Json)[method] = { ...op, security };
   }
   return {
     openapi: "3.1.0",
-    info: { title: "edge-token-store", version: "0.1.0", description: "Admin API and OAuth 2.0 revocation (RFC 7009) and introspection (RFC 7662) of the edge-token-store Worker. Every other path is guarded and forwarded to the origin." },
+    info: {
+      title: "edge-token-store",
+      version: "0.1.0",
+      description:
+        "Admin API and OAuth 2.0 revocation (RFC 7009) and introspection (RFC 7662) of the edge-token-store Worker. Every other path is guarded and forwarded to the origin.",
+    },
     paths,
     components: {
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
-        clientBasic: { type: "http", scheme: "basic", description: "client_secret_basic against OAUTH_CLIENTS; client_secret_post (client_id and client_secret in the form) works too" },
+        clientBasic: {
+          type: "http",
+          scheme: "basic",
+          description:
+            "client_secret_basic against OAUTH_CLIENTS; client_secret_post (client_id and client_secret in the form) works too",
+        },
       },
     },
   };

@@ -37,12 +37,26 @@ export interface AppDeps {
  * /oauth, and every other path behind the token guard, then forwarded to the origin.
  * It reads no globals: everything comes in `deps`.
  */
-export function createApp({ store, guardStore = store, cache, jwt, metrics, config, fetchOrigin, log = (line) => console.error(line) }: AppDeps) {
+export function createApp({
+  store,
+  guardStore = store,
+  cache,
+  jwt,
+  metrics,
+  config,
+  fetchOrigin,
+  log = (line) => console.error(line),
+}: AppDeps) {
   const app = new Hono<{ Variables: TokenGuardVariables }>();
 
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {
-      return errorJson(c, err.status as 400, err.status === 400 ? "invalid_request" : "request_error", err.message || "bad request");
+      return errorJson(
+        c,
+        err.status as 400,
+        err.status === 400 ? "invalid_request" : "request_error",
+        err.message || "bad request",
+      );
     }
     log(JSON.stringify({ event: "internal_error", error: err instanceof Error ? err.message : String(err) }));
     return errorJson(c, 500, "internal_error", "the request could not be handled");

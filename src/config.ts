@@ -55,24 +55,31 @@ export function readConfig(env: Env): AppConfig {
     return v;
   };
   const adminToken = str("ADMIN_TOKEN");
-  if (adminToken === undefined) throw new ConfigError("ADMIN_TOKEN", "is missing: set it with `wrangler secret put ADMIN_TOKEN` (or in .dev.vars)");
-  if (adminToken.length < MIN_ADMIN_TOKEN) throw new ConfigError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN} characters`);
+  if (adminToken === undefined)
+    throw new ConfigError("ADMIN_TOKEN", "is missing: set it with `wrangler secret put ADMIN_TOKEN` (or in .dev.vars)");
+  if (adminToken.length < MIN_ADMIN_TOKEN)
+    throw new ConfigError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN} characters`);
 
   const originUrl = str("ORIGIN_URL");
   if (originUrl === undefined) throw new ConfigError("ORIGIN_URL", "is missing: set it in wrangler.toml [vars]");
   if (!isHttpUrl(originUrl)) throw new ConfigError("ORIGIN_URL", "must be an http(s) URL");
 
   const failMode = str("GUARD_FAIL_MODE") ?? "closed";
-  if (failMode !== "closed" && failMode !== "open") throw new ConfigError("GUARD_FAIL_MODE", 'must be "closed" or "open"');
+  if (failMode !== "closed" && failMode !== "open")
+    throw new ConfigError("GUARD_FAIL_MODE", 'must be "closed" or "open"');
 
   const url = str("UPSTASH_REDIS_REST_URL");
   const token = str("UPSTASH_REDIS_REST_TOKEN");
   if ((url === undefined) !== (token === undefined)) {
     const missing = url === undefined ? "UPSTASH_REDIS_REST_URL" : "UPSTASH_REDIS_REST_TOKEN";
-    throw new ConfigError(missing, "is missing: the Redis backend needs both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
+    throw new ConfigError(
+      missing,
+      "is missing: the Redis backend needs both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN",
+    );
   }
   const timeout = str("STORE_TIMEOUT_MS") ?? "1000";
-  if (!/^[1-9]\d{0,5}$/.test(timeout)) throw new ConfigError("STORE_TIMEOUT_MS", "must be a whole number of milliseconds");
+  if (!/^[1-9]\d{0,5}$/.test(timeout))
+    throw new ConfigError("STORE_TIMEOUT_MS", "must be a whole number of milliseconds");
 
   const realm = str("AUTH_REALM") ?? "edge-token-store";
   if (!/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes("\\")) {
@@ -80,7 +87,14 @@ export function readConfig(env: Env): AppConfig {
   }
   // the Upstash URL and token and the key prefix are checked by the Redis store itself (runtime.ts)
   const keyPrefix = str("KEY_PREFIX") ?? "tokens:";
-  const cacheMaxStalenessMs = wholeSetting(str("CACHE_MAX_STALENESS_MS"), "CACHE_MAX_STALENESS_MS", 1000, 0, 60_000, "milliseconds (0 turns the cache off)");
+  const cacheMaxStalenessMs = wholeSetting(
+    str("CACHE_MAX_STALENESS_MS"),
+    "CACHE_MAX_STALENESS_MS",
+    1000,
+    0,
+    60_000,
+    "milliseconds (0 turns the cache off)",
+  );
   const cacheMaxEntries = wholeSetting(str("CACHE_MAX_ENTRIES"), "CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000, "entries");
 
   return {
@@ -105,26 +119,36 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
   const inline = str("JWT_JWKS");
   if (jwksUrl === undefined && inline === undefined) {
     for (const name of ["JWT_ALGORITHMS", "JWT_CLOCK_TOLERANCE_S", "JWT_ISSUER", "JWT_AUDIENCE"] as const) {
-      if (str(name) !== undefined) throw new ConfigError(name, "needs JWT_JWKS_URL or JWT_JWKS: without a key set no JWT is verified");
+      if (str(name) !== undefined)
+        throw new ConfigError(name, "needs JWT_JWKS_URL or JWT_JWKS: without a key set no JWT is verified");
     }
     return undefined;
   }
-  if (jwksUrl !== undefined && inline !== undefined) throw new ConfigError("JWT_JWKS", "set JWT_JWKS_URL or JWT_JWKS, not both");
+  if (jwksUrl !== undefined && inline !== undefined)
+    throw new ConfigError("JWT_JWKS", "set JWT_JWKS_URL or JWT_JWKS, not both");
   if (jwksUrl !== undefined && !isHttpUrl(jwksUrl)) throw new ConfigError("JWT_JWKS_URL", "must be an http(s) URL");
   let jwks: JSONWebKeySet | undefined;
   if (inline !== undefined) {
     try {
       jwks = JSON.parse(inline) as JSONWebKeySet;
     } catch {
-      throw new ConfigError("JWT_JWKS", "must be a JSON Web Key Set: {\"keys\": [...]}");
+      throw new ConfigError("JWT_JWKS", 'must be a JSON Web Key Set: {"keys": [...]}');
     }
-    if (typeof jwks !== "object" || jwks === null || !Array.isArray(jwks.keys) || jwks.keys.some((k) => typeof k !== "object" || k === null)) {
-      throw new ConfigError("JWT_JWKS", "must be a JSON Web Key Set: an object with a \"keys\" array of JWK objects");
+    if (
+      typeof jwks !== "object" ||
+      jwks === null ||
+      !Array.isArray(jwks.keys) ||
+      jwks.keys.some((k) => typeof k !== "object" || k === null)
+    ) {
+      throw new ConfigError("JWT_JWKS", 'must be a JSON Web Key Set: an object with a "keys" array of JWK objects');
     }
     // a private key in a variable would be a leaked signing key
-    if (jwks.keys.some((k) => "d" in k)) throw new ConfigError("JWT_JWKS", "holds a private key (\"d\"): give public keys only");
+    if (jwks.keys.some((k) => "d" in k))
+      throw new ConfigError("JWT_JWKS", 'holds a private key ("d"): give public keys only');
   }
-  const algorithms = str("JWT_ALGORITHMS")?.split(",").map((a) => a.trim()) ?? [...DEFAULT_ALGORITHMS];
+  const algorithms = str("JWT_ALGORITHMS")
+    ?.split(",")
+    .map((a) => a.trim()) ?? [...DEFAULT_ALGORITHMS];
   const problem = algorithmsProblem(algorithms);
   if (problem !== undefined) throw new ConfigError("JWT_ALGORITHMS", problem);
   return {
@@ -138,10 +162,18 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
 }
 
 /** A whole-number setting within [min, max], written in plain digits; a bad one names itself. */
-function wholeSetting(raw: string | undefined, name: string, fallback: number, min: number, max: number, unit: string): number {
+function wholeSetting(
+  raw: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  unit: string,
+): number {
   if (raw === undefined) return fallback;
   const n = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new ConfigError(name, `must be a whole number of ${unit} from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  if (!(n >= min && n <= max))
+    throw new ConfigError(name, `must be a whole number of ${unit} from ${min} to ${max}, not ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -153,10 +185,17 @@ function parseClients(raw: string | undefined): Map<string, string> {
     const id = entry.slice(0, i).trim();
     const secret = entry.slice(i + 1).trim();
     if (i <= 0 || id.length === 0) {
-      throw new ConfigError("OAUTH_CLIENTS", `must be "id:secret,..." with secrets of at least ${MIN_ADMIN_TOKEN} characters`);
+      throw new ConfigError(
+        "OAUTH_CLIENTS",
+        `must be "id:secret,..." with secrets of at least ${MIN_ADMIN_TOKEN} characters`,
+      );
     }
     // the secret itself is never echoed: the message names the client
-    if (secret.length < MIN_ADMIN_TOKEN) throw new ConfigError("OAUTH_CLIENTS", `the secret of client ${JSON.stringify(id)} is shorter than ${MIN_ADMIN_TOKEN} characters`);
+    if (secret.length < MIN_ADMIN_TOKEN)
+      throw new ConfigError(
+        "OAUTH_CLIENTS",
+        `the secret of client ${JSON.stringify(id)} is shorter than ${MIN_ADMIN_TOKEN} characters`,
+      );
     clients.set(id, secret);
   }
   return clients;

@@ -51,7 +51,13 @@ export {
   type TokenGuardVariables,
 } from "./middleware/guard.js";
 export { createApp, ADMIN_PREFIX, OAUTH_PREFIX, type AppDeps } from "./app.js";
-export { JwtVerifier, JwtRejected, ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS, type JwtVerifierOptions } from "./jwt/verifier.js";
+export {
+  JwtVerifier,
+  JwtRejected,
+  ASYMMETRIC_ALGORITHMS,
+  DEFAULT_ALGORITHMS,
+  type JwtVerifierOptions,
+} from "./jwt/verifier.js";
 export { KeySet, KeySetUnavailable, type KeySetOptions } from "./jwt/key-set.js";
 export { readConfig, ConfigError, type AppConfig } from "./config.js";
 export type { Env } from "./env.js";

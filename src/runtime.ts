@@ -43,7 +43,14 @@ export function runtimeFor(env: Env): Runtime {
     let backend: TokenStore;
     try {
       backend = config.redis
-        ? new RedisTokenStore({ url: config.redis.url, token: config.redis.token, timeoutMs: config.redis.timeoutMs, keyPrefix: config.keyPrefix, hashKey: config.hashKey, previousHashKeys: config.previousHashKeys })
+        ? new RedisTokenStore({
+            url: config.redis.url,
+            token: config.redis.token,
+            timeoutMs: config.redis.timeoutMs,
+            keyPrefix: config.keyPrefix,
+            hashKey: config.hashKey,
+            previousHashKeys: config.previousHashKeys,
+          })
         : new MemoryTokenStore({ hashKey: config.hashKey, previousHashKeys: config.previousHashKeys });
     } catch (e) {
       // the store checks its own settings (Upstash URL and token, key prefix): name the binding
@@ -51,9 +58,10 @@ export function runtimeFor(env: Env): Runtime {
       throw e;
     }
     // the guard reads through a verdict cache on Redis; memory is in the isolate already
-    const cache = backend instanceof RedisTokenStore && config.cacheMaxStalenessMs > 0
-      ? withVerdictCache(backend, { maxStalenessMs: config.cacheMaxStalenessMs, maxEntries: config.cacheMaxEntries })
-      : undefined;
+    const cache =
+      backend instanceof RedisTokenStore && config.cacheMaxStalenessMs > 0
+        ? withVerdictCache(backend, { maxStalenessMs: config.cacheMaxStalenessMs, maxEntries: config.cacheMaxEntries })
+        : undefined;
     const store = cache?.authoritative ?? backend;
     let jwt: JwtVerifier | undefined;
     try {
@@ -63,7 +71,14 @@ export function runtimeFor(env: Env): Runtime {
       // jose refuses a key set it cannot read: name the binding it came from
       throw new ConfigError(config.jwt?.jwks ? "JWT_JWKS" : "JWT_JWKS_URL", e instanceof Error ? e.message : String(e));
     }
-    current = { key, runtime: { app: createApp({ store, guardStore: cache, cache, config, jwt, metrics: env.METRICS }), store, config } };
+    current = {
+      key,
+      runtime: {
+        app: createApp({ store, guardStore: cache, cache, config, jwt, metrics: env.METRICS }),
+        store,
+        config,
+      },
+    };
   }
   lastEnv = env;
   return current.runtime;
@@ -79,5 +94,8 @@ export function logConfigError(e: ConfigError): void {
 /** A 500 naming the bad setting, logged once per isolate; traffic never passes. */
 export function configErrorResponse(e: ConfigError): Response {
   logConfigError(e);
-  return Response.json({ error: { code: "invalid_config", message: `the Worker is misconfigured: ${e.message}` } }, { status: 500 });
+  return Response.json(
+    { error: { code: "invalid_config", message: `the Worker is misconfigured: ${e.message}` } },
+    { status: 500 },
+  );
 }

@@ -44,7 +44,9 @@ it("enters the store from tests and scripts only through src/store/index.ts or a
   const deep = [...files("test"), ...files("scripts")].flatMap((f) =>
     importsOf(f)
       .map((dep) => relative(".", dep))
-      .filter((dep) => dep.startsWith("src/store/") && !/^src\/store\/(?:(?:core|memory|redis|cache)\/)?index\.ts$/.test(dep))
+      .filter(
+        (dep) => dep.startsWith("src/store/") && !/^src\/store\/(?:(?:core|memory|redis|cache)\/)?index\.ts$/.test(dep),
+      )
       .map((dep) => `${f} imports ${dep}`),
   );
   expect(deep).toEqual([]);

@@ -13,12 +13,21 @@ import { MemoryTokenStore, RedisTokenStore, type TokenStore } from "../src/store
 
 const ADMIN = "admin-token-for-tests-0123456789";
 const CLIENT = ["doc-client", "doc-client-secret-0123456789"] as const;
-const committed = JSON.parse(readFileSync("src/openapi.json", "utf8")) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+const committed = JSON.parse(readFileSync("src/openapi.json", "utf8")) as {
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+};
 
 function app(store: TokenStore = new MemoryTokenStore()) {
   const config: AppConfig = {
-    adminToken: ADMIN, originUrl: "http://origin.test", failMode: "closed", realm: "r", oauthClients: new Map([CLIENT]),
-    keyPrefix: "t:", previousHashKeys: [], cacheMaxStalenessMs: 0, cacheMaxEntries: 1,
+    adminToken: ADMIN,
+    originUrl: "http://origin.test",
+    failMode: "closed",
+    realm: "r",
+    oauthClients: new Map([CLIENT]),
+    keyPrefix: "t:",
+    previousHashKeys: [],
+    cacheMaxStalenessMs: 0,
+    cacheMaxEntries: 1,
   };
   return createApp({ store, config, fetchOrigin: async () => new Response("origin"), log: () => {} });
 }
@@ -37,8 +46,11 @@ describe("the OpenAPI document", () => {
   });
 
   it("lists every route the app serves, and the app serves every route it lists", () => {
-    const served = app().routes
-      .filter((r) => r.method !== "ALL" && !r.path.includes("*") && (r.path.startsWith("/admin") || r.path.startsWith("/oauth")))
+    const served = app()
+      .routes.filter(
+        (r) =>
+          r.method !== "ALL" && !r.path.includes("*") && (r.path.startsWith("/admin") || r.path.startsWith("/oauth")),
+      )
       .map((r) => `${r.method} ${r.path}`);
     const documented = ROUTES.map((r) => `${r.method.toUpperCase()} ${honoPath(r.path)}`);
     expect([...new Set(served)].sort()).toEqual(documented.sort());
@@ -53,9 +65,16 @@ describe("the OpenAPI document", () => {
       const oauth = path.startsWith("/oauth/");
       const json = route.requestBody !== undefined && !oauth;
       const good: Record<string, string> = oauth
-        ? { Authorization: `Basic ${btoa(`${CLIENT[0]}:${CLIENT[1]}`)}`, "Content-Type": "application/x-www-form-urlencoded" }
+        ? {
+            Authorization: `Basic ${btoa(`${CLIENT[0]}:${CLIENT[1]}`)}`,
+            "Content-Type": "application/x-www-form-urlencoded",
+          }
         : { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" };
-      const body = oauth ? "token=sample" : json ? JSON.stringify(path === "/admin/tokens" ? { token: "sample", id: "i", subject: "s" } : { token: "sample" }) : undefined;
+      const body = oauth
+        ? "token=sample"
+        : json
+          ? JSON.stringify(path === "/admin/tokens" ? { token: "sample", id: "i", subject: "s" } : { token: "sample" })
+          : undefined;
       const method = route.method.toUpperCase();
       const probes: [string, RequestInit, TokenStore?][] = [
         ["good input", { method, headers: good, body }],
@@ -65,7 +84,10 @@ describe("the OpenAPI document", () => {
       if (json) {
         probes.push(["not JSON", { method, headers: { ...good, "Content-Type": "text/plain" }, body }]);
         probes.push(["broken JSON", { method, headers: good, body: "{" }]);
-        probes.push(["a body too large", { method, headers: good, body: JSON.stringify({ token: "x".repeat(17 * 1024) }) }]);
+        probes.push([
+          "a body too large",
+          { method, headers: good, body: JSON.stringify({ token: "x".repeat(17 * 1024) }) },
+        ]);
       }
       if (oauth) {
         probes.push(["GET", { method: "GET", headers: good }]);
@@ -80,7 +102,11 @@ describe("the OpenAPI document", () => {
       }
     }
     // the probes reached the statuses that matter, not only 401s
-    for (const status of [200, 201, 400, 401, 404, 405, 413, 415, 503]) expect(seen.some((s) => s.endsWith(` ${status}`)), String(status)).toBe(true);
+    for (const status of [200, 201, 400, 401, 404, 405, 413, 415, 503])
+      expect(
+        seen.some((s) => s.endsWith(` ${status}`)),
+        String(status),
+      ).toBe(true);
   });
 
   it("is served at GET /admin/openapi.json to the admin only", async () => {

@@ -4,7 +4,9 @@ import { expect, it } from "vitest";
 import * as pkg from "../src/index.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<unknown>;
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+  ...args: string[]
+) => (...a: unknown[]) => Promise<unknown>;
 
 /** The ```ts block that follows `heading`, split into its import names and its body. */
 function snippet(heading: string): { names: string[]; body: string } {
@@ -12,7 +14,10 @@ function snippet(heading: string): { names: string[]; body: string } {
   const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
   if (code === undefined) throw new Error(`no ts block after ${heading}`);
   const imp = /^import \{([^}]*)\} from "edge-token-store";\n/m.exec(code);
-  const names = (imp?.[1] ?? "").split(",").map((n) => n.trim().replace(/^type\s+/, "")).filter(Boolean);
+  const names = (imp?.[1] ?? "")
+    .split(",")
+    .map((n) => n.trim().replace(/^type\s+/, ""))
+    .filter(Boolean);
   return { names, body: code.replace(imp?.[0] ?? "", "") };
 }
 
@@ -21,7 +26,9 @@ it("runs the library usage section as written", async () => {
   expect(names).toContain("createTokenStore");
   const logs: unknown[] = [];
   const run = new AsyncFunction(...names, "console", `${body}\nreturn { metadata, revoked, tokens, removed };`);
-  const out = (await run(...names.map((n) => (pkg as Record<string, unknown>)[n]), { log: (...a: unknown[]) => logs.push(a) })) as Record<string, unknown>;
+  const out = (await run(...names.map((n) => (pkg as Record<string, unknown>)[n]), {
+    log: (...a: unknown[]) => logs.push(a),
+  })) as Record<string, unknown>;
   expect(out.metadata).toMatchObject({ id: "id123", subject: "user123" });
   expect(out.revoked).toBe(false);
   expect((out.tokens as { id: string }[]).map((t) => t.id)).toEqual(["id123"]);

@@ -19,15 +19,29 @@ const redisEnv = {
 };
 
 const call = (path: string, init: RequestInit = {}, bindings = redisEnv) =>
-  worker.fetch(new Request(`https://edge.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, bindings, createExecutionContext());
+  worker.fetch(
+    new Request(`https://edge.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>,
+    bindings,
+    createExecutionContext(),
+  );
 const admin = (path: string, body: unknown, bindings = redisEnv) =>
-  call(path, { method: "POST", headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }, bindings);
-const seenAt = async (path: string): Promise<unknown[]> => (await fetch(`${inject("originUrl")}/__seen?path=${encodeURIComponent(path)}`)).json();
+  call(
+    path,
+    {
+      method: "POST",
+      headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    },
+    bindings,
+  );
+const seenAt = async (path: string): Promise<unknown[]> =>
+  (await fetch(`${inject("originUrl")}/__seen?path=${encodeURIComponent(path)}`)).json();
 /** Requests the Upstash endpoint received while `fn` ran. */
 async function upstashRequests(fn: () => Promise<unknown>): Promise<number> {
   await fetch(`${upstash}/__stats/reset`, { method: "POST", headers: upstashAuth });
   await fn();
-  return ((await (await fetch(`${upstash}/__stats`, { headers: upstashAuth })).json()) as { requests: number }).requests;
+  return ((await (await fetch(`${upstash}/__stats`, { headers: upstashAuth })).json()) as { requests: number })
+    .requests;
 }
 
 describe("the Worker on the Redis backend", () => {
@@ -45,17 +59,27 @@ describe("the Worker on the Redis backend", () => {
 
     for (let i = 0; i < 3; i++) {
       let res!: Response;
-      expect(await upstashRequests(async () => (res = await call(path, { headers: { Authorization: `Bearer ${token}` } }, off)))).toBe(1);
+      expect(
+        await upstashRequests(
+          async () => (res = await call(path, { headers: { Authorization: `Bearer ${token}` } }, off)),
+        ),
+      ).toBe(1);
       expect(res.status).toBe(200);
       expect(((await res.json()) as SeenRequest).headers["x-token-subject"]).toBe("carol");
     }
 
     expect((await admin("/admin/tokens/revoke", { token }, off)).status).toBe(200);
     let denied!: Response;
-    expect(await upstashRequests(async () => (denied = await call(path, { headers: { Authorization: `Bearer ${token}` } }, off)))).toBe(1);
+    expect(
+      await upstashRequests(
+        async () => (denied = await call(path, { headers: { Authorization: `Bearer ${token}` } }, off)),
+      ),
+    ).toBe(1);
     expect(denied.status).toBe(401);
     expect(await seenAt(path)).toHaveLength(3);
-    expect(await (await call("/admin/stats", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }, off)).json()).toEqual({ scope: "isolate", cache: null });
+    expect(
+      await (await call("/admin/stats", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }, off)).json(),
+    ).toEqual({ scope: "isolate", cache: null });
   });
 
   it("with the cache on (the default): one round trip for the first request, none for the next, and a revocation here is refused at once", async () => {
@@ -66,7 +90,8 @@ describe("the Worker on the Redis backend", () => {
 
     const statuses: number[] = [];
     const requests = await upstashRequests(async () => {
-      for (let i = 0; i < 5; i++) statuses.push((await call(path, { headers: { Authorization: `Bearer ${token}` } })).status);
+      for (let i = 0; i < 5; i++)
+        statuses.push((await call(path, { headers: { Authorization: `Bearer ${token}` } })).status);
     });
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
     // one miss, then hits; a background sync may start past half the bound on a slow machine
@@ -76,11 +101,14 @@ describe("the Worker on the Redis backend", () => {
     expect((await admin("/admin/tokens/revoke", { token })).status).toBe(200);
     expect((await call(path, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
     expect(await seenAt(path)).toHaveLength(5);
-    const stats = (await (await call("/admin/stats", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } })).json()) as { scope: string; cache: Record<string, number> };
+    const stats = (await (
+      await call("/admin/stats", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } })
+    ).json()) as { scope: string; cache: Record<string, number> };
     expect(stats.scope).toBe("isolate");
     expect(stats.cache).toMatchObject({ maxStalenessMs: 1000, maxEntries: 10_000 });
     expect(stats.cache.hits).toBeGreaterThanOrEqual(4);
-    for (const k of ["checked", "misses", "syncs", "syncFailures", "resets", "lastSyncAgeMs", "size"]) expect(typeof stats.cache[k], k).toBe("number");
+    for (const k of ["checked", "misses", "syncs", "syncFailures", "resets", "lastSyncAgeMs", "size"])
+      expect(typeof stats.cache[k], k).toBe("number");
   });
 
   it("introspects through OAuth and lists a subject's tokens from Redis", async () => {
@@ -89,11 +117,16 @@ describe("the Worker on the Redis backend", () => {
     await admin("/admin/tokens", { token, id: `id-${token}`, subject });
     const res = await call("/oauth/introspect", {
       method: "POST",
-      headers: { Authorization: `Basic ${btoa("client-a:client-a-secret-0123456789")}`, "Content-Type": "application/x-www-form-urlencoded" },
+      headers: {
+        Authorization: `Basic ${btoa("client-a:client-a-secret-0123456789")}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
       body: new URLSearchParams({ token }).toString(),
     });
     expect(await res.json()).toMatchObject({ active: true, sub: subject, jti: `id-${token}` });
-    const list = await call(`/admin/subjects/${subject}/tokens`, { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+    const list = await call(`/admin/subjects/${subject}/tokens`, {
+      headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` },
+    });
     expect(((await list.json()) as { tokens: { id: string }[] }).tokens.map((t) => t.id)).toEqual([`id-${token}`]);
   });
 
@@ -106,7 +139,9 @@ describe("the Worker on the Redis backend", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "*/15 * * * *" }), redisEnv, ctx);
     await waitOnExecutionContext(ctx);
-    const line = logs.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; removed: number }).find((l) => l.event === "cleanup");
+    const line = logs.mock.calls
+      .map((c) => JSON.parse(String(c[0])) as { event: string; removed: number })
+      .find((l) => l.event === "cleanup");
     expect(line?.removed).toBeGreaterThanOrEqual(1);
     expect((await admin("/admin/tokens/lookup", { token })).status).toBe(404);
   });
@@ -118,7 +153,11 @@ describe("JWTs on the Redis backend", () => {
     const { publicKey, privateKey } = await generateKeyPair("ES256");
     const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "e2e", alg: "ES256" }] });
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ sub: `e2e-${crypto.randomUUID()}`, jti: "e2e" }).setProtectedHeader({ alg: "ES256", kid: "e2e" }).setIssuedAt(now - 5).setExpirationTime(now + 600).sign(privateKey);
+    const token = await new SignJWT({ sub: `e2e-${crypto.randomUUID()}`, jti: "e2e" })
+      .setProtectedHeader({ alg: "ES256", kid: "e2e" })
+      .setIssuedAt(now - 5)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
     const forged = `${token.slice(0, -6)}AAAAAA`;
     const headers = { Authorization: `Bearer ${token}` };
     for (const cache of ["0", "1000"]) {
@@ -134,7 +173,12 @@ describe("JWTs on the Redis backend", () => {
       if (cache === "0") expect(counts).toEqual([1, 1, 1]);
       else expect(counts.reduce((a, b) => a + b)).toBeLessThanOrEqual(1);
       let denied!: Response;
-      expect(await upstashRequests(async () => (denied = await call("/jwt-forged", { headers: { Authorization: `Bearer ${forged}` } }, bindings)))).toBe(0);
+      expect(
+        await upstashRequests(
+          async () =>
+            (denied = await call("/jwt-forged", { headers: { Authorization: `Bearer ${forged}` } }, bindings)),
+        ),
+      ).toBe(0);
       expect(denied.status).toBe(401);
     }
   });
@@ -149,7 +193,11 @@ describe("rotating TOKEN_HASH_KEY on the Redis backend", () => {
     const during = { ...before, TOKEN_HASH_KEY: "pepper-two", TOKEN_HASH_KEY_PREVIOUS: "pepper-one" };
     await call("/warm", { headers: { Authorization: "Bearer not-stored" } }, during); // loads the scripts
     let res!: Response;
-    expect(await upstashRequests(async () => (res = await call("/rotated", { headers: { Authorization: `Bearer ${token}` } }, during)))).toBe(1);
+    expect(
+      await upstashRequests(
+        async () => (res = await call("/rotated", { headers: { Authorization: `Bearer ${token}` } }, during)),
+      ),
+    ).toBe(1);
     expect(res.status).toBe(200);
     const after = { ...during, TOKEN_HASH_KEY_PREVIOUS: "" };
     expect((await call("/moved", { headers: { Authorization: `Bearer ${token}` } }, after)).status).toBe(200); // moved by its first use

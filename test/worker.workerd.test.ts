@@ -12,7 +12,8 @@ const admin = (path: string, body: unknown) =>
     headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-const seenAtOrigin = async (path: string): Promise<SeenRequest[]> => (await fetch(`${inject("originUrl")}/__seen?path=${encodeURIComponent(path)}`)).json();
+const seenAtOrigin = async (path: string): Promise<SeenRequest[]> =>
+  (await fetch(`${inject("originUrl")}/__seen?path=${encodeURIComponent(path)}`)).json();
 const unique = (label: string) => `/${label}-${crypto.randomUUID()}`;
 
 describe("the Worker in front of a real origin", () => {
@@ -40,7 +41,9 @@ describe("the Worker in front of a real origin", () => {
 
     expect((await admin("/admin/tokens/revoke", { token })).status).toBe(200);
     const revokedPath = unique("after-revoke");
-    const denied = await SELF.fetch(`https://edge.test${revokedPath}`, { headers: { Authorization: `Bearer ${token}` } });
+    const denied = await SELF.fetch(`https://edge.test${revokedPath}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     expect(denied.status).toBe(401);
     expect(denied.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
     expect(await seenAtOrigin(revokedPath)).toEqual([]);
@@ -52,7 +55,10 @@ describe("the Worker in front of a real origin", () => {
     await admin("/admin/tokens", { token, id: `id-${token}`, subject: "bob" });
     const teapot = await SELF.fetch("https://edge.test/teapot", { headers: { Authorization: `Bearer ${token}` } });
     expect(teapot.status).toBe(418);
-    const redirect = await SELF.fetch("https://edge.test/redirect", { headers: { Authorization: `Bearer ${token}` }, redirect: "manual" });
+    const redirect = await SELF.fetch("https://edge.test/redirect", {
+      headers: { Authorization: `Bearer ${token}` },
+      redirect: "manual",
+    });
     expect(redirect.status).toBe(302);
     expect(redirect.headers.get("location")).toBe("/elsewhere");
   });
@@ -60,7 +66,9 @@ describe("the Worker in front of a real origin", () => {
   it("never contacts the origin for a missing or unknown token", async () => {
     const path = unique("nobody");
     expect((await SELF.fetch(`https://edge.test${path}`)).status).toBe(401);
-    expect((await SELF.fetch(`https://edge.test${path}`, { headers: { Authorization: "Bearer never-issued" } })).status).toBe(401);
+    expect(
+      (await SELF.fetch(`https://edge.test${path}`, { headers: { Authorization: "Bearer never-issued" } })).status,
+    ).toBe(401);
     expect(await seenAtOrigin(path)).toEqual([]);
   });
 });
@@ -72,32 +80,81 @@ describe("configuration", () => {
     ["a short ADMIN_TOKEN", { ...good, ADMIN_TOKEN: "short" }, "ADMIN_TOKEN"],
     ["no ORIGIN_URL", { ADMIN_TOKEN: good.ADMIN_TOKEN }, "ORIGIN_URL"],
     ["an ORIGIN_URL that is not a URL", { ...good, ORIGIN_URL: "origin.internal" }, "ORIGIN_URL"],
-    ["a Redis URL without its token", { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io" }, "UPSTASH_REDIS_REST_TOKEN"],
+    [
+      "a Redis URL without its token",
+      { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io" },
+      "UPSTASH_REDIS_REST_TOKEN",
+    ],
     ["a Redis token without its URL", { ...good, UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
     ["an unknown fail mode", { ...good, GUARD_FAIL_MODE: "sometimes" }, "GUARD_FAIL_MODE"],
     ["malformed OAUTH_CLIENTS", { ...good, OAUTH_CLIENTS: "no-secret-here" }, "OAUTH_CLIENTS"],
     ["an OAUTH_CLIENTS secret under 16 characters", { ...good, OAUTH_CLIENTS: "client:short" }, "OAUTH_CLIENTS"],
-    ["one short secret among good ones", { ...good, OAUTH_CLIENTS: "a:secret-long-enough-0123,b:short" }, "OAUTH_CLIENTS"],
+    [
+      "one short secret among good ones",
+      { ...good, OAUTH_CLIENTS: "a:secret-long-enough-0123,b:short" },
+      "OAUTH_CLIENTS",
+    ],
     ["a non-numeric STORE_TIMEOUT_MS", { ...good, STORE_TIMEOUT_MS: "1s" }, "STORE_TIMEOUT_MS"],
     ["a CACHE_MAX_STALENESS_MS with a unit", { ...good, CACHE_MAX_STALENESS_MS: "1s" }, "CACHE_MAX_STALENESS_MS"],
     ["a negative CACHE_MAX_STALENESS_MS", { ...good, CACHE_MAX_STALENESS_MS: "-1" }, "CACHE_MAX_STALENESS_MS"],
     ["a CACHE_MAX_STALENESS_MS over a minute", { ...good, CACHE_MAX_STALENESS_MS: "60001" }, "CACHE_MAX_STALENESS_MS"],
     ["a CACHE_MAX_STALENESS_MS in exponent form", { ...good, CACHE_MAX_STALENESS_MS: "1e3" }, "CACHE_MAX_STALENESS_MS"],
     ["a zero CACHE_MAX_ENTRIES", { ...good, CACHE_MAX_ENTRIES: "0" }, "CACHE_MAX_ENTRIES"],
-    ["TOKEN_HASH_KEY_PREVIOUS without TOKEN_HASH_KEY", { ...good, TOKEN_HASH_KEY_PREVIOUS: "old-pepper" }, "TOKEN_HASH_KEY_PREVIOUS"],
-    ["TOKEN_HASH_KEY_PREVIOUS equal to TOKEN_HASH_KEY", { ...good, TOKEN_HASH_KEY: "same", TOKEN_HASH_KEY_PREVIOUS: "same" }, "TOKEN_HASH_KEY_PREVIOUS"],
-    ["HS256 among JWT_ALGORITHMS", { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: "RS256,HS256" }, "JWT_ALGORITHMS"],
+    [
+      "TOKEN_HASH_KEY_PREVIOUS without TOKEN_HASH_KEY",
+      { ...good, TOKEN_HASH_KEY_PREVIOUS: "old-pepper" },
+      "TOKEN_HASH_KEY_PREVIOUS",
+    ],
+    [
+      "TOKEN_HASH_KEY_PREVIOUS equal to TOKEN_HASH_KEY",
+      { ...good, TOKEN_HASH_KEY: "same", TOKEN_HASH_KEY_PREVIOUS: "same" },
+      "TOKEN_HASH_KEY_PREVIOUS",
+    ],
+    [
+      "HS256 among JWT_ALGORITHMS",
+      { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: "RS256,HS256" },
+      "JWT_ALGORITHMS",
+    ],
     ["none among JWT_ALGORITHMS", { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: "none" }, "JWT_ALGORITHMS"],
-    ["both JWT_JWKS_URL and JWT_JWKS", { ...good, JWT_JWKS: '{"keys":[]}', JWT_JWKS_URL: "https://idp.test/jwks" }, "JWT_JWKS"],
+    [
+      "both JWT_JWKS_URL and JWT_JWKS",
+      { ...good, JWT_JWKS: '{"keys":[]}', JWT_JWKS_URL: "https://idp.test/jwks" },
+      "JWT_JWKS",
+    ],
     ["a JWT_JWKS_URL that is not http(s)", { ...good, JWT_JWKS_URL: "file:///etc/jwks" }, "JWT_JWKS_URL"],
     ["a JWT_JWKS that is not JSON", { ...good, JWT_JWKS: "{keys:" }, "JWT_JWKS"],
-    ["a JWT_JWKS holding a private key", { ...good, JWT_JWKS: '{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}' }, "JWT_JWKS"],
+    [
+      "a JWT_JWKS holding a private key",
+      { ...good, JWT_JWKS: '{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}' },
+      "JWT_JWKS",
+    ],
     ["a JWT_JWKS without keys", { ...good, JWT_JWKS: '{"kty":"EC"}' }, "JWT_JWKS"],
-    ["a JWT_CLOCK_TOLERANCE_S over 300", { ...good, JWT_JWKS: '{"keys":[]}', JWT_CLOCK_TOLERANCE_S: "301" }, "JWT_CLOCK_TOLERANCE_S"],
+    [
+      "a JWT_CLOCK_TOLERANCE_S over 300",
+      { ...good, JWT_JWKS: '{"keys":[]}', JWT_CLOCK_TOLERANCE_S: "301" },
+      "JWT_CLOCK_TOLERANCE_S",
+    ],
     ["JWT_ISSUER without a key set", { ...good, JWT_ISSUER: "https://idp.test" }, "JWT_ISSUER"],
-    ["a Redis URL that is not http(s)", { ...good, UPSTASH_REDIS_REST_URL: "redis://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" }, "UPSTASH_REDIS_REST_URL"],
-    ["a KEY_PREFIX over 128 characters with Redis", { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", KEY_PREFIX: "p".repeat(129) }, "KEY_PREFIX"],
-    ["a Redis token the client refuses", { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "has white space" }, "UPSTASH_REDIS_REST_TOKEN"],
+    [
+      "a Redis URL that is not http(s)",
+      { ...good, UPSTASH_REDIS_REST_URL: "redis://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" },
+      "UPSTASH_REDIS_REST_URL",
+    ],
+    [
+      "a KEY_PREFIX over 128 characters with Redis",
+      {
+        ...good,
+        UPSTASH_REDIS_REST_URL: "https://x.upstash.io",
+        UPSTASH_REDIS_REST_TOKEN: "t",
+        KEY_PREFIX: "p".repeat(129),
+      },
+      "KEY_PREFIX",
+    ],
+    [
+      "a Redis token the client refuses",
+      { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "has white space" },
+      "UPSTASH_REDIS_REST_TOKEN",
+    ],
   ];
   afterEach(() => vi.restoreAllMocks());
 
@@ -105,7 +162,11 @@ describe("configuration", () => {
     it(`answers every request with a 500 naming ${setting} when given ${what}, logged once`, async () => {
       const errors = vi.spyOn(console, "error").mockImplementation(() => {});
       for (const path of ["/api/x", "/admin/tokens/lookup", "/oauth/introspect"]) {
-        const res = await worker.fetch(new Request(`https://edge.test${path}`, { headers: { Authorization: "Bearer anything" } }), bindings, createExecutionContext());
+        const res = await worker.fetch(
+          new Request(`https://edge.test${path}`, { headers: { Authorization: "Bearer anything" } }),
+          bindings,
+          createExecutionContext(),
+        );
         expect(res.status).toBe(500);
         const body = (await res.json()) as { error: { code: string; message: string } };
         expect(body.error.code).toBe("invalid_config");
@@ -121,11 +182,21 @@ describe("the fail-mode default", () => {
   it("is closed when GUARD_FAIL_MODE is absent: an unreachable store answers 503 and nothing is forwarded", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      const bindings = { ADMIN_TOKEN: "a-good-admin-token-0123", ORIGIN_URL: inject("originUrl"), UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", UPSTASH_REDIS_REST_TOKEN: "x", STORE_TIMEOUT_MS: "300" };
+      const bindings = {
+        ADMIN_TOKEN: "a-good-admin-token-0123",
+        ORIGIN_URL: inject("originUrl"),
+        UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+        UPSTASH_REDIS_REST_TOKEN: "x",
+        STORE_TIMEOUT_MS: "300",
+      };
       expect("GUARD_FAIL_MODE" in bindings).toBe(false);
       expect(readConfig(bindings).failMode).toBe("closed");
       const path = unique("default-mode");
-      const res = await worker.fetch(new Request(`https://edge.test${path}`, { headers: { Authorization: "Bearer some-token" } }), bindings, createExecutionContext());
+      const res = await worker.fetch(
+        new Request(`https://edge.test${path}`, { headers: { Authorization: "Bearer some-token" } }),
+        bindings,
+        createExecutionContext(),
+      );
       expect(res.status).toBe(503);
       expect(res.headers.get("Retry-After")).toBe("5");
       expect(await seenAtOrigin(path)).toEqual([]);
@@ -155,7 +226,9 @@ describe("cron", () => {
     await worker.scheduled(createScheduledController({ cron: "*/15 * * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
 
-    const lines = logs.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; removed: number; ms: number });
+    const lines = logs.mock.calls.map(
+      (c) => JSON.parse(String(c[0])) as { event: string; removed: number; ms: number },
+    );
     const cleanup = lines.filter((l) => l.event === "cleanup");
     expect(cleanup).toHaveLength(1);
     expect(cleanup[0]!.removed).toBeGreaterThanOrEqual(1);
@@ -167,19 +240,31 @@ describe("cron", () => {
 
   it("fires through SELF.scheduled too", async () => {
     // SELF is typed as a plain Fetcher; service_binding_extra_handlers gives it scheduled()
-    const self = SELF as unknown as { scheduled(o: { cron: string; scheduledTime: Date }): Promise<{ outcome: string }> };
+    const self = SELF as unknown as {
+      scheduled(o: { cron: string; scheduledTime: Date }): Promise<{ outcome: string }>;
+    };
     const result = await self.scheduled({ cron: "*/15 * * * *", scheduledTime: new Date() });
     expect(result.outcome).toBe("ok");
   });
 
   it("fails the scheduled event, and logs it, when cleanup fails", async () => {
     const logs = vi.spyOn(console, "log").mockImplementation(() => {});
-    const broken = { ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", UPSTASH_REDIS_REST_TOKEN: "x", STORE_TIMEOUT_MS: "300" };
+    const broken = {
+      ...env,
+      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+      UPSTASH_REDIS_REST_TOKEN: "x",
+      STORE_TIMEOUT_MS: "300",
+    };
     const ctx = createExecutionContext();
     const run = worker.scheduled(createScheduledController({ cron: "*/15 * * * *" }), broken, ctx);
     await expect(run).rejects.toThrow(/store unavailable/);
     await waitOnExecutionContext(ctx).catch(() => {});
     const lines = logs.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; error: string });
-    expect(lines).toEqual([expect.objectContaining({ event: "cleanup_failed", error: expect.stringMatching(/^store\.cleanup: -: store unavailable - /) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        event: "cleanup_failed",
+        error: expect.stringMatching(/^store\.cleanup: -: store unavailable - /),
+      }),
+    ]);
   });
 });

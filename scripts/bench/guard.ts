@@ -23,7 +23,10 @@ const ADMIN = "bench-admin-token-0123456789";
 const TOKENS = Array.from({ length: 1000 }, (_, i) => `bench-token-${i}-${Math.random().toString(36).slice(2)}`);
 const BOUND_MS = 1000;
 
-execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], { stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], {
+  stdio: "ignore",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const keyPrefix = `ets-bench:${Date.now().toString(36)}:`;
@@ -37,17 +40,32 @@ const originUrl = (await originWorker.ready).toString().replace(/\/$/, "");
 const { publicKey, privateKey } = await generateKeyPair("ES256");
 const JWKS = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256" }] });
 const nowS = Math.floor(Date.now() / 1000);
-const JWTS = await Promise.all(TOKENS.map((_, i) =>
-  new SignJWT({ sub: `bench-${i % 100}`, jti: `j-${i}` }).setProtectedHeader({ alg: "ES256", kid: "bench" }).setIssuedAt(nowS - 60).setExpirationTime(nowS + 3600).sign(privateKey)));
+const JWTS = await Promise.all(
+  TOKENS.map((_, i) =>
+    new SignJWT({ sub: `bench-${i % 100}`, jti: `j-${i}` })
+      .setProtectedHeader({ alg: "ES256", kid: "bench" })
+      .setIssuedAt(nowS - 60)
+      .setExpirationTime(nowS + 3600)
+      .sign(privateKey),
+  ),
+);
 const guard = (vars: Record<string, string> = {}) =>
-  new Miniflare({ ...base, scriptPath: "dist/worker.js", bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, JWT_JWKS: JWKS, ...vars } });
+  new Miniflare({
+    ...base,
+    scriptPath: "dist/worker.js",
+    bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, JWT_JWKS: JWKS, ...vars },
+  });
 const redisVars = (cacheMs: number) => ({
-  UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: "bench", KEY_PREFIX: keyPrefix, CACHE_MAX_STALENESS_MS: String(cacheMs),
+  UPSTASH_REDIS_REST_URL: endpoint.url,
+  UPSTASH_REDIS_REST_TOKEN: "bench",
+  KEY_PREFIX: keyPrefix,
+  CACHE_MAX_STALENESS_MS: String(cacheMs),
 });
 const workers = {
   bare: new Miniflare({
     ...base,
-    script: "export default { fetch(req, env) { const u = new URL(req.url); return fetch(env.ORIGIN_URL + u.pathname + u.search, req); } };",
+    script:
+      "export default { fetch(req, env) { const u = new URL(req.url); return fetch(env.ORIGIN_URL + u.pathname + u.search, req); } };",
     bindings: { ORIGIN_URL: originUrl },
   }),
   memory: guard(),
@@ -57,15 +75,27 @@ const workers = {
   redisCache2: guard(redisVars(BOUND_MS)),
 };
 type Name = keyof typeof workers;
-const urls = Object.fromEntries(await Promise.all(Object.entries(workers).map(async ([k, mf]) => [k, (await mf.ready).toString().replace(/\/$/, "")]))) as Record<Name, string>;
+const urls = Object.fromEntries(
+  await Promise.all(
+    Object.entries(workers).map(async ([k, mf]) => [k, (await mf.ready).toString().replace(/\/$/, "")]),
+  ),
+) as Record<Name, string>;
 
 const admin = async (url: string, path: string, body: unknown) => {
-  const res = await fetch(`${url}${path}`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${path} answered ${res.status}`);
 };
 for (const k of ["memory", "redisOff"] as const) {
   for (let i = 0; i < TOKENS.length; i += 50) {
-    await Promise.all(TOKENS.slice(i, i + 50).map((token, j) => admin(urls[k], "/admin/tokens", { token, id: `bench-${i + j}`, subject: "bench" })));
+    await Promise.all(
+      TOKENS.slice(i, i + 50).map((token, j) =>
+        admin(urls[k], "/admin/tokens", { token, id: `bench-${i + j}`, subject: "bench" }),
+      ),
+    );
   }
 }
 
@@ -78,7 +108,9 @@ function get(url: string, token: string, retried = false): Promise<{ ms: number;
       res.resume();
       res.on("end", () => resolve({ ms: performance.now() - start, status: res.statusCode ?? 0 }));
     });
-    req.on("error", (e: NodeJS.ErrnoException) => (e.code === "ECONNRESET" && !retried ? get(url, token, true).then(resolve, reject) : reject(e)));
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      e.code === "ECONNRESET" && !retried ? get(url, token, true).then(resolve, reject) : reject(e),
+    );
     req.end();
   });
 }
@@ -92,17 +124,25 @@ async function load(url: string, n: number, tokens = TOKENS): Promise<Run> {
   let errors = 0;
   endpoint.resetStats();
   const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < n) {
-      const r = await get(url, pick(tokens));
-      // a live token always gets 200; anything else (a 502 when workerd drops an origin connection) is counted
-      if (r.status !== 200) errors++;
-      ms.push(r.ms);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < n) {
+        const r = await get(url, pick(tokens));
+        // a live token always gets 200; anything else (a 502 when workerd drops an origin connection) is counted
+        if (r.status !== 200) errors++;
+        ms.push(r.ms);
+      }
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   ms.sort((a, b) => a - b);
-  return { rps: ms.length / seconds, p50: ms[Math.floor(ms.length / 2)]!, p99: ms[Math.floor(ms.length * 0.99)]!, rtPerReq: endpoint.stats.requests / ms.length, errors };
+  return {
+    rps: ms.length / seconds,
+    p50: ms[Math.floor(ms.length / 2)]!,
+    p99: ms[Math.floor(ms.length * 0.99)]!,
+    rtPerReq: endpoint.stats.requests / ms.length,
+    errors,
+  };
 }
 
 // rounds alternate the order; each round's ratio compares neighbours in time
@@ -113,8 +153,12 @@ for (const latency of [0, 20]) {
   endpoint.control.latencyMs = latency;
   // a row: which worker, with opaque tokens or JWTs
   const rowsOf: Record<Row, [Name, string[]]> = {
-    bare: ["bare", TOKENS], memory: ["memory", TOKENS], redisOff: ["redisOff", TOKENS], redisCache: ["redisCache", TOKENS],
-    memoryJwt: ["memory", JWTS], redisCacheJwt: ["redisCache", JWTS],
+    bare: ["bare", TOKENS],
+    memory: ["memory", TOKENS],
+    redisOff: ["redisOff", TOKENS],
+    redisCache: ["redisCache", TOKENS],
+    memoryJwt: ["memory", JWTS],
+    redisCacheJwt: ["redisCache", JWTS],
   };
   const names = Object.keys(rowsOf) as Row[];
   const run = (k: Row, n: number) => load(urls[rowsOf[k][0]], n, rowsOf[k][1]);
@@ -129,23 +173,35 @@ for (const latency of [0, 20]) {
     for (const k of order) results[k].push(await run(k, Math.floor(total / ROUNDS)));
   }
   const label: Record<Row, string> = {
-    bare: "bare pass-through (reference)", memory: "guard, memory backend", redisOff: "guard, Redis, cache off", redisCache: "guard, Redis, cache 1 s",
-    memoryJwt: "guard, JWT (ES256), memory backend", redisCacheJwt: "guard, JWT (ES256), Redis, cache 1 s",
+    bare: "bare pass-through (reference)",
+    memory: "guard, memory backend",
+    redisOff: "guard, Redis, cache off",
+    redisCache: "guard, Redis, cache 1 s",
+    memoryJwt: "guard, JWT (ES256), memory backend",
+    redisCacheJwt: "guard, JWT (ES256), Redis, cache 1 s",
   };
   for (const k of names) {
     const runs = results[k];
     const ratios = runs.map((r, i) => r.rps / results.bare[i]!.rps);
     rows.push([
-      `${label[k]}`, `${latency} ms`, median(runs.map((r) => r.rps)),
+      `${label[k]}`,
+      `${latency} ms`,
+      median(runs.map((r) => r.rps)),
       `${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
-      median(runs.map((r) => r.p50)).toFixed(2), median(runs.map((r) => r.p99)).toFixed(2),
+      median(runs.map((r) => r.p50)).toFixed(2),
+      median(runs.map((r) => r.p99)).toFixed(2),
       rowsOf[k][0].startsWith("redis") ? median(runs.map((r) => r.rtPerReq)).toFixed(4) : "—",
       String(runs.reduce((n, r) => n + r.errors, 0)),
     ]);
   }
 }
-console.log(`guard under Miniflare: ${total} requests per row in ${ROUNDS} alternating rounds, ${concurrency} in flight, 1,000 tokens in random order, medians (range of per-round ratios); node ${process.version}, ${new Date().toISOString()}\n`);
-printTable(["worker", "added latency", "req/s", "vs bare", "p50 ms", "p99 ms", "round trips / request", "non-200"], rows);
+console.log(
+  `guard under Miniflare: ${total} requests per row in ${ROUNDS} alternating rounds, ${concurrency} in flight, 1,000 tokens in random order, medians (range of per-round ratios); node ${process.version}, ${new Date().toISOString()}\n`,
+);
+printTable(
+  ["worker", "added latency", "req/s", "vs bare", "p50 ms", "p99 ms", "round trips / request", "non-200"],
+  rows,
+);
 
 // revocation delay across instances, at 20 ms added latency: revoke via one, poll the other
 endpoint.control.latencyMs = 20;
@@ -161,8 +217,13 @@ for (let i = 0; i < trials; i++) {
   while ((await get(urls.redisCache, token)).status === 200);
   delays.push(performance.now() - acked);
 }
-console.log(`\nrevocation delay across instances (cache 1 s, 20 ms added latency, ${trials} trials, revoked via one Worker, polled through another until 401)\n`);
-printTable(["max ms", "median ms", "min ms", "bound + one round trip"], [[Math.max(...delays).toFixed(0), median(delays).toFixed(0), Math.min(...delays).toFixed(0), `${BOUND_MS} + ~20 ms`]]);
+console.log(
+  `\nrevocation delay across instances (cache 1 s, 20 ms added latency, ${trials} trials, revoked via one Worker, polled through another until 401)\n`,
+);
+printTable(
+  ["max ms", "median ms", "min ms", "bound + one round trip"],
+  [[Math.max(...delays).toFixed(0), median(delays).toFixed(0), Math.min(...delays).toFixed(0), `${BOUND_MS} + ~20 ms`]],
+);
 
 agent.destroy();
 await Promise.all(Object.values(workers).map((mf) => mf.dispose()));

@@ -29,7 +29,11 @@ async function memoryStore(n: number, reads: number) {
   const before = heapUsed();
   // every 10th token expires in an hour, the rest in a day; subjects hold 10 tokens each
   const fill = await opsPerSec(n, (i) =>
-    store.store(token(i), { id: `id-${i}`, subject: `sub-${Math.floor(i / 10)}`, expiresAt: new Date(t + (i % 10 === 0 ? HOUR : 24 * HOUR)) }),
+    store.store(token(i), {
+      id: `id-${i}`,
+      subject: `sub-${Math.floor(i / 10)}`,
+      expiresAt: new Date(t + (i % 10 === 0 ? HOUR : 24 * HOUR)),
+    }),
   );
   const bytes = (heapUsed() - before) / n;
   const pick = (i: number) => token((i * 7919) % n);
@@ -52,9 +56,23 @@ for (const n of sizes) {
   rows.push(
     [n, "store", "ops/s", mem.fill, bare.fill, "`Map.set` + SHA-256"],
     [n, "get", "ops/s", mem.get, bare.get, "`Map.get` + SHA-256"],
-    [n, "isRevoked", "ops/s", mem.isRevoked, bare.get, `${(mem.isRevoked / bare.get).toFixed(2)}× the loop (target ≥ 0.5×)`],
+    [
+      n,
+      "isRevoked",
+      "ops/s",
+      mem.isRevoked,
+      bare.get,
+      `${(mem.isRevoked / bare.get).toFixed(2)}× the loop (target ≥ 0.5×)`,
+    ],
     [n, "list (10 tokens)", "ops/s", mem.list, "-", ""],
-    [n, `cleanup (${mem.removed} of ${n} expired)`, "ms", mem.cleanup, bare.scan, "a full scan of a bare Map, same size"],
+    [
+      n,
+      `cleanup (${mem.removed} of ${n} expired)`,
+      "ms",
+      mem.cleanup,
+      bare.scan,
+      "a full scan of a bare Map, same size",
+    ],
     [n, "cleanup (none due)", "ms", mem.idle, bare.scan, "a full scan of a bare Map, same size"],
     [n, "heap per token", "bytes", mem.bytes, bare.bytes, `bare Map of hash → {id, expiresAt} (target ≤ 400)`],
   );
@@ -65,7 +83,12 @@ printTable(["tokens", "operation", "unit", "memory store", "bare loop", "note"],
 /** The verdict cache full at 10,000 entries (live verdicts with metadata), over a memory store. */
 async function cacheHeap(entries: number) {
   const store = new MemoryTokenStore();
-  for (let i = 0; i < entries; i++) await store.store(token(i), { id: `id-${i}`, subject: `sub-${Math.floor(i / 10)}`, issuer: "https://issuer.example" });
+  for (let i = 0; i < entries; i++)
+    await store.store(token(i), {
+      id: `id-${i}`,
+      subject: `sub-${Math.floor(i / 10)}`,
+      issuer: "https://issuer.example",
+    });
   const cache = withVerdictCache(store, { maxEntries: entries, maxStalenessMs: 60_000 });
   await cache.get(token(0)); // a first sync: the cursor is known
   const before = heapUsed();
@@ -76,4 +99,7 @@ async function cacheHeap(entries: number) {
 }
 const cacheBytes = await cacheHeap(10_000);
 console.log(`\nverdict cache heap at 10,000 live entries\n`);
-printTable(["entries", "heap", "per entry", "target"], [[10_000, `${(cacheBytes / 2 ** 20).toFixed(2)} MiB`, `${Math.round(cacheBytes / 10_000)} B`, "≤ 4 MiB"]]);
+printTable(
+  ["entries", "heap", "per entry", "target"],
+  [[10_000, `${(cacheBytes / 2 ** 20).toFixed(2)} MiB`, `${Math.round(cacheBytes / 10_000)} B`, "≤ 4 MiB"]],
+);

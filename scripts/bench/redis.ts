@@ -14,7 +14,13 @@ const calls = Number(process.env.BENCH_CALLS ?? 500);
 const prefix = `ets-bench:${Date.now().toString(36)}:`;
 const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl });
 let t = Date.now();
-const store = new RedisTokenStore({ url: endpoint.url, token: "bench", keyPrefix: prefix, now: () => t, cleanupBatchSize: 500 });
+const store = new RedisTokenStore({
+  url: endpoint.url,
+  token: "bench",
+  keyPrefix: prefix,
+  now: () => t,
+  cleanupBatchSize: 500,
+});
 const token = (i: number) => `bench-token-${i}-0123456789abcdef`;
 
 /** Round trips of one call (after warm-up), then median and p99 of `n` sequential calls. */
@@ -41,7 +47,11 @@ const rows: (string | number)[][] = [];
 const add = (op: string, seed: string, m: { trips: number; p50: number; p99: number }) =>
   rows.push([op, String(m.trips), seed, m.p50.toFixed(2), m.p99.toFixed(2)]);
 
-add("store", "1", await measure(calls, (i) => store.store(token(20_000 + i + 2), { id: `new-${i + 2}`, subject: "new" })));
+add(
+  "store",
+  "1",
+  await measure(calls, (i) => store.store(token(20_000 + i + 2), { id: `new-${i + 2}`, subject: "new" })),
+);
 add("get", "2", await measure(calls, (i) => store.get(pick(i))));
 add("getById", "2", await measure(calls, (i) => store.getById(`id-${((i + 1000) * 31) % 1000}`)));
 add("isRevoked", "2", await measure(calls, (i) => store.isRevoked(pick(i))));
@@ -51,18 +61,33 @@ add("revoke", "4", await measure(calls, (i) => store.revoke(pick(i))));
 add("revokeSubject (100 tokens)", "no such operation", await measure(calls, () => store.revokeSubject("big")));
 add("delete", "2", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
 let since = (await store.changes()).cursor;
-add("lookup (verdict + feed, the cache's miss)", "no such operation", await measure(calls, (i) => store.hashToken(pick(i)).then((h) => store.lookup(h, since))));
-add("changes (the cache's sync)", "no such operation", await measure(calls, async () => (since = (await store.changes(since)).cursor)));
+add(
+  "lookup (verdict + feed, the cache's miss)",
+  "no such operation",
+  await measure(calls, (i) => store.hashToken(pick(i)).then((h) => store.lookup(h, since))),
+);
+add(
+  "changes (the cache's sync)",
+  "no such operation",
+  await measure(calls, async () => (since = (await store.changes(since)).cursor)),
+);
 
 // cleanup: 1,200 tokens due, batches of 500 → ⌈1200/500⌉ = 3 round trips
-for (let i = 0; i < 1200; i++) await store.store(token(50_000 + i), { id: `exp-${i}`, subject: "exp", expiresAt: new Date(t + 1000) });
+for (let i = 0; i < 1200; i++)
+  await store.store(token(50_000 + i), { id: `exp-${i}`, subject: "exp", expiresAt: new Date(t + 1000) });
 await store.cleanup();
 t += 2000;
 endpoint.resetStats();
 const start = performance.now();
 const { removed } = await store.cleanup();
 const cleanupMs = performance.now() - start;
-rows.push([`cleanup (${removed} due, batch 500)`, String(endpoint.stats.requests), "SCAN of every subject key", cleanupMs.toFixed(2), "-"]);
+rows.push([
+  `cleanup (${removed} due, batch 500)`,
+  String(endpoint.stats.requests),
+  "SCAN of every subject key",
+  cleanupMs.toFixed(2),
+  "-",
+]);
 
 // the feed's size per change, as Redis itself counts it
 const direct = new (await import("ioredis")).default(redisUrl);
@@ -70,9 +95,13 @@ const feedBytes = Number(await direct.call("MEMORY", "USAGE", `${prefix}f`, "SAM
 const feedLength = await direct.zcard(`${prefix}f`);
 direct.disconnect();
 
-console.log(`redis backend via the local Upstash endpoint, node ${process.version}, ${calls} sequential calls each, ${new Date().toISOString()}\n`);
+console.log(
+  `redis backend via the local Upstash endpoint, node ${process.version}, ${calls} sequential calls each, ${new Date().toISOString()}\n`,
+);
 printTable(["operation", "round trips", "seed Go store", "p50 ms", "p99 ms"], rows);
-console.log(`\nchange feed: ${feedLength} changes kept, ${feedBytes} bytes (MEMORY USAGE), ${(feedBytes / feedLength).toFixed(0)} bytes per change`);
+console.log(
+  `\nchange feed: ${feedLength} changes kept, ${feedBytes} bytes (MEMORY USAGE), ${(feedBytes / feedLength).toFixed(0)} bytes per change`,
+);
 
 await store.close();
 await endpoint.close();

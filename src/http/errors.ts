@@ -18,7 +18,13 @@ export interface ErrorBody {
   error: { code: string; message: string };
 }
 
-export function errorJson(c: Context, status: ContentfulStatusCode, code: string, message: string, headers?: Record<string, string>): Response {
+export function errorJson(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
   return c.json({ error: { code, message } } satisfies ErrorBody, status, headers);
 }
 

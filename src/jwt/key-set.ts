@@ -43,7 +43,8 @@ export class KeySet {
   private readonly now: () => number;
 
   constructor(private readonly options: KeySetOptions) {
-    if ((options.url === undefined) === (options.jwks === undefined)) throw new TypeError("KeySet: give exactly one of url and jwks");
+    if ((options.url === undefined) === (options.jwks === undefined))
+      throw new TypeError("KeySet: give exactly one of url and jwks");
     if (options.jwks !== undefined) this.local = createLocalJWKSet(options.jwks);
     this.lifetimeMs = options.lifetimeMs ?? 600_000;
     this.cooldownMs = options.cooldownMs ?? 30_000;
@@ -52,11 +53,16 @@ export class KeySet {
   }
 
   /** The key for a token's protected header; rejects with jose's JWKSNoMatchingKey, or KeySetUnavailable. */
-  async key(header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1], hints?: GetHints): Promise<CryptoKey> {
+  async key(
+    header: Parameters<JWTVerifyGetKey>[0],
+    token: Parameters<JWTVerifyGetKey>[1],
+    hints?: GetHints,
+  ): Promise<CryptoKey> {
     if (this.options.url !== undefined) {
       const now = this.now();
       if (this.local === undefined) {
-        if (this.pending === undefined && now - this.lastAttempt < RETRY_WITHOUT_KEYS_MS) throw new KeySetUnavailable("the key set could not be fetched");
+        if (this.pending === undefined && now - this.lastAttempt < RETRY_WITHOUT_KEYS_MS)
+          throw new KeySetUnavailable("the key set could not be fetched");
         await this.refresh(hints).catch(() => undefined);
         if (this.local === undefined) throw new KeySetUnavailable("the key set could not be fetched");
       } else if (now - this.fetchedAt >= this.lifetimeMs && now - this.lastAttempt >= this.cooldownMs) {

@@ -4,7 +4,19 @@ import { stringProblem } from "../store/core/validate.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 
 /** The only algorithms a key set may be trusted for: asymmetric ones. Never `none`, never HMAC. */
-export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"] as const;
+export const ASYMMETRIC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const;
 export const DEFAULT_ALGORITHMS = ["RS256", "ES256", "EdDSA"] as const;
 
 /** Why an algorithm allow-list is refused, or undefined when it is acceptable. */
@@ -66,7 +78,8 @@ export class JwtVerifier {
     const problem = algorithmsProblem(this.algorithms);
     if (problem !== undefined) throw new TypeError(`algorithms: ${problem}`);
     this.tolerance = options.clockToleranceSeconds ?? 30;
-    if (!Number.isInteger(this.tolerance) || this.tolerance < 0 || this.tolerance > 300) throw new TypeError("clockToleranceSeconds must be a whole number from 0 to 300");
+    if (!Number.isInteger(this.tolerance) || this.tolerance < 0 || this.tolerance > 300)
+      throw new TypeError("clockToleranceSeconds must be a whole number from 0 to 300");
     this.maxLifetimeSeconds = Math.floor((options.maxLifetimeMs ?? DEFAULT_MAX_TOKEN_LIFETIME_MS) / 1000);
     this.keys = new KeySet(options);
   }
@@ -81,7 +94,10 @@ export class JwtVerifier {
     let payload: JWTPayload;
     let kid: unknown;
     try {
-      ({ payload, protectedHeader: { kid } } = await jwtVerify(token, (h, t) => this.keys.key(h, t, hints), {
+      ({
+        payload,
+        protectedHeader: { kid },
+      } = await jwtVerify(token, (h, t) => this.keys.key(h, t, hints), {
         algorithms: this.algorithms,
         clockTolerance: this.tolerance,
         issuer: this.options.issuer,
@@ -94,16 +110,25 @@ export class JwtVerifier {
       if (e instanceof KeySetUnavailable) throw e;
       const code = (e as { code?: string }).code ?? "";
       const claim = (e as { claim?: string }).claim ?? "";
-      if (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && /missing/.test((e as Error).message)) throw new JwtRejected(`the token lacks the ${claim} claim`);
+      if (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && /missing/.test((e as Error).message))
+        throw new JwtRejected(`the token lacks the ${claim} claim`);
       throw new JwtRejected(REASONS[code] ?? CLAIM_REASONS[claim] ?? "the token is malformed");
     }
     const { sub, jti, iss, iat, exp } = payload;
-    if (stringProblem("sub", sub, LIMITS.subject) !== undefined) throw new JwtRejected("the token's sub claim is not acceptable");
-    if (jti !== undefined && stringProblem("jti", jti, LIMITS.id) !== undefined) throw new JwtRejected("the token's jti claim is not acceptable");
-    if (kid !== undefined && stringProblem("kid", kid, LIMITS.field) !== undefined) throw new JwtRejected("the token's kid is not acceptable");
-    if (iss !== undefined && stringProblem("iss", iss, LIMITS.field, true) !== undefined) throw new JwtRejected("the token's iss claim is not acceptable");
+    if (stringProblem("sub", sub, LIMITS.subject) !== undefined)
+      throw new JwtRejected("the token's sub claim is not acceptable");
+    if (jti !== undefined && stringProblem("jti", jti, LIMITS.id) !== undefined)
+      throw new JwtRejected("the token's jti claim is not acceptable");
+    if (kid !== undefined && stringProblem("kid", kid, LIMITS.field) !== undefined)
+      throw new JwtRejected("the token's kid is not acceptable");
+    if (iss !== undefined && stringProblem("iss", iss, LIMITS.field, true) !== undefined)
+      throw new JwtRejected("the token's iss claim is not acceptable");
     if (exp! - iat! > this.maxLifetimeSeconds) throw new JwtRejected("the token lives longer than allowed");
-    const claims: JwtClaims = { subject: sub as string, issuedAt: new Date(iat! * 1000), expiresAt: new Date(exp! * 1000) };
+    const claims: JwtClaims = {
+      subject: sub as string,
+      issuedAt: new Date(iat! * 1000),
+      expiresAt: new Date(exp! * 1000),
+    };
     if (kid !== undefined) claims.keyId = kid as string;
     if (jti !== undefined) claims.id = jti;
     if (iss !== undefined) claims.issuer = iss;

@@ -18,6 +18,9 @@ export interface DecisionFacts {
  * index1 = blob1 = outcome, blob2 = token kind, blob3 = cache hit/miss/none, double1 = store ms.
  * The outcome is the index, so Analytics Engine samples each outcome on its own.
  */
-export function decisionPoint(outcome: GuardOutcome, facts: DecisionFacts): { indexes: string[]; blobs: string[]; doubles: number[] } {
+export function decisionPoint(
+  outcome: GuardOutcome,
+  facts: DecisionFacts,
+): { indexes: string[]; blobs: string[]; doubles: number[] } {
   return { indexes: [outcome], blobs: [outcome, facts.kind, facts.cache], doubles: [facts.storeMs] };
 }

@@ -86,7 +86,14 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
       suppressed++;
       return;
     }
-    log(JSON.stringify({ event: "guard_store_unavailable", failMode, error: e instanceof Error ? e.message : String(e), suppressed }));
+    log(
+      JSON.stringify({
+        event: "guard_store_unavailable",
+        failMode,
+        error: e instanceof Error ? e.message : String(e),
+        suppressed,
+      }),
+    );
     lastOutageLog = now;
     suppressed = 0;
   };
@@ -100,9 +107,15 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     };
     const token = bearerToken(c.req.header("Authorization"));
     if (token === undefined) {
-      return decided("missing", errorJson(c, 401, "missing_token", "a bearer token is required", { "WWW-Authenticate": `Bearer realm="${realm}"` }));
+      return decided(
+        "missing",
+        errorJson(c, 401, "missing_token", "a bearer token is required", {
+          "WWW-Authenticate": `Bearer realm="${realm}"`,
+        }),
+      );
     }
-    if (token === null || token.length > LIMITS.token) return decided("invalid", invalidToken(c, realm, "the token is malformed"));
+    if (token === null || token.length > LIMITS.token)
+      return decided("invalid", invalidToken(c, realm, "the token is malformed"));
     seen.kind = jwt?.accepts(token) ? "jwt" : "opaque";
     let metadata: StoredTokenMetadata;
     try {
@@ -121,16 +134,29 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
       // never fail open on keys: that would admit forged tokens
       if (e instanceof KeySetUnavailable) {
         logOutage(e);
-        return decided("outage", errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS }));
+        return decided(
+          "outage",
+          errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched; try again shortly", {
+            "Retry-After": RETRY_AFTER_SECONDS,
+          }),
+        );
       }
       // anything but a StorageError is treated as an outage too: never admit on a surprise
       if (e instanceof StorageError && !isStoreOutage(e)) {
-        return decided(OUTCOMES[e.err.code] ?? "invalid", invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid"));
+        return decided(
+          OUTCOMES[e.err.code] ?? "invalid",
+          invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid"),
+        );
       }
       logOutage(e);
       // fail closed: an unreachable store must not admit a revoked token
       if (failMode === "closed") {
-        return decided("outage", errorJson(c, 503, "store_unavailable", "the token store cannot be reached; try again shortly", { "Retry-After": RETRY_AFTER_SECONDS }));
+        return decided(
+          "outage",
+          errorJson(c, 503, "store_unavailable", "the token store cannot be reached; try again shortly", {
+            "Retry-After": RETRY_AFTER_SECONDS,
+          }),
+        );
       }
       c.req.raw = withTokenHeaders(c.req.raw, undefined);
       c.set("token", undefined);
@@ -159,7 +185,9 @@ function invalidToken(c: Context, realm: string, description: string): Response 
   });
 }
 
-const IDENTITY_HEADERS = new Set([TOKEN_SUBJECT_HEADER, TOKEN_ID_HEADER, TOKEN_STATUS_HEADER].map((n) => n.toLowerCase()));
+const IDENTITY_HEADERS = new Set(
+  [TOKEN_SUBJECT_HEADER, TOKEN_ID_HEADER, TOKEN_STATUS_HEADER].map((n) => n.toLowerCase()),
+);
 
 /**
  * Whether a client-sent header could reach the origin as one of ours: CGI, WSGI, PHP and

@@ -22,9 +22,16 @@ export interface AdminDeps {
 /** Largest admin request body, in bytes: a token at the limit plus its metadata fits easily. */
 export const ADMIN_MAX_BODY = 16 * 1024;
 
-const Token = v.pipe(v.string("token must be a string"), v.minLength(1, "token must not be empty"), v.maxLength(LIMITS.token, `token is longer than ${LIMITS.token} characters`));
+const Token = v.pipe(
+  v.string("token must be a string"),
+  v.minLength(1, "token must not be empty"),
+  v.maxLength(LIMITS.token, `token is longer than ${LIMITS.token} characters`),
+);
 /** A token the guard can ever see: `POST /admin/tokens` refuses one no Bearer header can carry. */
-const BearerToken = v.pipe(Token, v.regex(B64TOKEN, "token must be an RFC 6750 b64token (A-Z a-z 0-9 - . _ ~ + /, then any =)"));
+const BearerToken = v.pipe(
+  Token,
+  v.regex(B64TOKEN, "token must be an RFC 6750 b64token (A-Z a-z 0-9 - . _ ~ + /, then any =)"),
+);
 const DateInput = v.union([v.string(), v.number()], "must be an ISO 8601 string or epoch milliseconds");
 const Field = (name: string) => v.optional(v.string(`${name} must be a string`));
 
@@ -60,7 +67,8 @@ function jsonBody<S extends v.GenericSchema>(schema: S) {
     if (result.success) return;
     // valibot takes an array for an object whose keys are missing: say what is wrong instead
     // (the parsed body is cached, so this reads nothing twice)
-    if (Array.isArray(await c.req.json())) return errorJson(c, 400, "invalid_request", "the body must be a JSON object");
+    if (Array.isArray(await c.req.json()))
+      return errorJson(c, 400, "invalid_request", "the body must be a JSON object");
     const issue = result.issues[0];
     const path = issue.path?.map((p) => String(p.key)).join(".");
     const named = path === undefined || issue.message.startsWith(path) || issue.type === "strict_object";
@@ -70,7 +78,8 @@ function jsonBody<S extends v.GenericSchema>(schema: S) {
 
 const requireJson: MiddlewareHandler = async (c, next) => {
   const type = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") return errorJson(c, 415, "unsupported_media_type", "send the body as application/json");
+  if (type !== "application/json")
+    return errorJson(c, 415, "unsupported_media_type", "send the body as application/json");
   await next();
 };
 
@@ -84,11 +93,19 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
   admin.use("*", async function adminAuth(c, next) {
     const given = bearerToken(c.req.header("Authorization"));
     if (typeof given !== "string" || !(await secretsEqual(given, adminToken))) {
-      return errorJson(c, 401, "unauthorized", "the admin API needs Authorization: Bearer <ADMIN_TOKEN>", { "WWW-Authenticate": 'Bearer realm="admin"' });
+      return errorJson(c, 401, "unauthorized", "the admin API needs Authorization: Bearer <ADMIN_TOKEN>", {
+        "WWW-Authenticate": 'Bearer realm="admin"',
+      });
     }
     await next();
   });
-  admin.use("*", bodyLimit({ maxSize: ADMIN_MAX_BODY, onError: (c) => errorJson(c, 413, "body_too_large", `the body is larger than ${ADMIN_MAX_BODY} bytes`) }));
+  admin.use(
+    "*",
+    bodyLimit({
+      maxSize: ADMIN_MAX_BODY,
+      onError: (c) => errorJson(c, 413, "body_too_large", `the body is larger than ${ADMIN_MAX_BODY} bytes`),
+    }),
+  );
 
   /**
    * Runs `fn` with the body's token and, for a JWS-shaped token when a key set is configured,
@@ -102,7 +119,10 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
           claims = await jwt.verify(token);
         } catch (e) {
           if (e instanceof JwtRejected) return errorJson(c, 400, "invalid_token", e.description);
-          if (e instanceof KeySetUnavailable) return errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched", { "Retry-After": RETRY_AFTER_SECONDS });
+          if (e instanceof KeySetUnavailable)
+            return errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched", {
+              "Retry-After": RETRY_AFTER_SECONDS,
+            });
           throw e;
         }
       }
@@ -116,16 +136,21 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
   });
   admin.post("/tokens/lookup", requireJson, jsonBody(TokenBody), (c) => {
     const { token } = c.req.valid("json");
-    return withToken(c, token, async (claims) => c.json(claims ? await store.checkJwt(token, claims) : await store.get(token)));
+    return withToken(c, token, async (claims) =>
+      c.json(claims ? await store.checkJwt(token, claims) : await store.get(token)),
+    );
   });
   admin.post("/tokens/status", requireJson, jsonBody(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, token, async (claims) => {
       if (claims === undefined) return c.json({ revoked: await store.isRevoked(token) });
-      const revoked = await store.checkJwt(token, claims).then(() => false, (e: unknown) => {
-        if (e instanceof StorageError && e.err === ErrTokenRevoked) return true;
-        throw e;
-      });
+      const revoked = await store.checkJwt(token, claims).then(
+        () => false,
+        (e: unknown) => {
+          if (e instanceof StorageError && e.err === ErrTokenRevoked) return true;
+          throw e;
+        },
+      );
       return c.json({ revoked });
     });
   });
@@ -151,18 +176,27 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
     }),
   );
   admin.get("/tokens/by-id/:id", (c) => withStore(c, async () => c.json(await store.getById(c.req.param("id")))));
-  admin.get("/subjects/:subject/tokens", (c) => withStore(c, async () => c.json({ tokens: await store.list(c.req.param("subject")) })));
-  admin.post("/subjects/:subject/revoke", (c) => withStore(c, async () => c.json(await store.revokeSubject(c.req.param("subject")))));
+  admin.get("/subjects/:subject/tokens", (c) =>
+    withStore(c, async () => c.json({ tokens: await store.list(c.req.param("subject")) })),
+  );
+  admin.post("/subjects/:subject/revoke", (c) =>
+    withStore(c, async () => c.json(await store.revokeSubject(c.req.param("subject")))),
+  );
   admin.post("/cleanup", (c) => withStore(c, async () => c.json(await store.cleanup())));
   // this isolate's counters only: every isolate has its own cache
   admin.get("/stats", (c) =>
     c.json({
       scope: "isolate",
-      cache: cache === undefined ? null : { maxStalenessMs: cache.maxStalenessMs, maxEntries: cache.maxEntries, ...cache.stats() },
+      cache:
+        cache === undefined
+          ? null
+          : { maxStalenessMs: cache.maxStalenessMs, maxEntries: cache.maxEntries, ...cache.stats() },
     }),
   );
   // generated from the schemas above by `npm run openapi`; a test keeps it current
   admin.get("/openapi.json", (c) => c.json(openapi));
-  admin.all("*", (c: Context) => errorJson(c, 404, "not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  admin.all("*", (c: Context) =>
+    errorJson(c, 404, "not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`),
+  );
   return admin;
 }

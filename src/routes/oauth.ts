@@ -27,7 +27,13 @@ export const OAuthForm = v.object({
 });
 
 /** RFC 6749 §5.2 error body, which OAuth clients parse: `{ error, error_description }`. */
-function oauthError(c: Context, status: 400 | 401 | 405 | 503, error: string, description: string, headers?: Record<string, string>) {
+function oauthError(
+  c: Context,
+  status: 400 | 401 | 405 | 503,
+  error: string,
+  description: string,
+  headers?: Record<string, string>,
+) {
   return c.json({ error, error_description: description }, status, { "Cache-Control": "no-store", ...headers });
 }
 
@@ -48,15 +54,24 @@ async function authenticate(c: Context, form: Record<string, string>, deps: OAut
   if (bearer !== undefined) {
     if (typeof bearer === "string" && (await secretsEqual(bearer, deps.adminToken))) return { clientId: undefined };
     // RFC 7662 §2.3 → RFC 6750 §3: a bad bearer gets a Bearer challenge, not a Basic one
-    return oauthError(c, 401, "invalid_token", "the bearer token is not accepted", { "WWW-Authenticate": 'Bearer realm="oauth", error="invalid_token"' });
+    return oauthError(c, 401, "invalid_token", "the bearer token is not accepted", {
+      "WWW-Authenticate": 'Bearer realm="oauth", error="invalid_token"',
+    });
   }
-  const refuse = () => oauthError(c, 401, "invalid_client", "client authentication failed", { "WWW-Authenticate": 'Basic realm="oauth"' });
+  const refuse = () =>
+    oauthError(c, 401, "invalid_client", "client authentication failed", { "WWW-Authenticate": 'Basic realm="oauth"' });
   let id = form.client_id;
   let secret = form.client_secret;
   // RFC 7617: "Basic" 1*SP token68, with no other white space
   const basic = /^Basic +([A-Za-z0-9+/]+=*)$/i.exec(stripOws(header ?? ""));
   if (basic !== null) {
-    if (secret !== undefined) return oauthError(c, 400, "invalid_request", "use one client authentication method, not Basic and client_secret both");
+    if (secret !== undefined)
+      return oauthError(
+        c,
+        400,
+        "invalid_request",
+        "use one client authentication method, not Basic and client_secret both",
+      );
     let decoded: string;
     try {
       decoded = atob(basic[1]!);
@@ -66,8 +81,15 @@ async function authenticate(c: Context, form: Record<string, string>, deps: OAut
     const i = decoded.indexOf(":");
     if (i < 0) return refuse();
     // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64
-    const unescape = (s: string) => { try { return decodeURIComponent(s.replace(/\+/g, " ")); } catch { return s; } };
-    if (id !== undefined && id !== unescape(decoded.slice(0, i))) return oauthError(c, 400, "invalid_request", "client_id differs from the Basic credentials");
+    const unescape = (s: string) => {
+      try {
+        return decodeURIComponent(s.replace(/\+/g, " "));
+      } catch {
+        return s;
+      }
+    };
+    if (id !== undefined && id !== unescape(decoded.slice(0, i)))
+      return oauthError(c, 400, "invalid_request", "client_id differs from the Basic credentials");
     id = unescape(decoded.slice(0, i));
     secret = unescape(decoded.slice(i + 1));
   }
@@ -80,7 +102,10 @@ async function authenticate(c: Context, form: Record<string, string>, deps: OAut
 /** Token revocation (RFC 7009) and introspection (RFC 7662), form-encoded, client-authenticated. */
 export function oauthRoutes(deps: OAuthDeps): Hono {
   const oauth = new Hono();
-  oauth.use("*", bodyLimit({ maxSize: 16 * 1024, onError: (c) => oauthError(c, 400, "invalid_request", "the body is too large") }));
+  oauth.use(
+    "*",
+    bodyLimit({ maxSize: 16 * 1024, onError: (c) => oauthError(c, 400, "invalid_request", "the body is too large") }),
+  );
 
   /** The form (each parameter once, RFC 6749 §3.2) and its authenticated caller, or the Response refusing them. */
   async function readForm(c: Context): Promise<{ token: string; caller: Caller } | Response> {
@@ -91,7 +116,8 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     // bytes, then UTF-8: workerd warns when .text() reads a body whose type is not text/*
     const form: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer()))) {
-      if (Object.hasOwn(form, k)) return oauthError(c, 400, "invalid_request", `the ${JSON.stringify(k).slice(0, 80)} parameter is repeated`);
+      if (Object.hasOwn(form, k))
+        return oauthError(c, 400, "invalid_request", `the ${JSON.stringify(k).slice(0, 80)} parameter is repeated`);
       form[k] = v;
     }
     const caller = await authenticate(c, form, deps);
@@ -103,7 +129,9 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
 
   const outage = (c: Context, e: unknown) =>
     isStoreOutage(e) || e instanceof KeySetUnavailable
-      ? oauthError(c, 503, "temporarily_unavailable", "the token store cannot be reached", { "Retry-After": RETRY_AFTER_SECONDS })
+      ? oauthError(c, 503, "temporarily_unavailable", "the token store cannot be reached", {
+          "Retry-After": RETRY_AFTER_SECONDS,
+        })
       : undefined;
 
   /** A JWS-shaped token's verified claims; undefined for an opaque token; null when it does not verify. */
@@ -124,13 +152,15 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     try {
       const claims = await claimsOf(token);
       // RFC 7009 §2.2: an invalid token is not an error; a JWT that does not verify is never written
-      if (claims !== null) await (claims ? deps.store.denyJwt(token, claims) : deps.store.revoke(token, { clientId: caller.clientId }));
+      if (claims !== null)
+        await (claims ? deps.store.denyJwt(token, claims) : deps.store.revoke(token, { clientId: caller.clientId }));
     } catch (e) {
       const res = outage(c, e);
       if (res !== undefined) return res;
       // RFC 7009 §2.1: a token issued to another client is refused and stays live; RFC 6749 §5.2
       // names that invalid_grant ("issued to another client")
-      if (e instanceof StorageError && e.err === ErrClientMismatch) return oauthError(c, 400, "invalid_grant", "the token was issued to another client");
+      if (e instanceof StorageError && e.err === ErrClientMismatch)
+        return oauthError(c, 400, "invalid_grant", "the token was issued to another client");
       // RFC 7009 §2.2: an unknown or invalid token is not an error
       if (!(e instanceof StorageError)) throw e;
     }
@@ -173,7 +203,9 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
 
   // both endpoints take POST only (RFC 7009 §2.1, RFC 7662 §2.1)
   for (const path of ["/revoke", "/introspect"]) {
-    oauth.all(path, (c) => oauthError(c, 405, "invalid_request", `${path.slice(1)} takes POST only`, { Allow: "POST" }));
+    oauth.all(path, (c) =>
+      oauthError(c, 405, "invalid_request", `${path.slice(1)} takes POST only`, { Allow: "POST" }),
+    );
   }
   oauth.all("*", (c) => c.json({ error: "not_found", error_description: "no such OAuth endpoint" }, 404));
   return oauth;

@@ -7,7 +7,11 @@ export type OriginFetch = (request: Request) => Promise<Response>;
  * Forwards the request to `originUrl` + its path and query, with method, headers and body
  * (streamed, not buffered) intact. Redirects are passed back to the client, not followed.
  */
-export function forwardToOrigin(originUrl: string, fetchOrigin: OriginFetch = (r) => fetch(r), log: (line: string) => void = console.error): Handler {
+export function forwardToOrigin(
+  originUrl: string,
+  fetchOrigin: OriginFetch = (r) => fetch(r),
+  log: (line: string) => void = console.error,
+): Handler {
   return async function forwardToOrigin(c) {
     const src = new URL(c.req.url);
     const req = c.req.raw;

@@ -11,14 +11,28 @@ export type StoreKind = "memory" | "redis";
  */
 export async function createTokenStore(kind: "memory", config?: MemoryStoreConfig): Promise<MemoryTokenStore>;
 export async function createTokenStore(kind: "redis", config: RedisStoreConfig): Promise<RedisTokenStore>;
-export async function createTokenStore(kind: StoreKind, config?: MemoryStoreConfig | RedisStoreConfig): Promise<TokenStore> {
+export async function createTokenStore(
+  kind: StoreKind,
+  config?: MemoryStoreConfig | RedisStoreConfig,
+): Promise<TokenStore> {
   switch (kind) {
     case "memory":
       return new MemoryTokenStore(config);
     case "redis":
-      if (config === undefined) throw new StorageError("create", "config", ErrInvalidConfig, "the redis store needs a config with url and token");
+      if (config === undefined)
+        throw new StorageError(
+          "create",
+          "config",
+          ErrInvalidConfig,
+          "the redis store needs a config with url and token",
+        );
       return new RedisTokenStore(config);
     default:
-      throw new StorageError("create", "kind", ErrInvalidConfig, `unknown store kind ${JSON.stringify(String(kind))}; expected "memory" or "redis"`);
+      throw new StorageError(
+        "create",
+        "kind",
+        ErrInvalidConfig,
+        `unknown store kind ${JSON.stringify(String(kind))}; expected "memory" or "redis"`,
+      );
   }
 }

@@ -25,7 +25,15 @@ const [es, rs, other] = await Promise.all([signer("ES256", "es-1"), signer("RS25
 const inline = { keys: [es.jwk, rs.jwk] };
 
 function sign(s: Signer, claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {
-  const payload = { sub: "alice", jti: `jti-${crypto.randomUUID()}`, iss: "https://idp.test", aud: "api", iat: sec(NOW) - 60, exp: sec(NOW) + 3600, ...claims };
+  const payload = {
+    sub: "alice",
+    jti: `jti-${crypto.randomUUID()}`,
+    iss: "https://idp.test",
+    aud: "api",
+    iat: sec(NOW) - 60,
+    exp: sec(NOW) + 3600,
+    ...claims,
+  };
   return new SignJWT(payload).setProtectedHeader({ alg: s.alg, kid: s.kid, ...header }).sign(s.privateKey);
 }
 const b64url = (x: unknown) => btoa(JSON.stringify(x)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
@@ -34,7 +42,10 @@ function setup(o: { url?: string; issuer?: string; audience?: string } = {}) {
   const clock = { t: NOW };
   const jwt = new JwtVerifier({
     ...(o.url ? { url: o.url } : { jwks: inline }),
-    issuer: o.issuer, audience: o.audience, now: () => clock.t, cooldownMs: 30_000,
+    issuer: o.issuer,
+    audience: o.audience,
+    now: () => clock.t,
+    cooldownMs: 30_000,
   });
   const h = harness({ jwt });
   h.clock.t = NOW;
@@ -60,11 +71,24 @@ describe("JWT verification in the guard", () => {
 
   const rejects: [string, () => Promise<string>, string][] = [
     ["a bad signature", () => sign(other), "the token signature is invalid"],
-    ["alg none", async () => `${b64url({ alg: "none", kid: "es-1" })}.${b64url({ sub: "alice", iat: sec(NOW), exp: sec(NOW) + 60 })}.`, "the token algorithm is not allowed"],
-    ["HS256 keyed with the RSA public key", async () => {
-      const secret = new TextEncoder().encode(JSON.stringify(rs.jwk));
-      return new SignJWT({ sub: "alice" }).setProtectedHeader({ alg: "HS256", kid: "rs-1" }).setIssuedAt(sec(NOW)).setExpirationTime(sec(NOW) + 60).sign(secret);
-    }, "the token algorithm is not allowed"],
+    [
+      "alg none",
+      async () =>
+        `${b64url({ alg: "none", kid: "es-1" })}.${b64url({ sub: "alice", iat: sec(NOW), exp: sec(NOW) + 60 })}.`,
+      "the token algorithm is not allowed",
+    ],
+    [
+      "HS256 keyed with the RSA public key",
+      async () => {
+        const secret = new TextEncoder().encode(JSON.stringify(rs.jwk));
+        return new SignJWT({ sub: "alice" })
+          .setProtectedHeader({ alg: "HS256", kid: "rs-1" })
+          .setIssuedAt(sec(NOW))
+          .setExpirationTime(sec(NOW) + 60)
+          .sign(secret);
+      },
+      "the token algorithm is not allowed",
+    ],
     ["an expired token", () => sign(es, { exp: sec(NOW) - 31, iat: sec(NOW) - 100 }), "the token has expired"],
     ["a future nbf", () => sign(es, { nbf: sec(NOW) + 120 }), "the token is not yet valid"],
     ["a wrong iss", () => sign(es, { iss: "https://evil.test" }), "the token issuer is not accepted"],
@@ -78,7 +102,9 @@ describe("JWT verification in the guard", () => {
       const { h } = setup({ issuer: "https://idp.test", audience: "api" });
       const res = await guarded(h, await make());
       expect(res.status).toBe(401);
-      expect(res.headers.get("WWW-Authenticate")).toBe(`Bearer realm="edge-token-store", error="invalid_token", error_description="${description}"`);
+      expect(res.headers.get("WWW-Authenticate")).toBe(
+        `Bearer realm="edge-token-store", error="invalid_token", error_description="${description}"`,
+      );
       expect(h.store.total()).toBe(0);
       expect(h.origin).toHaveLength(0);
     });
@@ -94,8 +120,10 @@ describe("JWT verification in the guard", () => {
 
 describe("the key set over HTTP", () => {
   const jwksUrl = inject("jwksUrl");
-  const serve = async (name: string, keys: JWK[]) => fetch(`${jwksUrl}/${name}`, { method: "POST", body: JSON.stringify({ keys }) });
-  const fetches = async (name: string) => ((await (await fetch(`${jwksUrl}/${name}/count`)).json()) as { fetches: number }).fetches;
+  const serve = async (name: string, keys: JWK[]) =>
+    fetch(`${jwksUrl}/${name}`, { method: "POST", body: JSON.stringify({ keys }) });
+  const fetches = async (name: string) =>
+    ((await (await fetch(`${jwksUrl}/${name}/count`)).json()) as { fetches: number }).fetches;
 
   it("refetches once on an unknown kid, then answers 401, and not again within the cooldown", async () => {
     const name = `kid-${crypto.randomUUID()}`;
@@ -135,7 +163,13 @@ describe("the key set over HTTP", () => {
 
   it("fails closed (503), never 500, when the key set endpoint answers something that is not a key set", async () => {
     // garbage leaves no key in hand: 503; a well-formed set without a usable key: unknown kid, 401
-    const answers: [string, number][] = [["not json", 503], ['{"keys":"nope"}', 503], ["[]", 503], ["\u0000", 503], ['{"keys":[{"kty":"nonsense"}]}', 401]];
+    const answers: [string, number][] = [
+      ["not json", 503],
+      ['{"keys":"nope"}', 503],
+      ["[]", 503],
+      ["\u0000", 503],
+      ['{"keys":[{"kty":"nonsense"}]}', 401],
+    ];
     for (const [body, expected] of answers) {
       const name = `junk-${crypto.randomUUID()}`;
       await fetch(`${jwksUrl}/${name}`, { method: "POST", body });
@@ -151,7 +185,10 @@ describe("the key set over HTTP", () => {
 describe("revoking JWTs", () => {
   const oauthForm = (token: string): RequestInit => ({
     method: "POST",
-    headers: { Authorization: `Basic ${btoa(`${CLIENT_ID}:${CLIENT_SECRET}`)}`, "Content-Type": "application/x-www-form-urlencoded" },
+    headers: {
+      Authorization: `Basic ${btoa(`${CLIENT_ID}:${CLIENT_SECRET}`)}`,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
     body: new URLSearchParams({ token }).toString(),
   });
 
@@ -159,12 +196,18 @@ describe("revoking JWTs", () => {
     const { h } = setup();
     const [a, b, c] = await Promise.all([sign(es), sign(es), sign(es)]);
     expect((await h.app.request("/oauth/revoke", oauthForm(a))).status).toBe(200);
-    expect(await (await h.app.request("/admin/tokens/revoke", adminJson({ token: b }))).json()).toEqual({ revoked: true });
+    expect(await (await h.app.request("/admin/tokens/revoke", adminJson({ token: b }))).json()).toEqual({
+      revoked: true,
+    });
     expect((await guarded(h, a)).status).toBe(401);
     expect((await guarded(h, b)).status).toBe(401);
     expect((await guarded(h, c)).status).toBe(200);
-    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: a }))).json()).toEqual({ revoked: true });
-    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: c }))).json()).toEqual({ revoked: false });
+    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: a }))).json()).toEqual({
+      revoked: true,
+    });
+    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: c }))).json()).toEqual({
+      revoked: false,
+    });
   });
 
   it("never writes a JWT that does not verify: OAuth answers 200, the admin API 400, the store is not called", async () => {
@@ -175,7 +218,10 @@ describe("revoking JWTs", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: "invalid_token", message: "the token signature is invalid" } });
     for (const path of ["/admin/tokens", "/admin/tokens/lookup", "/admin/tokens/delete"]) {
-      const r = await h.app.request(path, adminJson(path === "/admin/tokens" ? { token: forged, id: "f", subject: "s" } : { token: forged }));
+      const r = await h.app.request(
+        path,
+        adminJson(path === "/admin/tokens" ? { token: forged, id: "f", subject: "s" } : { token: forged }),
+      );
       expect(r.status, path).toBe(400);
     }
     expect(h.store.total()).toBe(0);
@@ -186,7 +232,9 @@ describe("revoking JWTs", () => {
     const older = await sign(es, { sub: "dana" });
     expect((await guarded(h, older)).status).toBe(200);
     h.clock.t += 5_000;
-    expect(await (await h.app.request("/admin/subjects/dana/revoke", { method: "POST", headers: bearer(ADMIN) })).json()).toEqual({ revoked: 0 });
+    expect(
+      await (await h.app.request("/admin/subjects/dana/revoke", { method: "POST", headers: bearer(ADMIN) })).json(),
+    ).toEqual({ revoked: 0 });
     expect((await guarded(h, older)).status).toBe(401);
     h.clock.t += 1_000;
     const newer = await sign(es, { sub: "dana", iat: sec(h.clock.t), exp: sec(h.clock.t) + 600 });
@@ -211,7 +259,15 @@ describe("revoking JWTs", () => {
     const { h } = setup();
     const token = await sign(es, { sub: "frank", jti: "j-frank" });
     const res = await h.app.request("/oauth/introspect", oauthForm(token));
-    expect(await res.json()).toMatchObject({ active: true, sub: "frank", jti: "j-frank", iss: "https://idp.test", kid: "es-1", iat: sec(NOW) - 60, exp: sec(NOW) + 3600 });
+    expect(await res.json()).toMatchObject({
+      active: true,
+      sub: "frank",
+      jti: "j-frank",
+      iss: "https://idp.test",
+      kid: "es-1",
+      iat: sec(NOW) - 60,
+      exp: sec(NOW) + 3600,
+    });
     for (const t of [await sign(other), "eyJhbGciOiJub25lIn0.e30."]) {
       expect(await (await h.app.request("/oauth/introspect", oauthForm(t))).json()).toEqual({ active: false });
     }
@@ -230,25 +286,30 @@ describe("hostile claims (fast-check)", () => {
     );
     const seen = new Map<string, string>();
     await fc.assert(
-      fc.asyncProperty(hostile, fc.option(hostile, { nil: undefined }), fc.option(hostile, { nil: undefined }), async (sub, jti, kid) => {
-        const token = await sign(es, { sub, jti }, kid === undefined ? {} : { kid });
-        const before = h.origin.length;
-        const res = await guarded(h, token);
-        const text = await res.text();
-        expect(res.status, text).toBeLessThan(500);
-        expect(text).not.toContain(token);
-        if (res.status === 200) {
-          const req = h.origin.at(-1)!;
-          const header = req.headers.get("X-Token-Subject")!;
-          expect(decodeURIComponent(header)).toBe(sub);
-          if (jti !== undefined && jti !== "") expect(decodeURIComponent(req.headers.get("X-Token-Id")!)).toBe(jti);
-          expect(seen.get(header) ?? sub).toBe(sub);
-          seen.set(header, sub);
-        } else {
-          expect(res.status).toBe(401);
-          expect(h.origin.length).toBe(before);
-        }
-      }),
+      fc.asyncProperty(
+        hostile,
+        fc.option(hostile, { nil: undefined }),
+        fc.option(hostile, { nil: undefined }),
+        async (sub, jti, kid) => {
+          const token = await sign(es, { sub, jti }, kid === undefined ? {} : { kid });
+          const before = h.origin.length;
+          const res = await guarded(h, token);
+          const text = await res.text();
+          expect(res.status, text).toBeLessThan(500);
+          expect(text).not.toContain(token);
+          if (res.status === 200) {
+            const req = h.origin.at(-1)!;
+            const header = req.headers.get("X-Token-Subject")!;
+            expect(decodeURIComponent(header)).toBe(sub);
+            if (jti !== undefined && jti !== "") expect(decodeURIComponent(req.headers.get("X-Token-Id")!)).toBe(jti);
+            expect(seen.get(header) ?? sub).toBe(sub);
+            seen.set(header, sub);
+          } else {
+            expect(res.status).toBe(401);
+            expect(h.origin.length).toBe(before);
+          }
+        },
+      ),
       { numRuns: 150 },
     );
   });

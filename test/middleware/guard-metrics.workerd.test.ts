@@ -31,10 +31,13 @@ describe("guard metrics (Workers Analytics Engine)", () => {
     expect(metrics.points.map((p) => p.blobs![0])).toEqual(requests.map(([, o]) => o));
     expect(metrics.points.map((p) => p.indexes)).toEqual(requests.map(([, o]) => [o]));
     expect(metrics.points.map((p) => p.blobs![1])).toEqual(["none", "none", "opaque", "opaque", "opaque", "opaque"]);
-    expect(metrics.points.every((p) => p.blobs![2] === "none" && p.doubles!.length === 1 && p.doubles![0]! >= 0)).toBe(true);
+    expect(metrics.points.every((p) => p.blobs![2] === "none" && p.doubles!.length === 1 && p.doubles![0]! >= 0)).toBe(
+      true,
+    );
     const hash = await memory.hashToken("metrics-live");
     const text = JSON.stringify(metrics.points);
-    for (const secret of ["metrics-live", "metrics-revoked", "metrics-unknown", hash, hash.slice(0, 12)]) expect(text).not.toContain(secret);
+    for (const secret of ["metrics-live", "metrics-revoked", "metrics-unknown", hash, hash.slice(0, 12)])
+      expect(text).not.toContain(secret);
   });
 
   it("says whether the verdict cache answered, and marks an outage", async () => {
@@ -44,7 +47,10 @@ describe("guard metrics (Workers Analytics Engine)", () => {
     const h = harness({ store: withVerdictCache(memory), metrics });
     await h.app.request("/api", { headers: bearer("cached") });
     await h.app.request("/api", { headers: bearer("cached") });
-    expect(metrics.points.map((p) => p.blobs)).toEqual([["live", "opaque", "miss"], ["live", "opaque", "hit"]]);
+    expect(metrics.points.map((p) => p.blobs)).toEqual([
+      ["live", "opaque", "miss"],
+      ["live", "opaque", "hit"],
+    ]);
 
     const down = recorder();
     const o = harness({ store: unreachableStore(), metrics: down });

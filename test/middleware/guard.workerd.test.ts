@@ -4,7 +4,8 @@ import { tokenGuard, type TokenGuardVariables } from "../../src/middleware/guard
 import { MemoryTokenStore, RedisTokenStore } from "../../src/store/index.js";
 import { bearer, harness, HOUR, unreachableStore } from "../support/worker.js";
 
-const sha256 = async (buf: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].map((b) => b.toString(16).padStart(2, "0")).join("");
+const sha256 = async (buf: ArrayBuffer) =>
+  [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 describe("guard outcomes", () => {
   it("answers a request without a token with 401 and a bare Bearer challenge", async () => {
@@ -32,14 +33,22 @@ describe("guard outcomes", () => {
 
   const states: [string, (h: ReturnType<typeof harness>) => Promise<void>, string][] = [
     ["unknown", async () => {}, "the token is unknown"],
-    ["expired", async (h) => {
-      await h.memory.store("tok-state", { id: "s1", subject: "alice", expiresAt: new Date(h.clock.t + 1000) });
-      h.clock.t += 1001;
-    }, "the token has expired"],
-    ["revoked", async (h) => {
-      await h.memory.store("tok-state", { id: "s1", subject: "alice" });
-      await h.memory.revoke("tok-state");
-    }, "the token has been revoked"],
+    [
+      "expired",
+      async (h) => {
+        await h.memory.store("tok-state", { id: "s1", subject: "alice", expiresAt: new Date(h.clock.t + 1000) });
+        h.clock.t += 1001;
+      },
+      "the token has expired",
+    ],
+    [
+      "revoked",
+      async (h) => {
+        await h.memory.store("tok-state", { id: "s1", subject: "alice" });
+        await h.memory.revoke("tok-state");
+      },
+      "the token has been revoked",
+    ],
   ];
   for (const [state, arrange, description] of states) {
     it(`answers a ${state} token with 401 invalid_token after one store call, and never reaches the origin`, async () => {
@@ -47,7 +56,9 @@ describe("guard outcomes", () => {
       await arrange(h);
       const res = await h.app.request("/api/orders?id=7", { method: "POST", headers: bearer("tok-state"), body: "x" });
       expect(res.status).toBe(401);
-      expect(res.headers.get("WWW-Authenticate")).toBe(`Bearer realm="edge-token-store", error="invalid_token", error_description="${description}"`);
+      expect(res.headers.get("WWW-Authenticate")).toBe(
+        `Bearer realm="edge-token-store", error="invalid_token", error_description="${description}"`,
+      );
       expect(await res.json()).toEqual({ error: { code: "invalid_token", message: description } });
       expect(h.store.calls).toEqual({ get: 1 });
       expect(h.origin).toHaveLength(0);
@@ -59,7 +70,14 @@ describe("guard outcomes", () => {
     await h.memory.store("live-token", { id: "tok-1", subject: "alice" });
     const res = await h.app.request("https://edge.test/api/orders/42?expand=items&q=a%20b", {
       method: "GET",
-      headers: { ...bearer("live-token"), "X-Token-Subject": "mallory", "x-token-id": "forged", "X-Token-Status": "verified", "X-Custom": "kept", Accept: "application/json" },
+      headers: {
+        ...bearer("live-token"),
+        "X-Token-Subject": "mallory",
+        "x-token-id": "forged",
+        "X-Token-Status": "verified",
+        "X-Custom": "kept",
+        Accept: "application/json",
+      },
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-origin")).toBe("yes");
@@ -81,7 +99,11 @@ describe("guard outcomes", () => {
     await h.memory.store("live-token", { id: "tok-1", subject: "alice" });
     const body = crypto.getRandomValues(new Uint8Array(64 * 1024));
     for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
-      const res = await h.app.request("/upload", { method, headers: { ...bearer("live-token"), "Content-Type": "application/octet-stream" }, body });
+      const res = await h.app.request("/upload", {
+        method,
+        headers: { ...bearer("live-token"), "Content-Type": "application/octet-stream" },
+        body,
+      });
       expect(res.status).toBe(200);
     }
     expect(h.origin.map((r) => r.method)).toEqual(["POST", "PUT", "PATCH", "DELETE"]);
@@ -117,7 +139,9 @@ describe("guard when the store is unreachable", () => {
     const res = await h.app.request("/api/orders", { headers: bearer("some-raw-token-value") });
     expect(res.status).toBe(503);
     expect(res.headers.get("Retry-After")).toBe("5");
-    expect(await res.json()).toEqual({ error: { code: "store_unavailable", message: "the token store cannot be reached; try again shortly" } });
+    expect(await res.json()).toEqual({
+      error: { code: "store_unavailable", message: "the token store cannot be reached; try again shortly" },
+    });
     expect(h.origin).toHaveLength(0);
     expect(h.store.calls).toEqual({ get: 1 });
     expect(h.logs).toHaveLength(1);
@@ -129,7 +153,8 @@ describe("guard when the store is unreachable", () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
       const h = harness({ store: unreachableStore() });
-      for (let i = 0; i < 4; i++) expect((await h.app.request("/api", { headers: bearer(`tok-${i}`) })).status).toBe(503);
+      for (let i = 0; i < 4; i++)
+        expect((await h.app.request("/api", { headers: bearer(`tok-${i}`) })).status).toBe(503);
       expect(h.logs).toHaveLength(1);
       expect(JSON.parse(h.logs[0]!)).toMatchObject({ event: "guard_store_unavailable", suppressed: 0 });
       vi.setSystemTime(Date.now() + 10_001);
@@ -144,7 +169,9 @@ describe("guard when the store is unreachable", () => {
 
   it("fails open only when configured, marking the request unverified and trusting no identity header", async () => {
     const h = harness({ store: unreachableStore(), config: { failMode: "open" } });
-    const res = await h.app.request("/api/orders", { headers: { ...bearer("tok"), "X-Token-Subject": "mallory", "X-Token-Status": "ok" } });
+    const res = await h.app.request("/api/orders", {
+      headers: { ...bearer("tok"), "X-Token-Subject": "mallory", "X-Token-Status": "ok" },
+    });
     expect(res.status).toBe(200);
     const seen = h.origin[0]!;
     expect(seen.headers.get("X-Token-Status")).toBe("unverified");
@@ -178,7 +205,13 @@ describe("tokenGuard on its own", () => {
 
   it("fails closed when built without a failMode", async () => {
     const app = new Hono();
-    app.use("*", tokenGuard({ store: new RedisTokenStore({ url: "http://127.0.0.1:9", token: "x", timeoutMs: 300, retries: 0 }), log: () => {} }));
+    app.use(
+      "*",
+      tokenGuard({
+        store: new RedisTokenStore({ url: "http://127.0.0.1:9", token: "x", timeoutMs: 300, retries: 0 }),
+        log: () => {},
+      }),
+    );
     let reached = 0;
     app.get("*", (c) => c.text(`handler ran ${++reached}`));
     const res = await app.request("/x", { headers: bearer("tok") });

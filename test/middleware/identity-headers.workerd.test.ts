@@ -22,7 +22,8 @@ describe("identity headers", () => {
       const h = harness();
       await h.memory.store("tok-a", { id: "id-a", subject: a });
       await h.memory.store("tok-b", { id: "id-b", subject: b });
-      for (const token of ["tok-a", "tok-b"]) expect((await h.app.request("/x", { headers: bearer(token) })).status).toBe(200);
+      for (const token of ["tok-a", "tok-b"])
+        expect((await h.app.request("/x", { headers: bearer(token) })).status).toBe(200);
       const [ha, hb] = h.origin.map((r) => r.headers.get("X-Token-Subject")!);
       expect(ha).not.toBe(hb);
       expect(decodeURIComponent(ha!)).toBe(a);
@@ -35,7 +36,9 @@ describe("identity headers", () => {
     expect(identityHeaderValue("a b+c/d=")).toBe("a b+c/d=");
     for (let code = 0; code < 0x20; code++) {
       const v = `x${String.fromCharCode(code)}y`;
-      expect(identityHeaderValue(v), `0x${code.toString(16)}`).toBe(`x%${code.toString(16).toUpperCase().padStart(2, "0")}y`);
+      expect(identityHeaderValue(v), `0x${code.toString(16)}`).toBe(
+        `x%${code.toString(16).toUpperCase().padStart(2, "0")}y`,
+      );
     }
     expect(identityHeaderValue("x\x7f")).toBe("x%7F");
     expect(identityHeaderValue("café")).toBe("caf%C3%A9");
@@ -48,7 +51,13 @@ describe("identity headers", () => {
   it("strips look-alikes of the identity headers that CGI, PHP and nginx treat as the same name", async () => {
     const h = harness();
     await h.memory.store("live", { id: "real-id", subject: "alice" });
-    const spoofed = { X_Token_Subject: "admin", x_token_id: "forged", "X-TOKEN_STATUS": "verified", "x-token_subject": "root", "X-Token-Subjects": "kept" };
+    const spoofed = {
+      X_Token_Subject: "admin",
+      x_token_id: "forged",
+      "X-TOKEN_STATUS": "verified",
+      "x-token_subject": "root",
+      "X-Token-Subjects": "kept",
+    };
     expect((await h.app.request("/x", { headers: { ...bearer("live"), ...spoofed } })).status).toBe(200);
     const seen = [...h.origin[0]!.headers].map(([n]) => n);
     expect(seen.filter((n) => n.replaceAll("_", "-") === "x-token-subject")).toEqual(["x-token-subject"]);

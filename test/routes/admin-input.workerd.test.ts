@@ -26,7 +26,10 @@ describe("lone surrogates", () => {
 
   it("keeps ids that differ only by which surrogate they hold from colliding (both refused)", async () => {
     const h = harness();
-    for (const [token, id] of [["t-hi", "\\ud800"], ["t-lo", "\\udc00"]]) {
+    for (const [token, id] of [
+      ["t-hi", "\\ud800"],
+      ["t-lo", "\\udc00"],
+    ]) {
       const res = await h.app.request("/admin/tokens", adminJson(`{"token":"${token}","id":"${id}","subject":"s"}`));
       expect(res.status).toBe(400);
     }
@@ -40,7 +43,12 @@ describe("POST /admin/tokens answers from what it stored", () => {
     const res = await h.app.request("/admin/tokens", adminJson({ token: "one-call", id: "oc", subject: "s" }));
     expect(res.status).toBe(201);
     expect(h.store.calls).toEqual({ store: 1 });
-    expect(await res.json()).toEqual({ id: "oc", subject: "s", issuedAt: new Date(h.clock.t).toISOString(), expiresAt: new Date(h.clock.t + 86_400_000).toISOString() });
+    expect(await res.json()).toEqual({
+      id: "oc",
+      subject: "s",
+      issuedAt: new Date(h.clock.t).toISOString(),
+      expiresAt: new Date(h.clock.t + 86_400_000).toISOString(),
+    });
   });
 
   for (const race of ["delete", "revoke"] as const) {
@@ -48,11 +56,13 @@ describe("POST /admin/tokens answers from what it stored", () => {
       const inner = new MemoryTokenStore();
       // the concurrent call lands between the write and anything the route does next
       const racing: TokenStore = Object.create(inner, {
-        store: { value: async (token: string, md: Parameters<TokenStore["store"]>[1]) => {
-          const stored = await inner.store(token, md);
-          await inner[race](token);
-          return stored;
-        } },
+        store: {
+          value: async (token: string, md: Parameters<TokenStore["store"]>[1]) => {
+            const stored = await inner.store(token, md);
+            await inner[race](token);
+            return stored;
+          },
+        },
       });
       const h = harness({ store: racing });
       const res = await h.app.request("/admin/tokens", adminJson({ token: "raced", id: "r1", subject: "s" }));

@@ -26,7 +26,11 @@ describe("admin auth", () => {
     it(`refuses every route with ${label}: 401, store untouched`, async () => {
       const h = harness();
       for (const [method, path, body] of ROUTES) {
-        const res = await h.app.request(path, { method, headers: { ...headers, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+        const res = await h.app.request(path, {
+          method,
+          headers: { ...headers, "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
         expect(res.status, `${method} ${path}`).toBe(401);
         expect(((await res.json()) as Body).error.code).toBe("unauthorized");
         expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="admin"');
@@ -41,25 +45,51 @@ describe("admin routes", () => {
   it("store, look up, list, check, revoke and delete a token", async () => {
     const h = harness();
     const t = h.clock.t;
-    const created = await h.app.request("/admin/tokens", adminJson({ token: "secret-1", id: "tok-1", subject: "alice", issuer: "idp", expiresAt: new Date(t + HOUR).toISOString() }));
+    const created = await h.app.request(
+      "/admin/tokens",
+      adminJson({
+        token: "secret-1",
+        id: "tok-1",
+        subject: "alice",
+        issuer: "idp",
+        expiresAt: new Date(t + HOUR).toISOString(),
+      }),
+    );
     expect(created.status).toBe(201);
-    const md = { id: "tok-1", subject: "alice", issuer: "idp", issuedAt: new Date(t).toISOString(), expiresAt: new Date(t + HOUR).toISOString() };
+    const md = {
+      id: "tok-1",
+      subject: "alice",
+      issuer: "idp",
+      issuedAt: new Date(t).toISOString(),
+      expiresAt: new Date(t + HOUR).toISOString(),
+    };
     expect(await created.json()).toEqual(md);
-    await h.app.request("/admin/tokens", adminJson({ token: "secret-2", id: "tok-2", subject: "alice", expiresAt: t + 2 * HOUR }));
+    await h.app.request(
+      "/admin/tokens",
+      adminJson({ token: "secret-2", id: "tok-2", subject: "alice", expiresAt: t + 2 * HOUR }),
+    );
 
     expect(await (await h.app.request("/admin/tokens/lookup", adminJson({ token: "secret-1" }))).json()).toEqual(md);
     expect(await (await h.app.request("/admin/tokens/by-id/tok-1", { headers: bearer(ADMIN) })).json()).toEqual(md);
     const list = await (await h.app.request("/admin/subjects/alice/tokens", { headers: bearer(ADMIN) })).json();
     expect((list as { tokens: { id: string }[] }).tokens.map((x) => x.id)).toEqual(["tok-1", "tok-2"]);
-    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: "secret-1" }))).json()).toEqual({ revoked: false });
+    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: "secret-1" }))).json()).toEqual({
+      revoked: false,
+    });
 
-    expect(await (await h.app.request("/admin/tokens/revoke", adminJson({ token: "secret-1" }))).json()).toEqual({ revoked: true });
-    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: "secret-1" }))).json()).toEqual({ revoked: true });
+    expect(await (await h.app.request("/admin/tokens/revoke", adminJson({ token: "secret-1" }))).json()).toEqual({
+      revoked: true,
+    });
+    expect(await (await h.app.request("/admin/tokens/status", adminJson({ token: "secret-1" }))).json()).toEqual({
+      revoked: true,
+    });
     const gone = await h.app.request("/admin/tokens/lookup", adminJson({ token: "secret-1" }));
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as Body).error.code).toBe("token_revoked");
 
-    expect(await (await h.app.request("/admin/tokens/delete", adminJson({ token: "secret-1" }))).json()).toEqual({ deleted: true });
+    expect(await (await h.app.request("/admin/tokens/delete", adminJson({ token: "secret-1" }))).json()).toEqual({
+      deleted: true,
+    });
     expect((await h.app.request("/admin/tokens/lookup", adminJson({ token: "secret-1" }))).status).toBe(404);
     expect(h.origin).toHaveLength(0);
   });
@@ -94,7 +124,12 @@ describe("admin routes", () => {
       [adminJson({ token: "nope" }), "/admin/tokens/status", 404, "token_not_found"],
       [{ headers: bearer(ADMIN) }, "/admin/tokens/by-id/missing", 404, "token_not_found"],
       [adminJson({ token: "other", id: "dup", subject: "s" }), "/admin/tokens", 409, "id_conflict"],
-      [adminJson({ token: "old", id: "o", subject: "s", expiresAt: h.clock.t - 1 }), "/admin/tokens", 410, "token_expired"],
+      [
+        adminJson({ token: "old", id: "o", subject: "s", expiresAt: h.clock.t - 1 }),
+        "/admin/tokens",
+        410,
+        "token_expired",
+      ],
     ];
     for (const [init, path, status, code] of cases) {
       const res = await h.app.request(path, init);
@@ -115,7 +150,12 @@ describe("admin routes", () => {
 
   it("answers unknown admin paths with a JSON 404 instead of forwarding them", async () => {
     const h = harness();
-    for (const [method, path] of [["GET", "/admin"], ["GET", "/admin/nope"], ["DELETE", "/admin/tokens"], ["GET", "/admin/tokens/lookup"]]) {
+    for (const [method, path] of [
+      ["GET", "/admin"],
+      ["GET", "/admin/nope"],
+      ["DELETE", "/admin/tokens"],
+      ["GET", "/admin/tokens/lookup"],
+    ]) {
       const res = await h.app.request(path!, { method, headers: bearer(ADMIN) });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(((await res.json()) as Body).error.code).toBe("not_found");
@@ -132,15 +172,60 @@ describe("admin input", () => {
     ["a numeric id", adminJson({ token: "t", id: 5, subject: "s" }), 400, "invalid_request"],
     ["an empty token", adminJson({ token: "", id: "i", subject: "s" }), 400, "invalid_request"],
     ["a token over the limit", adminJson({ token: "t".repeat(4097), id: "i", subject: "s" }), 400, "invalid_request"],
-    ["an unknown field", adminJson({ token: "t", id: "i", subject: "s", expires_at: "tomorrow" }), 400, "invalid_request"],
-    ["a date of the wrong type", adminJson({ token: "t", id: "i", subject: "s", expiresAt: true }), 400, "invalid_request"],
-    ["an unparseable date", adminJson({ token: "t", id: "i", subject: "s", expiresAt: "next week" }), 400, "invalid_metadata"],
-    ["issuedAt after expiresAt", adminJson({ token: "t", id: "i", subject: "s", issuedAt: "2099-01-02T00:00:00Z", expiresAt: "2099-01-01T00:00:00Z" }), 400, "invalid_metadata"],
+    [
+      "an unknown field",
+      adminJson({ token: "t", id: "i", subject: "s", expires_at: "tomorrow" }),
+      400,
+      "invalid_request",
+    ],
+    [
+      "a date of the wrong type",
+      adminJson({ token: "t", id: "i", subject: "s", expiresAt: true }),
+      400,
+      "invalid_request",
+    ],
+    [
+      "an unparseable date",
+      adminJson({ token: "t", id: "i", subject: "s", expiresAt: "next week" }),
+      400,
+      "invalid_metadata",
+    ],
+    [
+      "issuedAt after expiresAt",
+      adminJson({
+        token: "t",
+        id: "i",
+        subject: "s",
+        issuedAt: "2099-01-02T00:00:00Z",
+        expiresAt: "2099-01-01T00:00:00Z",
+      }),
+      400,
+      "invalid_metadata",
+    ],
     ["an id over the limit", adminJson({ token: "t", id: "i".repeat(257), subject: "s" }), 400, "invalid_metadata"],
     ["an empty subject", adminJson({ token: "t", id: "i", subject: "" }), 400, "invalid_metadata"],
-    ["a body over the size limit", adminJson({ token: "t", id: "i", subject: "s", status: "x".repeat(ADMIN_MAX_BODY) }), 413, "body_too_large"],
-    ["a form body", { method: "POST", headers: { ...bearer(ADMIN), "Content-Type": "application/x-www-form-urlencoded" }, body: "token=t&id=i&subject=s" }, 415, "unsupported_media_type"],
-    ["no content type", { method: "POST", headers: bearer(ADMIN), body: '{"token":"t","id":"i","subject":"s"}' }, 415, "unsupported_media_type"],
+    [
+      "a body over the size limit",
+      adminJson({ token: "t", id: "i", subject: "s", status: "x".repeat(ADMIN_MAX_BODY) }),
+      413,
+      "body_too_large",
+    ],
+    [
+      "a form body",
+      {
+        method: "POST",
+        headers: { ...bearer(ADMIN), "Content-Type": "application/x-www-form-urlencoded" },
+        body: "token=t&id=i&subject=s",
+      },
+      415,
+      "unsupported_media_type",
+    ],
+    [
+      "no content type",
+      { method: "POST", headers: bearer(ADMIN), body: '{"token":"t","id":"i","subject":"s"}' },
+      415,
+      "unsupported_media_type",
+    ],
   ];
   for (const [what, init, status, code] of bad) {
     it(`answers ${what} with ${status} ${code}, storing nothing`, async () => {
@@ -160,7 +245,10 @@ describe("admin input", () => {
       [{ token: "t", id: "i", subject: "s", expires_at: "x" }, 'unknown field "expires_at"'],
       [{ token: "t", id: "i" }, "subject is required"],
       [{ token: "t", id: 5, subject: "s" }, "id must be a string"],
-      [{ token: "t", id: "i", subject: "s", expiresAt: true }, "expiresAt: must be an ISO 8601 string or epoch milliseconds"],
+      [
+        { token: "t", id: "i", subject: "s", expiresAt: true },
+        "expiresAt: must be an ISO 8601 string or epoch milliseconds",
+      ],
       [[1, 2], "the body must be a JSON object"],
       [null, "the body must be a JSON object"],
       ["{oops", "Malformed JSON in request body"],
@@ -173,8 +261,27 @@ describe("admin input", () => {
 
   it("never answers a client mistake with a 5xx", async () => {
     const h = harness();
-    const bodies = ["", "null", "0", '"str"', "[]", "{}", '{"token":null}', '{"token":{}}', '{"token":"t","id":"i","subject":"s","issuedAt":-8.64e16}', '{"token":"t","id":"i","subject":"s","expiresAt":1e400}', "\u0000", "{".repeat(1000)];
-    for (const path of ["/admin/tokens", "/admin/tokens/lookup", "/admin/tokens/revoke", "/admin/tokens/status", "/admin/tokens/delete"]) {
+    const bodies = [
+      "",
+      "null",
+      "0",
+      '"str"',
+      "[]",
+      "{}",
+      '{"token":null}',
+      '{"token":{}}',
+      '{"token":"t","id":"i","subject":"s","issuedAt":-8.64e16}',
+      '{"token":"t","id":"i","subject":"s","expiresAt":1e400}',
+      "\u0000",
+      "{".repeat(1000),
+    ];
+    for (const path of [
+      "/admin/tokens",
+      "/admin/tokens/lookup",
+      "/admin/tokens/revoke",
+      "/admin/tokens/status",
+      "/admin/tokens/delete",
+    ]) {
       for (const body of bodies) {
         const res = await h.app.request(path, adminJson(body));
         expect(res.status, `${path} ${body.slice(0, 30)}`).toBeGreaterThanOrEqual(400);

@@ -21,8 +21,15 @@ function setup() {
   const app = createApp({
     store,
     config: {
-      adminToken: "admin-token-for-tests-0123456789", originUrl: "http://origin.test", failMode: "closed", realm: "r",
-      oauthClients: new Map([[CLIENT.client_id, SECRET]]), keyPrefix: "t:", previousHashKeys: [], cacheMaxStalenessMs: 0, cacheMaxEntries: 1,
+      adminToken: "admin-token-for-tests-0123456789",
+      originUrl: "http://origin.test",
+      failMode: "closed",
+      realm: "r",
+      oauthClients: new Map([[CLIENT.client_id, SECRET]]),
+      keyPrefix: "t:",
+      previousHashKeys: [],
+      cacheMaxStalenessMs: 0,
+      cacheMaxEntries: 1,
     },
     fetchOrigin: async () => new Response("origin"),
   });
@@ -30,22 +37,42 @@ function setup() {
   return { store, options };
 }
 
-for (const [method, auth] of [["client_secret_basic", oauth.ClientSecretBasic(SECRET)], ["client_secret_post", oauth.ClientSecretPost(SECRET)]] as const) {
+for (const [method, auth] of [
+  ["client_secret_basic", oauth.ClientSecretBasic(SECRET)],
+  ["client_secret_post", oauth.ClientSecretPost(SECRET)],
+] as const) {
   describe(`oauth4webapi with ${method}`, () => {
     it("introspects a live token, revokes it, then introspects it as inactive", async () => {
       const { store, options } = setup();
       await store.store("lib-token-1", { id: "lib-1", subject: "alice", clientId: CLIENT.client_id });
-      const live = await oauth.processIntrospectionResponse(as, CLIENT, await oauth.introspectionRequest(as, CLIENT, auth, "lib-token-1", options));
-      expect(live).toMatchObject({ active: true, sub: "alice", jti: "lib-1", client_id: "lib-client", token_type: "Bearer" });
+      const live = await oauth.processIntrospectionResponse(
+        as,
+        CLIENT,
+        await oauth.introspectionRequest(as, CLIENT, auth, "lib-token-1", options),
+      );
+      expect(live).toMatchObject({
+        active: true,
+        sub: "alice",
+        jti: "lib-1",
+        client_id: "lib-client",
+        token_type: "Bearer",
+      });
       await oauth.processRevocationResponse(await oauth.revocationRequest(as, CLIENT, auth, "lib-token-1", options));
       expect(await store.isRevoked("lib-token-1")).toBe(true);
-      const gone = await oauth.processIntrospectionResponse(as, CLIENT, await oauth.introspectionRequest(as, CLIENT, auth, "lib-token-1", options));
+      const gone = await oauth.processIntrospectionResponse(
+        as,
+        CLIENT,
+        await oauth.introspectionRequest(as, CLIENT, auth, "lib-token-1", options),
+      );
       expect(gone).toEqual({ active: false });
     });
 
     it("surfaces a wrong secret as the library's 401 challenge error", async () => {
       const { options } = setup();
-      const wrong = method === "client_secret_basic" ? oauth.ClientSecretBasic("wrong-secret-0123456789") : oauth.ClientSecretPost("wrong-secret-0123456789");
+      const wrong =
+        method === "client_secret_basic"
+          ? oauth.ClientSecretBasic("wrong-secret-0123456789")
+          : oauth.ClientSecretPost("wrong-secret-0123456789");
       const res = await oauth.revocationRequest(as, CLIENT, wrong, "x", options);
       const e = await oauth.processRevocationResponse(res).catch((x: unknown) => x);
       // a 401 with WWW-Authenticate: the library reports the challenge (Basic) and the status

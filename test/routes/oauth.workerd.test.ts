@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { ADMIN, bearer, CLIENT_ID, CLIENT_SECRET, harness, HOUR, unreachableStore } from "../support/worker.js";
 
 const basic = (id: string, secret: string) => ({ Authorization: `Basic ${btoa(`${id}:${secret}`)}` });
-const form = (params: Record<string, string>, headers: Record<string, string> = basic(CLIENT_ID, CLIENT_SECRET)): RequestInit => ({
+const form = (
+  params: Record<string, string>,
+  headers: Record<string, string> = basic(CLIENT_ID, CLIENT_SECRET),
+): RequestInit => ({
   method: "POST",
   headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
   body: new URLSearchParams(params).toString(),
@@ -29,7 +32,14 @@ describe("POST /oauth/revoke (RFC 7009)", () => {
     const h = harness();
     await h.memory.store("a", { id: "a", subject: "s" });
     await h.memory.store("b", { id: "b", subject: "s" });
-    expect((await h.app.request("/oauth/revoke", form({ token: "a", client_id: CLIENT_ID, client_secret: CLIENT_SECRET }, {}))).status).toBe(200);
+    expect(
+      (
+        await h.app.request(
+          "/oauth/revoke",
+          form({ token: "a", client_id: CLIENT_ID, client_secret: CLIENT_SECRET }, {}),
+        )
+      ).status,
+    ).toBe(200);
     expect((await h.app.request("/oauth/revoke", form({ token: "b" }, bearer(ADMIN)))).status).toBe(200);
     expect(await h.memory.isRevoked("a")).toBe(true);
     expect(await h.memory.isRevoked("b")).toBe(true);
@@ -38,7 +48,12 @@ describe("POST /oauth/revoke (RFC 7009)", () => {
   it("refuses bad client credentials with 401 invalid_client and revokes nothing", async () => {
     const h = harness();
     await h.memory.store("keep", { id: "k", subject: "s" });
-    for (const headers of [{}, basic(CLIENT_ID, "wrong-secret"), basic("nobody", CLIENT_SECRET), { Authorization: "Basic !!!" }] as Record<string, string>[]) {
+    for (const headers of [
+      {},
+      basic(CLIENT_ID, "wrong-secret"),
+      basic("nobody", CLIENT_SECRET),
+      { Authorization: "Basic !!!" },
+    ] as Record<string, string>[]) {
       const res = await h.app.request("/oauth/revoke", form({ token: "keep" }, headers));
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
@@ -54,14 +69,20 @@ describe("POST /oauth/revoke (RFC 7009)", () => {
     const dummy = "\0unknown-client";
     const attempts: [string, RequestInit][] = [
       ["post", form({ token: "keep-dummy", client_id: "nobody", client_secret: dummy }, {})],
-      ["basic, escaped", form({ token: "keep-dummy" }, { Authorization: `Basic ${btoa(`nobody:${encodeURIComponent(dummy)}`)}` })],
+      [
+        "basic, escaped",
+        form({ token: "keep-dummy" }, { Authorization: `Basic ${btoa(`nobody:${encodeURIComponent(dummy)}`)}` }),
+      ],
       ["basic, raw NUL", form({ token: "keep-dummy" }, { Authorization: `Basic ${btoa(`nobody:${dummy}`)}` })],
     ];
     for (const path of ["/oauth/revoke", "/oauth/introspect"]) {
       for (const [label, init] of attempts) {
         const res = await h.app.request(path, init);
         expect(res.status, `${path} ${label}`).toBe(401);
-        expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+        expect(await res.json()).toEqual({
+          error: "invalid_client",
+          error_description: "client authentication failed",
+        });
       }
     }
     expect(await h.memory.isRevoked("keep-dummy")).toBe(false);
@@ -72,7 +93,11 @@ describe("POST /oauth/revoke (RFC 7009)", () => {
     const missing = await h.app.request("/oauth/revoke", form({}));
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { error: string }).error).toBe("invalid_request");
-    const json = await h.app.request("/oauth/revoke", { method: "POST", headers: { ...basic(CLIENT_ID, CLIENT_SECRET), "Content-Type": "application/json" }, body: '{"token":"x"}' });
+    const json = await h.app.request("/oauth/revoke", {
+      method: "POST",
+      headers: { ...basic(CLIENT_ID, CLIENT_SECRET), "Content-Type": "application/json" },
+      body: '{"token":"x"}',
+    });
     expect(json.status).toBe(400);
   });
 
@@ -89,10 +114,29 @@ describe("POST /oauth/introspect (RFC 7662)", () => {
   it("describes a live token", async () => {
     const h = harness();
     const t = h.clock.t;
-    await h.memory.store("it-1", { id: "jti-1", subject: "alice", issuer: "https://idp", type: "access", keyId: "k1", clientId: CLIENT_ID, issuedAt: new Date(t), expiresAt: new Date(t + HOUR) });
+    await h.memory.store("it-1", {
+      id: "jti-1",
+      subject: "alice",
+      issuer: "https://idp",
+      type: "access",
+      keyId: "k1",
+      clientId: CLIENT_ID,
+      issuedAt: new Date(t),
+      expiresAt: new Date(t + HOUR),
+    });
     const res = await h.app.request("/oauth/introspect", form({ token: "it-1" }));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ active: true, sub: "alice", jti: "jti-1", iss: "https://idp", iat: t / 1000, exp: (t + HOUR) / 1000, token_type: "Bearer", client_id: CLIENT_ID, kid: "k1" });
+    expect(await res.json()).toEqual({
+      active: true,
+      sub: "alice",
+      jti: "jti-1",
+      iss: "https://idp",
+      iat: t / 1000,
+      exp: (t + HOUR) / 1000,
+      token_type: "Bearer",
+      client_id: CLIENT_ID,
+      kid: "k1",
+    });
   });
 
   it("answers exactly { active: false } for unknown, expired and revoked tokens", async () => {
@@ -122,22 +166,37 @@ describe("POST /oauth/introspect (RFC 7662)", () => {
 describe("OAuth to the letter", () => {
   const OTHER = "client-b";
   const OTHER_SECRET = "client-b-secret-0123456789";
-  const twoClients = () => harness({ config: { oauthClients: new Map([[CLIENT_ID, CLIENT_SECRET], [OTHER, OTHER_SECRET]]) } });
+  const twoClients = () =>
+    harness({
+      config: {
+        oauthClients: new Map([
+          [CLIENT_ID, CLIENT_SECRET],
+          [OTHER, OTHER_SECRET],
+        ]),
+      },
+    });
 
   it("lets a client revoke only its own tokens (RFC 7009 §2.1): another client gets 400 invalid_grant and the token stays live", async () => {
     const h = twoClients();
     await h.memory.store("owned", { id: "o", subject: "s", clientId: CLIENT_ID });
     await h.memory.store("unowned", { id: "u", subject: "s" });
     for (const headers of [basic(OTHER, OTHER_SECRET), undefined]) {
-      const init = headers ? form({ token: "owned" }, headers) : form({ token: "owned", client_id: OTHER, client_secret: OTHER_SECRET }, {});
+      const init = headers
+        ? form({ token: "owned" }, headers)
+        : form({ token: "owned", client_id: OTHER, client_secret: OTHER_SECRET }, {});
       const res = await h.app.request("/oauth/revoke", init);
       expect(res.status).toBe(400);
-      expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "the token was issued to another client" });
+      expect(await res.json()).toEqual({
+        error: "invalid_grant",
+        error_description: "the token was issued to another client",
+      });
     }
     expect(await h.memory.isRevoked("owned")).toBe(false);
     expect((await h.app.request("/api", { headers: bearer("owned") })).status).toBe(200);
     // a token without a client id is anyone's to revoke; the owner and the admin bearer may revoke theirs
-    expect((await h.app.request("/oauth/revoke", form({ token: "unowned" }, basic(OTHER, OTHER_SECRET)))).status).toBe(200);
+    expect((await h.app.request("/oauth/revoke", form({ token: "unowned" }, basic(OTHER, OTHER_SECRET)))).status).toBe(
+      200,
+    );
     expect((await h.app.request("/oauth/revoke", form({ token: "owned" }))).status).toBe(200);
     expect(await h.memory.isRevoked("unowned")).toBe(true);
     expect(await h.memory.isRevoked("owned")).toBe(true);
@@ -175,9 +234,15 @@ describe("OAuth to the letter", () => {
     await h.memory.store("A", { id: "a", subject: "s" });
     await h.memory.store("B", { id: "b", subject: "s" });
     const raw = (body: string, headers: Record<string, string> = basic(CLIENT_ID, CLIENT_SECRET)): RequestInit => ({
-      method: "POST", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body,
+      method: "POST",
+      headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+      body,
     });
-    for (const body of ["token=A&token=B", "token=A&token_type_hint=x&token_type_hint=y", `token=A&client_id=${CLIENT_ID}&client_id=${CLIENT_ID}`]) {
+    for (const body of [
+      "token=A&token=B",
+      "token=A&token_type_hint=x&token_type_hint=y",
+      `token=A&client_id=${CLIENT_ID}&client_id=${CLIENT_ID}`,
+    ]) {
       const res = await h.app.request("/oauth/revoke", raw(body));
       expect(res.status, body).toBe(400);
       expect(((await res.json()) as { error: string }).error).toBe("invalid_request");

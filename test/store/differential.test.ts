@@ -29,7 +29,14 @@ for (const seed of [1, 2, 3]) {
     let t = Date.UTC(2026, 10, 27, 12);
     const now = () => t;
     const memory = new MemoryTokenStore({ now, cleanupBatchSize: 3 });
-    const redis = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix: uniquePrefix("diff"), now, cleanupBatchSize: 3, timeoutMs: TEST_TIMEOUT_MS });
+    const redis = new RedisTokenStore({
+      url: endpoint.url,
+      token: ENDPOINT_TOKEN,
+      keyPrefix: uniquePrefix("diff"),
+      now,
+      cleanupBatchSize: 3,
+      timeoutMs: TEST_TIMEOUT_MS,
+    });
     // mulberry32: a small PRNG whose low bits are as random as its high ones
     let r = seed * 7919;
     const rand = (n: number) => {
@@ -48,7 +55,10 @@ for (const seed of [1, 2, 3]) {
       if (k < 4) {
         // dates relative to the clock when the step runs, the same for both stores
         const [ago, ttl] = [rand(5) * 1000, (rand(6) - 1) * 60_000];
-        ops.push([`store ${token} ${id} ${subject} -${ago} +${ttl}`, (s) => s.store(token, { id, subject, issuedAt: new Date(t - ago), expiresAt: new Date(t + ttl) })]);
+        ops.push([
+          `store ${token} ${id} ${subject} -${ago} +${ttl}`,
+          (s) => s.store(token, { id, subject, issuedAt: new Date(t - ago), expiresAt: new Date(t + ttl) }),
+        ]);
       } else if (k === 4) ops.push([`get ${token}`, (s) => s.get(token)]);
       else if (k === 5) ops.push([`getById ${id}`, (s) => s.getById(id)]);
       else if (k === 6) ops.push([`revoke ${token}`, (s) => s.revoke(token)]);
@@ -68,7 +78,8 @@ for (const seed of [1, 2, 3]) {
       }
       const [m, d] = [await outcome(op(memory)), await outcome(op(redis))];
       seen.add((m as { err?: string }).err ?? "ok");
-      if (JSON.stringify(m) !== JSON.stringify(d)) failures.push(`#${i} ${label}: memory ${JSON.stringify(m)} redis ${JSON.stringify(d)}`);
+      if (JSON.stringify(m) !== JSON.stringify(d))
+        failures.push(`#${i} ${label}: memory ${JSON.stringify(m)} redis ${JSON.stringify(d)}`);
     }
     expect(failures).toEqual([]);
     // the sequence reached success and every outcome a caller branches on, so agreeing means something

@@ -31,7 +31,8 @@ export function indexViolations(s: IndexSnapshot, now: number): string[] {
     if (!expiry.has(t.hash)) out.push(`token ${t.hash.slice(0, 8)} is missing from the expiry index`);
     if (now > t.expiresAt) continue;
     if (ids.get(t.id) !== t.hash) out.push(`live token ${t.hash.slice(0, 8)} is missing from id index ${t.id}`);
-    if (!subjects.get(t.subject)?.has(t.hash)) out.push(`live token ${t.hash.slice(0, 8)} is missing from subject ${t.subject}`);
+    if (!subjects.get(t.subject)?.has(t.hash))
+      out.push(`live token ${t.hash.slice(0, 8)} is missing from subject ${t.subject}`);
   }
   return out;
 }

@@ -4,7 +4,12 @@ import { createServer } from "node:net";
 import Redis from "ioredis";
 
 export async function ping(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   r.on("error", () => {});
   try {
     await r.connect();
@@ -32,7 +37,11 @@ export async function findOrStartRedis(): Promise<{ url: string; stop: () => voi
   const shared = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
   if (await ping(shared)) return { url: shared, stop: () => {} };
   const port = await freePort();
-  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
   child.on("error", (e) => console.error(`cannot start redis-server: ${e.message}`));
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await ping(url)); i++) await new Promise((r) => setTimeout(r, 100));

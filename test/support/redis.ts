@@ -48,12 +48,20 @@ export async function redisSnapshot(r: IORedis, prefix: string): Promise<IndexSn
     const rest = key.slice(prefix.length);
     if (rest.startsWith("t:")) {
       const f = Object.fromEntries(pairs(value));
-      snap.tokens.push({ hash: rest.slice(2), id: f.id!, subject: f.s!, expiresAt: Number(f.e), ...(f.r === undefined ? {} : { revokedAt: Number(f.r) }) });
+      snap.tokens.push({
+        hash: rest.slice(2),
+        id: f.id!,
+        subject: f.s!,
+        expiresAt: Number(f.e),
+        ...(f.r === undefined ? {} : { revokedAt: Number(f.r) }),
+      });
     } else if (rest.startsWith("i:")) snap.ids.push([rest.slice(2), value[0]!]);
     else if (rest.startsWith("s:")) snap.subjects.push([rest.slice(2), pairs(value).map(([h]) => h)]);
     else if (rest === "x") snap.expiry = pairs(value).map(([h]) => h);
-    else if (rest === "f" || rest === "fm") continue; // the change feed: not an index
-    else if (/^[ckd]:/.test(rest)) continue; // cutoffs, key revocations, deny-listed JWTs: not indexes
+    else if (rest === "f" || rest === "fm")
+      continue; // the change feed: not an index
+    else if (/^[ckd]:/.test(rest))
+      continue; // cutoffs, key revocations, deny-listed JWTs: not indexes
     else throw new Error(`unexpected key ${key}`);
   }
   return snap;

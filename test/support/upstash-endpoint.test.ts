@@ -26,12 +26,20 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
   });
 
 describe("upstash endpoint with @upstash/redis defaults", () => {
-  it.each(["1234", "abcd", "hello world", "OK", "ünïcødé ✓", '{"a":1}', ""])("round-trips the string %j", async (value) => {
-    const raw = new Redis({ url: endpoint.url, token: ENDPOINT_TOKEN, automaticDeserialization: false, enableTelemetry: false });
-    await client.set(`${p}v`, value);
-    expect(await direct.get(`${p}v`)).toBe(value);
-    expect(await raw.get(`${p}v`)).toBe(value);
-  });
+  it.each(["1234", "abcd", "hello world", "OK", "ünïcødé ✓", '{"a":1}', ""])(
+    "round-trips the string %j",
+    async (value) => {
+      const raw = new Redis({
+        url: endpoint.url,
+        token: ENDPOINT_TOKEN,
+        automaticDeserialization: false,
+        enableTelemetry: false,
+      });
+      await client.set(`${p}v`, value);
+      expect(await direct.get(`${p}v`)).toBe(value);
+      expect(await raw.get(`${p}v`)).toBe(value);
+    },
+  );
 
   it("lets the client's automatic deserialization see numbers and JSON", async () => {
     await client.set(`${p}n`, "1234");
@@ -54,7 +62,12 @@ describe("upstash endpoint with @upstash/redis defaults", () => {
     pipe.incr(`${p}pa`);
     pipe.get(`${p}pa`);
     const res = await pipe.exec({ keepErrors: true });
-    expect(res.map((r) => r.error ?? r.result)).toEqual(["OK", "abcd", "ERR value is not an integer or out of range", "abcd"]);
+    expect(res.map((r) => r.error ?? r.result)).toEqual([
+      "OK",
+      "abcd",
+      "ERR value is not an integer or out of range",
+      "abcd",
+    ]);
   });
 
   it("runs multi().exec() atomically through /multi-exec", async () => {
@@ -87,7 +100,13 @@ describe("upstash endpoint with @upstash/redis defaults", () => {
   });
 
   it("answers malformed requests with 400, unknown routes with 404", async () => {
-    for (const [path, body] of [["/", "{not json"], ["/", []], ["/", [1, 2]], ["/pipeline", [["GET", { a: 1 }]]], ["/pipeline", []]] as const) {
+    for (const [path, body] of [
+      ["/", "{not json"],
+      ["/", []],
+      ["/", [1, 2]],
+      ["/pipeline", [["GET", { a: 1 }]]],
+      ["/pipeline", []],
+    ] as const) {
       const res = await post(path, body);
       expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
       expect(typeof ((await res.json()) as { error: unknown }).error).toBe("string");
@@ -97,7 +116,10 @@ describe("upstash endpoint with @upstash/redis defaults", () => {
 
   it("requires the bearer token on every route", async () => {
     for (const path of ["/", "/pipeline", "/multi-exec", "/anything"]) {
-      for (const auth of [{}, { authorization: "Bearer wrong" }, { authorization: ENDPOINT_TOKEN }] as Record<string, string>[]) {
+      for (const auth of [{}, { authorization: "Bearer wrong" }, { authorization: ENDPOINT_TOKEN }] as Record<
+        string,
+        string
+      >[]) {
         const res = await fetch(`${endpoint.url}${path}`, { method: "POST", headers: auth, body: '["PING"]' });
         expect(res.status, `${path} ${JSON.stringify(auth)}`).toBe(401);
       }
@@ -113,6 +135,8 @@ describe("upstash endpoint with @upstash/redis defaults", () => {
     expect(await plain.json()).toEqual({ result: "hello world" });
     const b64 = await post("/", ["GET", `${p}e`], { "upstash-encoding": "base64" });
     expect(await b64.json()).toEqual({ result: Buffer.from("hello world").toString("base64") });
-    expect(await (await post("/", ["SET", `${p}e`, "x"], { "upstash-encoding": "base64" })).json()).toEqual({ result: "OK" });
+    expect(await (await post("/", ["SET", `${p}e`, "x"], { "upstash-encoding": "base64" })).json()).toEqual({
+      result: "OK",
+    });
   });
 });

@@ -146,7 +146,11 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
         return send(res, 400, { error: (e as Error).message }); // EXECABORT: nothing ran
       }
       if (results === null) return send(res, 400, { error: "transaction aborted" });
-      return send(res, 200, results.map(([err, r]) => (err ? { error: err.message } : { result: encode(r, b64) })));
+      return send(
+        res,
+        200,
+        results.map(([err, r]) => (err ? { error: err.message } : { result: encode(r, b64) })),
+      );
     } catch (e) {
       if (e instanceof BadRequest) return send(res, 400, { error: e.message });
       throw e;
@@ -174,7 +178,8 @@ function toCommand(x: unknown): Command {
     throw new BadRequest("a command is a non-empty JSON array starting with its name");
   }
   for (const a of x) {
-    if (typeof a !== "string" && typeof a !== "number") throw new BadRequest("command arguments must be strings or numbers");
+    if (typeof a !== "string" && typeof a !== "number")
+      throw new BadRequest("command arguments must be strings or numbers");
   }
   return x.map(String);
 }

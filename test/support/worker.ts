@@ -29,7 +29,21 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
 export function countingStore(inner: TokenStore): TokenStore & { calls: Record<string, number>; total(): number } {
   const calls: Record<string, number> = {};
   const wrapped = {} as TokenStore;
-  for (const name of ["store", "get", "getById", "delete", "list", "revoke", "revokeSubject", "isRevoked", "cleanup", "close", "checkJwt", "denyJwt", "revokeKey"] as const) {
+  for (const name of [
+    "store",
+    "get",
+    "getById",
+    "delete",
+    "list",
+    "revoke",
+    "revokeSubject",
+    "isRevoked",
+    "cleanup",
+    "close",
+    "checkJwt",
+    "denyJwt",
+    "revokeKey",
+  ] as const) {
     (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
       calls[name] = (calls[name] ?? 0) + 1;
       return (inner[name] as (...a: unknown[]) => Promise<unknown>)(...args);
@@ -54,7 +68,9 @@ export interface Harness {
 }
 
 /** A tiny app per test: memory store with a movable clock, an origin that records and echoes. */
-export function harness(options: { config?: Partial<AppConfig>; store?: TokenStore; jwt?: JwtVerifier; metrics?: GuardMetrics } = {}): Harness {
+export function harness(
+  options: { config?: Partial<AppConfig>; store?: TokenStore; jwt?: JwtVerifier; metrics?: GuardMetrics } = {},
+): Harness {
   const clock = { t: Date.UTC(2026, 10, 27, 12) };
   const memory = new MemoryTokenStore({ now: () => clock.t });
   const store = countingStore(options.store ?? memory);
@@ -68,7 +84,10 @@ export function harness(options: { config?: Partial<AppConfig>; store?: TokenSto
     log: (line) => logs.push(line),
     fetchOrigin: async (req) => {
       origin.push(req.clone());
-      return new Response(`origin saw ${req.method} ${new URL(req.url).pathname}`, { status: 200, headers: { "x-origin": "yes" } });
+      return new Response(`origin saw ${req.method} ${new URL(req.url).pathname}`, {
+        status: 200,
+        headers: { "x-origin": "yes" },
+      });
     },
   });
   return { app, store, memory, origin, logs, clock };

@@ -23,7 +23,12 @@ export class Cached {
   constructor(v: Verdict) {
     this.state = v.state;
     const md = v.state === "live" ? v.metadata : undefined;
-    this.expiresAt = v.state === "live" ? v.metadata.expiresAt.getTime() : v.state === "unknown" ? Number.POSITIVE_INFINITY : v.expiresAt;
+    this.expiresAt =
+      v.state === "live"
+        ? v.metadata.expiresAt.getTime()
+        : v.state === "unknown"
+          ? Number.POSITIVE_INFINITY
+          : v.expiresAt;
     this.issuedAt = md?.issuedAt.getTime() ?? 0;
     this.id = md?.id;
     this.subject = md?.subject;
@@ -39,9 +44,16 @@ export class Cached {
 export function answer(hash: string, c: Cached, now: number): StoredTokenMetadata {
   if (c.state === "unknown") throw new StorageError("get", fingerprint(hash), ErrTokenNotFound, "no such token");
   // a JWT's expiry (with its clock tolerance) was checked by its verifier on this very request
-  if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt)) throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
-  if (c.state === "revoked") throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
-  const md: StoredTokenMetadata = { id: c.id!, subject: c.subject!, issuedAt: new Date(c.issuedAt), expiresAt: new Date(c.expiresAt) };
+  if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt))
+    throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
+  if (c.state === "revoked")
+    throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+  const md: StoredTokenMetadata = {
+    id: c.id!,
+    subject: c.subject!,
+    issuedAt: new Date(c.issuedAt),
+    expiresAt: new Date(c.expiresAt),
+  };
   for (const f of OPTIONAL_FIELDS) if (c[f] !== undefined) md[f] = c[f];
   return md;
 }

@@ -1,6 +1,13 @@
 import { answer, Cached } from "./entry.js";
 import type { ChangeBatch, ChangeEvent, FeedCursor, FeedStore, Verdict } from "../core/feed.js";
-import type { GetHints, JwtClaims, RevokeOptions, StoredTokenMetadata, TokenMetadata, TokenStore } from "../core/types.js";
+import type {
+  GetHints,
+  JwtClaims,
+  RevokeOptions,
+  StoredTokenMetadata,
+  TokenMetadata,
+  TokenStore,
+} from "../core/types.js";
 import { wholeNumber } from "../core/validate.js";
 import { waitAtMost } from "../../util/wait.js";
 
@@ -212,7 +219,11 @@ export class VerdictCache implements TokenStore {
     const { verdict, changes } = await read;
     const cached = new Cached(verdict);
     const current = this.cursor;
-    if (generation === this.generation && current?.epoch === changes.cursor.epoch && current.seq === changes.cursor.seq) {
+    if (
+      generation === this.generation &&
+      current?.epoch === changes.cursor.epoch &&
+      current.seq === changes.cursor.seq
+    ) {
       this.verdicts.set(hash, cached);
       if (this.verdicts.size > this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value!);
     }
@@ -223,7 +234,11 @@ export class VerdictCache implements TokenStore {
   private syncInBackground(now: number, hints: GetHints | undefined): void {
     if (this.inflight !== undefined || now - this.syncSentAt < this.maxStalenessMs / 2) return;
     const sentAt = now;
-    this.share(this.inner.changes(this.cursor).then((batch) => this.apply(batch, sentAt)), hints, true);
+    this.share(
+      this.inner.changes(this.cursor).then((batch) => this.apply(batch, sentAt)),
+      hints,
+      true,
+    );
   }
 
   /** Makes a feed read the shared in-flight one (unless one is), keeps it alive, and counts it. */
@@ -246,7 +261,8 @@ export class VerdictCache implements TokenStore {
     const current = this.cursor;
     if (batch.reset || current === undefined || current.epoch !== batch.cursor.epoch) {
       if (batch.reset) this.counters.resets++;
-      for (const [hash, v] of this.verdicts) if (v.state === "live" || v.state === "unknown") this.verdicts.delete(hash);
+      for (const [hash, v] of this.verdicts)
+        if (v.state === "live" || v.state === "unknown") this.verdicts.delete(hash);
       this.cursor = batch.cursor;
     } else {
       for (const event of batch.events) this.drop(event);
@@ -260,7 +276,8 @@ export class VerdictCache implements TokenStore {
     if (event.type === "token") this.verdicts.delete(event.hash);
     else {
       for (const [hash, v] of this.verdicts) {
-        if (v.state === "live" && (event.type === "subject" ? v.subject === event.subject : v.keyId === event.keyId)) this.verdicts.delete(hash);
+        if (v.state === "live" && (event.type === "subject" ? v.subject === event.subject : v.keyId === event.keyId))
+          this.verdicts.delete(hash);
       }
     }
   }

@@ -12,7 +12,8 @@ export interface FeedCursor {
 }
 
 /** One change that may alter a cached verdict. It never holds a raw token. */
-export type ChangeEvent = { type: "token"; hash: string } | { type: "subject"; subject: string } | { type: "key"; keyId: string };
+export type ChangeEvent =
+  { type: "token"; hash: string } | { type: "subject"; subject: string } | { type: "key"; keyId: string };
 
 /**
  * What a feed read answers. `reset` means the reader cannot know what it missed (no cursor
@@ -41,9 +42,18 @@ export interface FeedStore extends TokenStore {
    * The verdict for a token hash and the feed's changes since `since`, in one round trip. With
    * `previous` hashes, a token stored under one of them is found and moved to `hash` first.
    */
-  lookup(hash: string, since?: FeedCursor, previous?: readonly string[]): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
+  lookup(
+    hash: string,
+    since?: FeedCursor,
+    previous?: readonly string[],
+  ): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
   /** `checkJwt`'s verdict for a JWT's hash and claims, and the feed since `since`, in one round trip. */
-  lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous?: readonly string[]): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
+  lookupJwt(
+    hash: string,
+    claims: JwtClaims,
+    since?: FeedCursor,
+    previous?: readonly string[],
+  ): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
   /** The feed's changes since `since`, in one round trip. */
   changes(since?: FeedCursor): Promise<ChangeBatch>;
 }
@@ -77,7 +87,8 @@ const HASH = /^[0-9a-f]{64}$/;
 
 /** A token hash as the stores make it (64 hex digits); anything else is ErrInvalidMetadata. */
 export function checkHash(op: string, hash: unknown): asserts hash is string {
-  if (typeof hash !== "string" || !HASH.test(hash)) throw new StorageError(op, "-", ErrInvalidMetadata, "hash must be 64 lowercase hex digits");
+  if (typeof hash !== "string" || !HASH.test(hash))
+    throw new StorageError(op, "-", ErrInvalidMetadata, "hash must be 64 lowercase hex digits");
 }
 
 /** A cursor handed back by a caller; a malformed one reads as no cursor (so: reset). */

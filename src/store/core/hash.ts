@@ -16,13 +16,7 @@ export function createHasher(hashKey?: string): TokenHasher {
   }
   let key: Promise<CryptoKey> | undefined;
   return async (token) => {
-    key ??= crypto.subtle.importKey(
-      "raw",
-      encoder.encode(hashKey),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
+    key ??= crypto.subtle.importKey("raw", encoder.encode(hashKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     return toHex(await crypto.subtle.sign("HMAC", await key, encoder.encode(token)));
   };
 }

@@ -1,6 +1,12 @@
 import { ErrInvalidConfig, ErrInvalidMetadata, ErrTokenExpired, StorageError } from "./errors.js";
 import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
-import { DEFAULT_MAX_TOKEN_LIFETIME_MS, DEFAULT_TTL_MS, LIMITS, type BaseStoreConfig, type StoredTokenMetadata } from "./types.js";
+import {
+  DEFAULT_MAX_TOKEN_LIFETIME_MS,
+  DEFAULT_TTL_MS,
+  LIMITS,
+  type BaseStoreConfig,
+  type StoredTokenMetadata,
+} from "./types.js";
 
 /** A token's metadata as backends keep it: dates as epoch milliseconds, plus the revocation mark. */
 export interface TokenRecord {
@@ -40,18 +46,34 @@ export function resolveBaseConfig(config: BaseStoreConfig | undefined, op = "cre
     throw new StorageError(op, "hashKey", ErrInvalidConfig, "hashKey must be a non-empty string when set");
   }
   if (typeof defaultTtl !== "number" || !Number.isSafeInteger(defaultTtl) || defaultTtl <= 0) {
-    throw new StorageError(op, "defaultTtl", ErrInvalidConfig, "defaultTtl must be a positive whole number of milliseconds");
+    throw new StorageError(
+      op,
+      "defaultTtl",
+      ErrInvalidConfig,
+      "defaultTtl must be a positive whole number of milliseconds",
+    );
   }
   if (typeof now !== "function") {
     throw new StorageError(op, "now", ErrInvalidConfig, "now must be a function returning epoch milliseconds");
   }
   const maxTokenLifetime = wholeNumber("maxTokenLifetime", config?.maxTokenLifetime, DEFAULT_MAX_TOKEN_LIFETIME_MS);
   const previousHashKeys = config?.previousHashKeys ?? [];
-  if (!Array.isArray(previousHashKeys) || previousHashKeys.length > 4 || previousHashKeys.some((k) => typeof k !== "string" || k.length === 0 || k === hashKey)) {
-    throw new StorageError(op, "previousHashKeys", ErrInvalidConfig, "previousHashKeys must be at most 4 non-empty strings, none equal to hashKey");
+  if (
+    !Array.isArray(previousHashKeys) ||
+    previousHashKeys.length > 4 ||
+    previousHashKeys.some((k) => typeof k !== "string" || k.length === 0 || k === hashKey)
+  ) {
+    throw new StorageError(
+      op,
+      "previousHashKeys",
+      ErrInvalidConfig,
+      "previousHashKeys must be at most 4 non-empty strings, none equal to hashKey",
+    );
   }
-  if (previousHashKeys.length > 0 && hashKey === undefined) throw new StorageError(op, "previousHashKeys", ErrInvalidConfig, "previousHashKeys needs hashKey");
-  if (defaultTtl > maxTokenLifetime) throw new StorageError(op, "defaultTtl", ErrInvalidConfig, "defaultTtl must not be longer than maxTokenLifetime");
+  if (previousHashKeys.length > 0 && hashKey === undefined)
+    throw new StorageError(op, "previousHashKeys", ErrInvalidConfig, "previousHashKeys needs hashKey");
+  if (defaultTtl > maxTokenLifetime)
+    throw new StorageError(op, "defaultTtl", ErrInvalidConfig, "defaultTtl must not be longer than maxTokenLifetime");
   return { hashKey, previousHashKeys, defaultTtl, now, maxTokenLifetime };
 }
 
@@ -70,7 +92,8 @@ export function wholeNumber(name: string, value: unknown, fallback: number, min 
  * two different values would share one hash or key), not empty unless allowed, within `limit`.
  */
 export function stringProblem(name: string, value: unknown, limit: number, allowEmpty = false): string | undefined {
-  if (typeof value !== "string" || (!allowEmpty && value.length === 0)) return `${name} must be a ${allowEmpty ? "" : "non-empty "}string`;
+  if (typeof value !== "string" || (!allowEmpty && value.length === 0))
+    return `${name} must be a ${allowEmpty ? "" : "non-empty "}string`;
   if (value.length > limit) return `${name} is longer than ${limit} characters`;
   if (!value.isWellFormed()) return `${name} is not well-formed Unicode (it holds a lone surrogate)`;
   return undefined;
@@ -100,7 +123,11 @@ export function createHashers(base: ResolvedBaseConfig): Hashers {
 }
 
 /** tokenKey, plus the token's hashes under the previous peppers (empty when none is set). */
-export async function tokenKeys(op: string, token: unknown, hashers: Hashers): Promise<[hash: string, key: string, previous: string[]]> {
+export async function tokenKeys(
+  op: string,
+  token: unknown,
+  hashers: Hashers,
+): Promise<[hash: string, key: string, previous: string[]]> {
   const [h, key] = await tokenKey(op, token, hashers.current);
   return [h, key, await Promise.all(hashers.previous.map((p) => p(token as string)))];
 }
@@ -149,7 +176,8 @@ export function normalizeMetadata(
     throw new StorageError(op, key, ErrTokenExpired, "expiresAt is at or before now");
   }
   if (rec.issuedAt > rec.expiresAt) throw invalid("issuedAt is after expiresAt");
-  if (rec.expiresAt - now > maxTokenLifetime) throw invalid(`expiresAt is further than maxTokenLifetime (${maxTokenLifetime} ms) from now`);
+  if (rec.expiresAt - now > maxTokenLifetime)
+    throw invalid(`expiresAt is further than maxTokenLifetime (${maxTokenLifetime} ms) from now`);
   return rec;
 }
 
@@ -158,7 +186,8 @@ export function normalizeClaims(op: string, key: string, claims: unknown, maxTok
   const invalid = (detail: string) => new StorageError(op, key, ErrInvalidMetadata, detail);
   if (typeof claims !== "object" || claims === null) throw invalid("claims must be an object");
   const c = claims as Record<string, unknown>;
-  const problem = stringProblem("subject", c.subject, LIMITS.subject) ??
+  const problem =
+    stringProblem("subject", c.subject, LIMITS.subject) ??
     (c.id === undefined ? undefined : stringProblem("id", c.id, LIMITS.id)) ??
     (c.keyId === undefined ? undefined : stringProblem("keyId", c.keyId, LIMITS.field)) ??
     (c.issuer === undefined ? undefined : stringProblem("issuer", c.issuer, LIMITS.field, true));
@@ -173,7 +202,8 @@ export function normalizeClaims(op: string, key: string, claims: unknown, maxTok
   if (c.keyId !== undefined) rec.keyId = c.keyId as string;
   if (c.issuer !== undefined) rec.issuer = c.issuer as string;
   if (rec.issuedAt > rec.expiresAt) throw invalid("issuedAt is after expiresAt");
-  if (rec.expiresAt - rec.issuedAt > maxTokenLifetime) throw invalid(`the token lives longer than maxTokenLifetime (${maxTokenLifetime} ms)`);
+  if (rec.expiresAt - rec.issuedAt > maxTokenLifetime)
+    throw invalid(`the token lives longer than maxTokenLifetime (${maxTokenLifetime} ms)`);
   return rec;
 }
 

@@ -30,7 +30,8 @@ export class MemoryFeed {
   read(since: FeedCursor | undefined): ChangeBatch {
     const cursor = { epoch: this.epoch, seq: this.seq };
     const from = validCursor(since);
-    if (from === undefined || from.epoch !== this.epoch || from.seq > this.seq) return { cursor, reset: true, events: [] };
+    if (from === undefined || from.epoch !== this.epoch || from.seq > this.seq)
+      return { cursor, reset: true, events: [] };
     const missing = this.seq - from.seq;
     if (missing === 0) return { cursor, reset: false, events: [] };
     // entries hold consecutive numbers, so the first one wanted sits at a known index

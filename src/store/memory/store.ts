@@ -7,7 +7,15 @@ import {
   ErrTokenRevoked,
   StorageError,
 } from "../core/errors.js";
-import { checkHash, resolveFeedConfig, verdictOf, type ChangeBatch, type FeedCursor, type FeedStore, type Verdict } from "../core/feed.js";
+import {
+  checkHash,
+  resolveFeedConfig,
+  verdictOf,
+  type ChangeBatch,
+  type FeedCursor,
+  type FeedStore,
+  type Verdict,
+} from "../core/feed.js";
 import { fingerprint } from "../core/hash.js";
 import { MemoryFeed } from "./feed.js";
 import { MinHeap } from "./heap.js";
@@ -160,7 +168,8 @@ export class MemoryTokenStore implements FeedStore {
   async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
     const [hash, key] = await this.lookupKey("checkJwt", token);
     const rec = normalizeClaims("checkJwt", key, claims, this.maxTokenLifetime);
-    if (this.jwtRevoked(hash, rec)) throw new StorageError("checkJwt", key, ErrTokenRevoked, "the token has been revoked");
+    if (this.jwtRevoked(hash, rec))
+      throw new StorageError("checkJwt", key, ErrTokenRevoked, "the token has been revoked");
     return toMetadata(rec);
   }
 
@@ -182,12 +191,19 @@ export class MemoryTokenStore implements FeedStore {
     this.feed.append({ type: "key", keyId }, now);
   }
 
-  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+  async lookupJwt(
+    hash: string,
+    claims: JwtClaims,
+    since?: FeedCursor,
+    previous: readonly string[] = [],
+  ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash("lookupJwt", h);
     const rec = normalizeClaims("lookupJwt", fingerprint(hash), claims, this.maxTokenLifetime);
     this.assertOpen("lookupJwt", "-");
     this.adopt(hash, previous);
-    const verdict: Verdict = this.jwtRevoked(hash, rec) ? { state: "revoked", expiresAt: rec.expiresAt } : { state: "live", metadata: toMetadata(rec) };
+    const verdict: Verdict = this.jwtRevoked(hash, rec)
+      ? { state: "revoked", expiresAt: rec.expiresAt }
+      : { state: "live", metadata: toMetadata(rec) };
     return { verdict, changes: this.feed.read(since) };
   }
 
@@ -200,13 +216,20 @@ export class MemoryTokenStore implements FeedStore {
     return { hash, previous };
   }
 
-  async lookup(hash: string, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+  async lookup(
+    hash: string,
+    since?: FeedCursor,
+    previous: readonly string[] = [],
+  ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash("lookup", h);
     this.assertOpen("lookup", "-");
     this.adopt(hash, previous);
     const rec = this.byHash.get(hash);
     const now = this.now();
-    return { verdict: verdictOf(rec, now, rec !== undefined && this.revocations.covers(rec, now)), changes: this.feed.read(since) };
+    return {
+      verdict: verdictOf(rec, now, rec !== undefined && this.revocations.covers(rec, now)),
+      changes: this.feed.read(since),
+    };
   }
 
   async changes(since?: FeedCursor): Promise<ChangeBatch> {
@@ -250,18 +273,32 @@ export class MemoryTokenStore implements FeedStore {
    * data (a real isolate gets new settings only by starting afresh, with an empty store).
    */
   rehash(config: { hashKey?: string; previousHashKeys?: string[] }): void {
-    this.hashers = createHashers(resolveBaseConfig({ ...config, now: this.now, defaultTtl: this.defaultTtl, maxTokenLifetime: this.maxTokenLifetime }));
+    this.hashers = createHashers(
+      resolveBaseConfig({
+        ...config,
+        now: this.now,
+        defaultTtl: this.defaultTtl,
+        maxTokenLifetime: this.maxTokenLifetime,
+      }),
+    );
   }
 
   /** @internal For tests: the indexes as they are. */
   snapshot(): IndexSnapshot {
     return {
       tokens: [...this.byHash.values()].map(({ hash, id, subject, expiresAt, revokedAt }) => ({
-        hash, id, subject, expiresAt, ...(revokedAt === undefined ? {} : { revokedAt }),
+        hash,
+        id,
+        subject,
+        expiresAt,
+        ...(revokedAt === undefined ? {} : { revokedAt }),
       })),
       ids: [...this.byId].map(([id, e]) => [id, e.hash]),
       subjects: [...this.bySubject].map(([s, set]) => [s, [...set].map((e) => e.hash)]),
-      expiry: this.expiry.values().filter((e) => this.byHash.get(e.hash) === e).map((e) => e.hash),
+      expiry: this.expiry
+        .values()
+        .filter((e) => this.byHash.get(e.hash) === e)
+        .map((e) => e.hash),
     };
   }
 
@@ -310,7 +347,11 @@ export class MemoryTokenStore implements FeedStore {
   /** A verified JWT is refused when deny-listed, stored and revoked, or covered by a cutoff or key revocation. */
   private jwtRevoked(hash: string, rec: TokenRecord): boolean {
     const now = this.now();
-    return this.revocations.isDenied(hash, now) || this.byHash.get(hash)?.revokedAt !== undefined || this.revocations.covers(rec, now);
+    return (
+      this.revocations.isDenied(hash, now) ||
+      this.byHash.get(hash)?.revokedAt !== undefined ||
+      this.revocations.covers(rec, now)
+    );
   }
 
   private link(entry: Entry): void {

@@ -8,7 +8,6 @@ export function unavailable(op: string, key: string, detail: string): StorageErr
   return new StorageError(op, key, ErrStoreUnavailable, detail);
 }
 
-
 /** Writes answer `true`; anything else means the store did not do what was asked. */
 export function acknowledged(op: string, key: string, raw: unknown): void {
   if (raw !== true) throw unavailable(op, key, "the reply is not an acknowledgement");
@@ -31,8 +30,13 @@ export function parseVerdict(key: string, v: { s?: unknown; e?: unknown; m?: unk
 export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
   const f = raw as { e?: unknown; n?: unknown; r?: unknown; ev?: unknown } | null;
   if (
-    typeof f !== "object" || f === null || typeof f.e !== "string" || typeof f.n !== "number" ||
-    !Number.isSafeInteger(f.n) || typeof f.r !== "boolean" || !Array.isArray(f.ev)
+    typeof f !== "object" ||
+    f === null ||
+    typeof f.e !== "string" ||
+    typeof f.n !== "number" ||
+    !Number.isSafeInteger(f.n) ||
+    typeof f.r !== "boolean" ||
+    !Array.isArray(f.ev)
   ) {
     throw unavailable(op, key, "the feed reply is malformed");
   }
@@ -49,9 +53,12 @@ export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
 export function parseRecord(op: string, key: string, raw: unknown): TokenRecord {
   const r = raw as Partial<TokenRecord> | null;
   if (
-    typeof r !== "object" || r === null ||
-    typeof r.id !== "string" || typeof r.subject !== "string" ||
-    typeof r.issuedAt !== "number" || typeof r.expiresAt !== "number"
+    typeof r !== "object" ||
+    r === null ||
+    typeof r.id !== "string" ||
+    typeof r.subject !== "string" ||
+    typeof r.issuedAt !== "number" ||
+    typeof r.expiresAt !== "number"
   ) {
     throw unavailable(op, key, "a stored record is malformed");
   }

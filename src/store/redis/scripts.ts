@@ -115,7 +115,11 @@ end
  * KEYS: t:<h>, i:<id>, s:<subject>, x, f, fm.
  * ARGV: prefix, h, now, metadata JSON, id, subject, expiresAt, grace, epoch, retention, maxlen, issuedAt, keyId ('' for none).
  */
-export const STORE = FEED_APPEND + COVERED + MIGRATE + `
+export const STORE =
+  FEED_APPEND +
+  COVERED +
+  MIGRATE +
+  `
 local prefix, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local md, id, sub, exp, grace = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
 local prev = redis.call('HMGET', KEYS[1], 'id', 's', 'r')
@@ -148,7 +152,10 @@ return 'true'
  * KEYS: t:<h>. ARGV: now, prefix. get's order of checks: unknown, expired, revoked (marked,
  * or covered by a subject cutoff or key revocation).
  */
-export const GET = COVERED + MIGRATE + `
+export const GET =
+  COVERED +
+  MIGRATE +
+  `
 local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
 if tonumber(ARGV[1]) > tonumber(r[2]) then return '!expired' end
@@ -158,7 +165,9 @@ return r[1]
 `;
 
 /** KEYS: i:<id>. ARGV: prefix, now. */
-export const GET_BY_ID = COVERED + `
+export const GET_BY_ID =
+  COVERED +
+  `
 local h = redis.call('GET', KEYS[1])
 if not h then return '!not_found' end
 local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'e', 'r', 's', 'ia', 'k')
@@ -170,7 +179,10 @@ return r[1]
 `;
 
 /** KEYS: t:<h>, x, f, fm. ARGV: prefix, h, now, epoch, retention, maxlen. */
-export const DELETE = FEED_APPEND + MIGRATE + `
+export const DELETE =
+  FEED_APPEND +
+  MIGRATE +
+  `
 local r = redis.call('HMGET', KEYS[1], 'id', 's')
 if not r[1] then return '!not_found' end
 if redis.call('GET', ARGV[1] .. 'i:' .. r[1]) == ARGV[2] then redis.call('DEL', ARGV[1] .. 'i:' .. r[1]) end
@@ -182,7 +194,9 @@ return 'true'
 `;
 
 /** KEYS: s:<subject>. ARGV: prefix, now. Unsorted: the caller orders by issuedAt, then id. */
-export const LIST = COVERED + `
+export const LIST =
+  COVERED +
+  `
 local out = {}
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf')) do
   local r = redis.call('HMGET', ARGV[1] .. 't:' .. h, 'm', 'r', 's', 'ia', 'k')
@@ -195,7 +209,10 @@ return '[' .. table.concat(out, ',') .. ']'
  * KEYS: t:<h>, f, fm. ARGV: now, h, epoch, retention, maxlen, clientId ('' for any).
  * Keeps the first revocation time. A token issued to another client is left alone.
  */
-export const REVOKE = FEED_APPEND + MIGRATE + `
+export const REVOKE =
+  FEED_APPEND +
+  MIGRATE +
+  `
 local m = redis.call('HGET', KEYS[1], 'm')
 if not m then return '!not_found' end
 if ARGV[6] ~= '' then
@@ -212,7 +229,9 @@ return 'true'
  * KEYS: s:<subject>, f, fm, c:<subject>. ARGV: prefix, now, subject, epoch, retention, maxlen, cutoff ttl.
  * Marks every token of the subject and records the cutoff; returns how many were unmarked.
  */
-export const REVOKE_SUBJECT = FEED_APPEND + `
+export const REVOKE_SUBJECT =
+  FEED_APPEND +
+  `
 local n = 0
 for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local t = ARGV[1] .. 't:' .. h
@@ -228,7 +247,11 @@ return tostring(n)
  * KEYS: t:<h>, f, fm. ARGV: now, since_epoch, since_seq (-1: none), page, prefix.
  * The verdict get would give, and the feed since the cursor, read in one atomic step.
  */
-export const LOOKUP = FEED_READ + COVERED + MIGRATE + `
+export const LOOKUP =
+  FEED_READ +
+  COVERED +
+  MIGRATE +
+  `
 local r = redis.call('HMGET', KEYS[1], 'm', 'e', 'r', 's', 'ia', 'k')
 local v
 if not r[1] then v = '{"s":"unknown"}'
@@ -242,7 +265,11 @@ return '{"v":' .. v .. ',"f":' .. feed_read(KEYS[2], KEYS[3], ARGV[2], tonumber(
  * KEYS: t:<h>, d:<h>, f, fm. ARGV: prefix, subject, issuedAt, keyId ('' for none), since_epoch, since_seq, page.
  * A verified JWT's verdict: revoked when deny-listed, stored and revoked, or covered; else live.
  */
-export const LOOKUP_JWT = FEED_READ + COVERED + MIGRATE + `
+export const LOOKUP_JWT =
+  FEED_READ +
+  COVERED +
+  MIGRATE +
+  `
 local revoked = redis.call('EXISTS', KEYS[2]) == 1 or redis.call('HEXISTS', KEYS[1], 'r') == 1 or covered(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local v = revoked and '"revoked"' or '"live"'
 return '{"v":{"s":' .. v .. '},"f":' .. feed_read(KEYS[3], KEYS[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) .. '}'
@@ -252,7 +279,10 @@ return '{"v":{"s":' .. v .. '},"f":' .. feed_read(KEYS[3], KEYS[4], ARGV[5], ton
  * KEYS: d:<h>, t:<h>, f, fm. ARGV: now, h, deny ttl, epoch, retention, maxlen.
  * Deny-lists a JWT's hash (keeping the longest ttl) and marks it revoked if it is stored.
  */
-export const DENY_JWT = FEED_APPEND + MIGRATE + `
+export const DENY_JWT =
+  FEED_APPEND +
+  MIGRATE +
+  `
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[3]) end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSETNX', KEYS[2], 'r', ARGV[1]) end
 feed_append(KEYS[3], KEYS[4], tonumber(ARGV[1]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 't' .. ARGV[2])
@@ -260,19 +290,26 @@ return 'true'
 `;
 
 /** KEYS: k:<keyId>, f, fm. ARGV: now, keyId, ttl, epoch, retention, maxlen. */
-export const REVOKE_KEY = FEED_APPEND + `
+export const REVOKE_KEY =
+  FEED_APPEND +
+  `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 feed_append(KEYS[2], KEYS[3], tonumber(ARGV[1]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), 'k' .. ARGV[2])
 return 'true'
 `;
 
 /** KEYS: f, fm. ARGV: since_epoch, since_seq (-1: none), page. */
-export const CHANGES = FEED_READ + `
+export const CHANGES =
+  FEED_READ +
+  `
 return feed_read(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 `;
 
 /** KEYS: t:<h>. ARGV: prefix. */
-export const IS_REVOKED = COVERED + MIGRATE + `
+export const IS_REVOKED =
+  COVERED +
+  MIGRATE +
+  `
 local r = redis.call('HMGET', KEYS[1], 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
 if r[2] or covered(ARGV[1], r[3], r[4], r[5]) then return 'true' end

@@ -9,11 +9,27 @@ import {
   StorageError,
   type StoreSentinel,
 } from "../core/errors.js";
-import { checkHash, resolveFeedConfig, validCursor, type ChangeBatch, type FeedCursor, type FeedStore, type ResolvedFeedConfig, type Verdict } from "../core/feed.js";
+import {
+  checkHash,
+  resolveFeedConfig,
+  validCursor,
+  type ChangeBatch,
+  type FeedCursor,
+  type FeedStore,
+  type ResolvedFeedConfig,
+  type Verdict,
+} from "../core/feed.js";
 import { fingerprint } from "../core/hash.js";
 import { acknowledged, describeFailure, parseBatch, parseRecord, parseVerdict, unavailable } from "./replies.js";
 import * as lua from "./scripts.js";
-import { DENY_GRACE_MS, type JwtClaims, type RedisStoreConfig, type RevokeOptions, type StoredTokenMetadata, type TokenMetadata } from "../core/types.js";
+import {
+  DENY_GRACE_MS,
+  type JwtClaims,
+  type RedisStoreConfig,
+  type RevokeOptions,
+  type StoredTokenMetadata,
+  type TokenMetadata,
+} from "../core/types.js";
 import {
   byIssuedAtThenId,
   checkName,
@@ -68,14 +84,19 @@ export class RedisTokenStore implements FeedStore {
     this.maxTokenLifetime = base.maxTokenLifetime;
     const invalid = (field: string, detail: string) => new StorageError("create", field, ErrInvalidConfig, detail);
     this.prefix = config.keyPrefix ?? "tokens:";
-    if (typeof this.prefix !== "string" || this.prefix.length > 128) throw invalid("keyPrefix", "keyPrefix must be a string of at most 128 characters");
+    if (typeof this.prefix !== "string" || this.prefix.length > 128)
+      throw invalid("keyPrefix", "keyPrefix must be a string of at most 128 characters");
     this.grace = wholeNumber("retentionGrace", config.retentionGrace, 3_600_000, 0);
     this.batch = wholeNumber("cleanupBatchSize", config.cleanupBatchSize, 500);
     this.timeoutMs = wholeNumber("timeoutMs", config.timeoutMs, 1000);
     this.feed = resolveFeedConfig(config);
     const retries = wholeNumber("retries", config.retries, 1, 0);
     if (config.redis !== undefined) {
-      if (typeof config.redis !== "object" || config.redis === null || typeof config.redis.createScript !== "function") {
+      if (
+        typeof config.redis !== "object" ||
+        config.redis === null ||
+        typeof config.redis.createScript !== "function"
+      ) {
         throw invalid("redis", "redis must be an @upstash/redis Redis instance");
       }
       this.redis = config.redis;
@@ -108,56 +129,128 @@ export class RedisTokenStore implements FeedStore {
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
     const p = this.prefix;
-    const raw = await this.run("store", key, this.scripts.STORE, [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()], [
-      p, h, now, JSON.stringify(rec), rec.id, rec.subject, rec.expiresAt, this.grace, ...this.feedArgs(), rec.issuedAt, rec.keyId ?? "", ...this.migrateArgs(h, previous),
-    ], { revoked: "a revoked token cannot be stored again" });
+    const raw = await this.run(
+      "store",
+      key,
+      this.scripts.STORE,
+      [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()],
+      [
+        p,
+        h,
+        now,
+        JSON.stringify(rec),
+        rec.id,
+        rec.subject,
+        rec.expiresAt,
+        this.grace,
+        ...this.feedArgs(),
+        rec.issuedAt,
+        rec.keyId ?? "",
+        ...this.migrateArgs(h, previous),
+      ],
+      { revoked: "a revoked token cannot be stored again" },
+    );
     acknowledged("store", key, raw);
     return toMetadata(rec);
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {
     const [h, key, previous] = await tokenKeys("get", token, this.hashers);
-    const raw = await this.run("get", key, this.scripts.GET, [`${this.prefix}t:${h}`], [this.now(), this.prefix, ...this.migrateArgs(h, previous)]);
+    const raw = await this.run(
+      "get",
+      key,
+      this.scripts.GET,
+      [`${this.prefix}t:${h}`],
+      [this.now(), this.prefix, ...this.migrateArgs(h, previous)],
+    );
     return toMetadata(parseRecord("get", key, raw));
   }
 
   async getById(id: string): Promise<StoredTokenMetadata> {
     checkName("getById", "id", id);
-    const raw = await this.run("getById", id, this.scripts.GET_BY_ID, [`${this.prefix}i:${id}`], [this.prefix, this.now()]);
+    const raw = await this.run(
+      "getById",
+      id,
+      this.scripts.GET_BY_ID,
+      [`${this.prefix}i:${id}`],
+      [this.prefix, this.now()],
+    );
     return toMetadata(parseRecord("getById", id, raw));
   }
 
   async delete(token: string): Promise<void> {
     const [h, key, previous] = await tokenKeys("delete", token, this.hashers);
     const keys = [`${this.prefix}t:${h}`, `${this.prefix}x`, ...this.feedKeys()];
-    acknowledged("delete", key, await this.run("delete", key, this.scripts.DELETE, keys, [this.prefix, h, this.now(), ...this.feedArgs(), ...this.migrateArgs(h, previous)]));
+    acknowledged(
+      "delete",
+      key,
+      await this.run("delete", key, this.scripts.DELETE, keys, [
+        this.prefix,
+        h,
+        this.now(),
+        ...this.feedArgs(),
+        ...this.migrateArgs(h, previous),
+      ]),
+    );
   }
 
   async list(subject: string): Promise<StoredTokenMetadata[]> {
     checkName("list", "subject", subject);
-    const raw = await this.run("list", subject, this.scripts.LIST, [`${this.prefix}s:${subject}`], [this.prefix, this.now()]);
+    const raw = await this.run(
+      "list",
+      subject,
+      this.scripts.LIST,
+      [`${this.prefix}s:${subject}`],
+      [this.prefix, this.now()],
+    );
     if (!Array.isArray(raw)) throw unavailable("list", subject, "the reply is not a list");
-    return raw.map((r) => parseRecord("list", subject, r)).sort(byIssuedAtThenId).map(toMetadata);
+    return raw
+      .map((r) => parseRecord("list", subject, r))
+      .sort(byIssuedAtThenId)
+      .map(toMetadata);
   }
 
   async revoke(token: string, options?: RevokeOptions): Promise<void> {
     const [h, key, previous] = await tokenKeys("revoke", token, this.hashers);
     const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
     const clientId = options?.clientId ?? "";
-    acknowledged("revoke", key, await this.run("revoke", key, this.scripts.REVOKE, keys, [this.now(), h, ...this.feedArgs(), clientId, ...this.migrateArgs(h, previous)]));
+    acknowledged(
+      "revoke",
+      key,
+      await this.run("revoke", key, this.scripts.REVOKE, keys, [
+        this.now(),
+        h,
+        ...this.feedArgs(),
+        clientId,
+        ...this.migrateArgs(h, previous),
+      ]),
+    );
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {
     checkName("revokeSubject", "subject", subject);
     const keys = [`${this.prefix}s:${subject}`, ...this.feedKeys(), `${this.prefix}c:${subject}`];
-    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [this.prefix, this.now(), subject, ...this.feedArgs(), this.revocationTtl()]);
-    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw unavailable("revokeSubject", subject, "the reply is not a count");
+    const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [
+      this.prefix,
+      this.now(),
+      subject,
+      ...this.feedArgs(),
+      this.revocationTtl(),
+    ]);
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw))
+      throw unavailable("revokeSubject", subject, "the reply is not a count");
     return { revoked: raw };
   }
 
   async isRevoked(token: string): Promise<boolean> {
     const [h, key, previous] = await tokenKeys("isRevoked", token, this.hashers);
-    const raw = await this.run("isRevoked", key, this.scripts.IS_REVOKED, [`${this.prefix}t:${h}`], [this.prefix, ...this.migrateArgs(h, previous)]);
+    const raw = await this.run(
+      "isRevoked",
+      key,
+      this.scripts.IS_REVOKED,
+      [`${this.prefix}t:${h}`],
+      [this.prefix, ...this.migrateArgs(h, previous)],
+    );
     if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
     return raw;
   }
@@ -171,11 +264,21 @@ export class RedisTokenStore implements FeedStore {
     return { hash, previous };
   }
 
-  async lookup(hash: string, since?: FeedCursor, previous: readonly string[] = []): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+  async lookup(
+    hash: string,
+    since?: FeedCursor,
+    previous: readonly string[] = [],
+  ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash("lookup", h);
     const key = fingerprint(hash);
     const args = [this.now(), ...this.cursorArgs(since), this.prefix, ...this.migrateArgs(hash, previous)];
-    const raw = await this.run("lookup", key, this.scripts.LOOKUP, [`${this.prefix}t:${hash}`, ...this.feedKeys()], args);
+    const raw = await this.run(
+      "lookup",
+      key,
+      this.scripts.LOOKUP,
+      [`${this.prefix}t:${hash}`, ...this.feedKeys()],
+      args,
+    );
     const r = raw as { v?: { s?: unknown; e?: unknown; m?: unknown }; f?: unknown } | null;
     return { verdict: parseVerdict(key, r?.v), changes: parseBatch("lookup", key, r?.f) };
   }
@@ -183,18 +286,29 @@ export class RedisTokenStore implements FeedStore {
   async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
     const { hash, previous } = await this.tokenHashes(token, "checkJwt");
     const { verdict } = await this.lookupJwt(hash, claims, undefined, previous, "checkJwt");
-    if (verdict.state !== "live") throw new StorageError("checkJwt", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+    if (verdict.state !== "live")
+      throw new StorageError("checkJwt", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
     return verdict.metadata;
   }
 
-  async lookupJwt(hash: string, claims: JwtClaims, since?: FeedCursor, previous: readonly string[] = [], op = "lookupJwt"): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+  async lookupJwt(
+    hash: string,
+    claims: JwtClaims,
+    since?: FeedCursor,
+    previous: readonly string[] = [],
+    op = "lookupJwt",
+  ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash(op, h);
     const key = fingerprint(hash);
     const rec = normalizeClaims(op, key, claims, this.maxTokenLifetime);
     const p = this.prefix;
-    const raw = await this.run(op, key, this.scripts.LOOKUP_JWT, [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()], [
-      p, rec.subject, rec.issuedAt, rec.keyId ?? "", ...this.cursorArgs(since), ...this.migrateArgs(hash, previous),
-    ]);
+    const raw = await this.run(
+      op,
+      key,
+      this.scripts.LOOKUP_JWT,
+      [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()],
+      [p, rec.subject, rec.issuedAt, rec.keyId ?? "", ...this.cursorArgs(since), ...this.migrateArgs(hash, previous)],
+    );
     const r = raw as { v?: { s?: unknown }; f?: unknown } | null;
     const changes = parseBatch(op, key, r?.f);
     if (r?.v?.s === "live") return { verdict: { state: "live", metadata: toMetadata(rec) }, changes };
@@ -208,24 +322,53 @@ export class RedisTokenStore implements FeedStore {
     const now = this.now();
     const ttl = Math.max(1, rec.expiresAt + DENY_GRACE_MS - now);
     const keys = [`${this.prefix}d:${h}`, `${this.prefix}t:${h}`, ...this.feedKeys()];
-    acknowledged("denyJwt", key, await this.run("denyJwt", key, this.scripts.DENY_JWT, keys, [now, h, ttl, ...this.feedArgs(), ...this.migrateArgs(h, previous)]));
+    acknowledged(
+      "denyJwt",
+      key,
+      await this.run("denyJwt", key, this.scripts.DENY_JWT, keys, [
+        now,
+        h,
+        ttl,
+        ...this.feedArgs(),
+        ...this.migrateArgs(h, previous),
+      ]),
+    );
   }
 
   async revokeKey(keyId: string): Promise<void> {
     checkName("revokeKey", "keyId", keyId);
     const keys = [`${this.prefix}k:${keyId}`, ...this.feedKeys()];
-    acknowledged("revokeKey", keyId, await this.run("revokeKey", keyId, this.scripts.REVOKE_KEY, keys, [this.now(), keyId, this.revocationTtl(), ...this.feedArgs()]));
+    acknowledged(
+      "revokeKey",
+      keyId,
+      await this.run("revokeKey", keyId, this.scripts.REVOKE_KEY, keys, [
+        this.now(),
+        keyId,
+        this.revocationTtl(),
+        ...this.feedArgs(),
+      ]),
+    );
   }
 
   async changes(since?: FeedCursor): Promise<ChangeBatch> {
-    return parseBatch("changes", "-", await this.run("changes", "-", this.scripts.CHANGES, this.feedKeys(), this.cursorArgs(since)));
+    return parseBatch(
+      "changes",
+      "-",
+      await this.run("changes", "-", this.scripts.CHANGES, this.feedKeys(), this.cursorArgs(since)),
+    );
   }
 
   /** One script call per batch of `cleanupBatchSize`, until a batch comes back short. */
   async cleanup(): Promise<{ removed: number }> {
     let removed = 0;
     for (;;) {
-      const raw = await this.run("cleanup", "-", this.scripts.CLEANUP, [`${this.prefix}x`], [this.prefix, this.now(), this.batch]);
+      const raw = await this.run(
+        "cleanup",
+        "-",
+        this.scripts.CLEANUP,
+        [`${this.prefix}x`],
+        [this.prefix, this.now(), this.batch],
+      );
       if (!Array.isArray(raw) || !raw.every((n) => Number.isSafeInteger(n))) {
         throw unavailable("cleanup", "-", "the reply is not [removed, popped]");
       }

@@ -4,7 +4,15 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrStoreUnavailable, ErrTokenNotFound, ErrTokenRevoked, MemoryTokenStore, RedisTokenStore, StorageError, withVerdictCache } from "../../../src/index.js";
+import {
+  ErrStoreUnavailable,
+  ErrTokenNotFound,
+  ErrTokenRevoked,
+  MemoryTokenStore,
+  RedisTokenStore,
+  StorageError,
+  withVerdictCache,
+} from "../../../src/index.js";
 import type { FeedStore, JwtClaims, VerdictCache } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
 import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
@@ -28,15 +36,29 @@ interface World {
 
 type Backend = (clock: { t: number }, feed?: { feedMaxLength?: number }) => [FeedStore, FeedStore];
 const BACKENDS: [string, Backend][] = [
-  ["memory", (clock, feed) => {
-    const shared = new MemoryTokenStore({ now: () => clock.t, ...feed });
-    return [shared, shared];
-  }],
-  ["redis", (clock, feed) => {
-    const keyPrefix = uniquePrefix("cache");
-    const make = () => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, now: () => clock.t, ...feed });
-    return [make(), make()];
-  }],
+  [
+    "memory",
+    (clock, feed) => {
+      const shared = new MemoryTokenStore({ now: () => clock.t, ...feed });
+      return [shared, shared];
+    },
+  ],
+  [
+    "redis",
+    (clock, feed) => {
+      const keyPrefix = uniquePrefix("cache");
+      const make = () =>
+        new RedisTokenStore({
+          url: endpoint.url,
+          token: ENDPOINT_TOKEN,
+          keyPrefix,
+          timeoutMs: TEST_TIMEOUT_MS,
+          now: () => clock.t,
+          ...feed,
+        });
+      return [make(), make()];
+    },
+  ],
 ];
 
 function world(backend: Backend, feed?: { feedMaxLength?: number }): World {
@@ -132,10 +154,19 @@ for (const [name, backend] of BACKENDS) {
     it("enforces every JWT revocation kind made through A on B within the bound: deny-list, subject cutoff, key", async () => {
       const w = world(backend);
       const jwt = () => `eyJhbGciOiJFUzI1NiJ9.eyJ9.${crypto.randomUUID()}`;
-      const claims = (subject: string, keyId: string) => ({ subject, keyId, issuedAt: new Date(w.clock.t - 1000), expiresAt: new Date(w.clock.t + 3_600_000) });
+      const claims = (subject: string, keyId: string) => ({
+        subject,
+        keyId,
+        issuedAt: new Date(w.clock.t - 1000),
+        expiresAt: new Date(w.clock.t + 3_600_000),
+      });
       const cases = [
         { token: jwt(), claims: claims("jwt-deny", "k-a"), revoke: (c: JwtClaims, t: string) => w.a.denyJwt(t, c) },
-        { token: jwt(), claims: claims("jwt-cut", "k-b"), revoke: () => w.a.revokeSubject("jwt-cut").then(() => undefined) },
+        {
+          token: jwt(),
+          claims: claims("jwt-cut", "k-b"),
+          revoke: () => w.a.revokeSubject("jwt-cut").then(() => undefined),
+        },
         { token: jwt(), claims: claims("jwt-key", "k-c"), revoke: () => w.a.revokeKey("k-c") },
       ];
       const kept = { token: jwt(), claims: claims("jwt-kept", "k-d") };
@@ -146,7 +177,8 @@ for (const [name, backend] of BACKENDS) {
       for (const c of cases) await c.revoke(c.claims, c.token);
       for (const c of cases) expect(await sentinel(w.a.checkJwt(c.token, c.claims))).toBe("token_revoked"); // at once on A
       await syncB(w);
-      for (const c of cases) expect(await sentinel(w.b.checkJwt(c.token, c.claims)), c.claims.subject).toBe("token_revoked");
+      for (const c of cases)
+        expect(await sentinel(w.b.checkJwt(c.token, c.claims)), c.claims.subject).toBe("token_revoked");
       expect(await sentinel(w.b.checkJwt(kept.token, kept.claims))).toBe("live");
     });
 
@@ -283,7 +315,8 @@ for (const [name, backend] of BACKENDS) {
                 break;
               case "revokeSubject":
                 await cache.revokeSubject(subjects[o.s]!);
-                for (const t of tokens) if (subjectOf.get(t) === subjects[o.s]) history.get(t)!.push([w.clock.t, false]);
+                for (const t of tokens)
+                  if (subjectOf.get(t) === subjects[o.s]) history.get(t)!.push([w.clock.t, false]);
                 break;
               case "get": {
                 const start = w.clock.t;
@@ -363,7 +396,16 @@ describe("verdict cache as a TokenStore", () => {
     const store = new MemoryTokenStore();
     const cache = withVerdictCache(store);
     const token = tok();
-    const md = { id: "full", subject: "s", issuer: "https://idp", keyId: "k1", type: "access", status: "active", issuedAt: new Date(1_000), expiresAt: new Date(Date.now() + 60_000) };
+    const md = {
+      id: "full",
+      subject: "s",
+      issuer: "https://idp",
+      keyId: "k1",
+      type: "access",
+      status: "active",
+      issuedAt: new Date(1_000),
+      expiresAt: new Date(Date.now() + 60_000),
+    };
     await cache.store(token, md);
     for (let i = 0; i < 2; i++) {
       const got = await cache.get(token); // a miss, then a hit

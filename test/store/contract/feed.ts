@@ -4,7 +4,9 @@ import { ErrIDConflict, ErrInvalidMetadata, ErrTokenNotFound, StorageError } fro
 import type { ChangeEvent, FeedStore } from "../../../src/store/index.js";
 import type { ContractHarness, ContractOptions } from "./token-store.js";
 
-export type FeedStoreFactory = (options: ContractOptions & { feedRetentionMs?: number; feedMaxLength?: number; feedPageSize?: number }) => Promise<ContractHarness & { store: FeedStore }>;
+export type FeedStoreFactory = (
+  options: ContractOptions & { feedRetentionMs?: number; feedMaxLength?: number; feedPageSize?: number },
+) => Promise<ContractHarness & { store: FeedStore }>;
 
 const HOUR = 3_600_000;
 const sha = (raw: string) => createHash("sha256").update(raw).digest("hex");
@@ -72,7 +74,9 @@ export function feedContract(name: string, factory: FeedStoreFactory): void {
       await store.getById("held");
       await store.list("s");
       await store.isRevoked(a);
-      await store.store(tok(), { id: "held", subject: "s" }).catch((e: StorageError) => expect(e.err).toBe(ErrIDConflict));
+      await store
+        .store(tok(), { id: "held", subject: "s" })
+        .catch((e: StorageError) => expect(e.err).toBe(ErrIDConflict));
       await store.revoke(tok()).catch((e: StorageError) => expect(e.err).toBe(ErrTokenNotFound));
       await store.lookup(sha(a), start);
       expect(await store.changes(start)).toEqual({ cursor: start, reset: false, events: [] });
@@ -86,7 +90,10 @@ export function feedContract(name: string, factory: FeedStoreFactory): void {
       await store.store(expired, { id: "e", subject: "s", expiresAt: new Date(t + 10) });
       const cursor = (await store.changes()).cursor;
       t += 11;
-      expect(await store.lookup(sha(live), cursor)).toEqual({ verdict: { state: "live", metadata: md }, changes: { cursor, reset: false, events: [] } });
+      expect(await store.lookup(sha(live), cursor)).toEqual({
+        verdict: { state: "live", metadata: md },
+        changes: { cursor, reset: false, events: [] },
+      });
       expect((await store.lookup(sha(revoked))).verdict).toEqual({ state: "revoked", expiresAt: t - 11 + HOUR });
       expect((await store.lookup(sha(expired))).verdict).toEqual({ state: "expired", expiresAt: t - 1 });
       expect((await store.lookup(sha(tok()))).verdict).toEqual({ state: "unknown" });
@@ -99,8 +106,16 @@ export function feedContract(name: string, factory: FeedStoreFactory): void {
     it("hashes tokens as the store keys them, and refuses malformed tokens and hashes", async () => {
       const a = tok();
       expect(await store.hashToken(a)).toBe(sha(a));
-      for (const call of [() => store.hashToken("x\ud800"), () => store.hashToken(""), () => store.lookup("not-a-hash"), () => store.lookup(sha(a).toUpperCase())]) {
-        const e = await call().then(() => undefined, (x: unknown) => x);
+      for (const call of [
+        () => store.hashToken("x\ud800"),
+        () => store.hashToken(""),
+        () => store.lookup("not-a-hash"),
+        () => store.lookup(sha(a).toUpperCase()),
+      ]) {
+        const e = await call().then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         expect(e).toBeInstanceOf(StorageError);
         expect((e as StorageError).err).toBe(ErrInvalidMetadata);
       }

@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ErrInvalidMetadata, ErrTokenRevoked, StorageError, type JwtClaims, type StoreSentinel } from "../../../src/index.js";
+import {
+  ErrInvalidMetadata,
+  ErrTokenRevoked,
+  StorageError,
+  type JwtClaims,
+  type StoreSentinel,
+} from "../../../src/index.js";
 import type { FeedStore } from "../../../src/store/index.js";
 import type { FeedStoreFactory } from "./feed.js";
 import type { ContractHarness } from "./token-store.js";
@@ -17,7 +23,13 @@ export function jwtContract(name: string, factory: FeedStoreFactory): void {
     let n = 0;
     const jwt = () => `eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.sig-${++n}-${Math.random().toString(36).slice(2)}`;
     const claims = (o: Partial<JwtClaims> = {}): JwtClaims => ({
-      subject: "jwt-alice", issuedAt: new Date(t - 1000), expiresAt: new Date(t + HOUR), keyId: "key-1", id: `jti-${++n}`, issuer: "https://idp", ...o,
+      subject: "jwt-alice",
+      issuedAt: new Date(t - 1000),
+      expiresAt: new Date(t + HOUR),
+      keyId: "key-1",
+      id: `jti-${++n}`,
+      issuer: "https://idp",
+      ...o,
     });
     beforeEach(async () => {
       t = Math.floor(Date.now() / 1000) * 1000;
@@ -44,7 +56,15 @@ export function jwtContract(name: string, factory: FeedStoreFactory): void {
     it("answers a verified JWT's claims as metadata, without storing anything", async () => {
       const token = jwt();
       const c = claims();
-      expect(await store.checkJwt(token, c)).toEqual({ id: c.id, subject: c.subject, issuer: c.issuer, keyId: c.keyId, issuedAt: c.issuedAt, expiresAt: c.expiresAt, type: "jwt" });
+      expect(await store.checkJwt(token, c)).toEqual({
+        id: c.id,
+        subject: c.subject,
+        issuer: c.issuer,
+        keyId: c.keyId,
+        issuedAt: c.issuedAt,
+        expiresAt: c.expiresAt,
+        type: "jwt",
+      });
       expect(await code(store.get(token))).not.toBe("ok");
       const bare = await store.checkJwt(jwt(), { subject: "s", issuedAt: new Date(t), expiresAt: new Date(t + HOUR) });
       expect(bare).toEqual({ id: "", subject: "s", issuedAt: new Date(t), expiresAt: new Date(t + HOUR), type: "jwt" });
@@ -75,10 +95,14 @@ export function jwtContract(name: string, factory: FeedStoreFactory): void {
       expect(await code(store.checkJwt(jwt(), claims({ issuedAt: new Date(cut - 1000) })))).toBe(ErrTokenRevoked);
       expect(await code(store.checkJwt(jwt(), claims({ issuedAt: new Date(cut) })))).toBe(ErrTokenRevoked); // at the cutoff
       expect(await code(store.checkJwt(jwt(), claims({ issuedAt: new Date(cut + 1000) })))).toBe("ok");
-      expect(await code(store.checkJwt(jwt(), claims({ subject: "jwt-bob", issuedAt: new Date(cut - 1000) })))).toBe("ok");
+      expect(await code(store.checkJwt(jwt(), claims({ subject: "jwt-bob", issuedAt: new Date(cut - 1000) })))).toBe(
+        "ok",
+      );
       expect(await code(store.get(stored))).toBe(ErrTokenRevoked);
       // a token issued before the cutoff cannot be stored afterwards; one issued after can
-      expect(await code(store.store(jwt(), { id: "late-old", subject: "jwt-alice", issuedAt: new Date(cut) }))).toBe(ErrTokenRevoked);
+      expect(await code(store.store(jwt(), { id: "late-old", subject: "jwt-alice", issuedAt: new Date(cut) }))).toBe(
+        ErrTokenRevoked,
+      );
       t += 1;
       const fresh = jwt();
       await store.store(fresh, { id: "late-new", subject: "jwt-alice" });
@@ -101,7 +125,9 @@ export function jwtContract(name: string, factory: FeedStoreFactory): void {
       expect(await store.isRevoked(other)).toBe(false);
       expect((await store.list("jwt-carol")).map((m) => m.id)).toEqual(["k2-stored"]);
       expect((await store.lookup(sha(stored))).verdict.state).toBe("revoked");
-      expect(await code(store.store(jwt(), { id: "k1-late", subject: "jwt-carol", keyId: "key-1" }))).toBe(ErrTokenRevoked);
+      expect(await code(store.store(jwt(), { id: "k1-late", subject: "jwt-carol", keyId: "key-1" }))).toBe(
+        ErrTokenRevoked,
+      );
     });
 
     it("records key revocations and deny-listings in the feed", async () => {
@@ -110,7 +136,10 @@ export function jwtContract(name: string, factory: FeedStoreFactory): void {
       const token = jwt();
       await store.denyJwt(token, claims());
       await store.revokeKey("key-9");
-      expect((await store.changes(start)).events).toEqual([{ type: "token", hash: sha(token) }, { type: "key", keyId: "key-9" }]);
+      expect((await store.changes(start)).events).toEqual([
+        { type: "token", hash: sha(token) },
+        { type: "key", keyId: "key-9" },
+      ]);
       const res = await store.lookupJwt(sha(token), claims(), start);
       expect(res.verdict.state).toBe("revoked");
       expect((await store.lookupJwt(sha(jwt()), claims({ keyId: "key-9" }))).verdict.state).toBe("revoked");
@@ -120,27 +149,43 @@ export function jwtContract(name: string, factory: FeedStoreFactory): void {
     it("refuses malformed claims and key ids, and never names the raw token", async () => {
       const token = jwt();
       const bad: Partial<Record<keyof JwtClaims, unknown>>[] = [
-        { subject: "x\ud800" }, { subject: "" }, { keyId: "k\udc00" }, { id: "j".repeat(257) },
-        { issuedAt: undefined }, { expiresAt: "soon" }, { issuedAt: new Date(t + 2 * HOUR) },
+        { subject: "x\ud800" },
+        { subject: "" },
+        { keyId: "k\udc00" },
+        { id: "j".repeat(257) },
+        { issuedAt: undefined },
+        { expiresAt: "soon" },
+        { issuedAt: new Date(t + 2 * HOUR) },
         { issuedAt: new Date(t), expiresAt: new Date(t + 31 * 24 * HOUR) },
       ];
       for (const o of bad) {
         const c = { ...claims(), ...o } as JwtClaims;
         for (const call of [() => store.checkJwt(token, c), () => store.denyJwt(token, c)]) {
-          const e = await call().then(() => undefined, (x: unknown) => x as StorageError);
+          const e = await call().then(
+            () => undefined,
+            (x: unknown) => x as StorageError,
+          );
           expect(e?.err, JSON.stringify(o)).toBe(ErrInvalidMetadata);
           expect(JSON.stringify([e?.message, e?.stack])).not.toContain(token);
         }
       }
-      for (const keyId of ["", "k\ud800", "k".repeat(257)]) expect(await code(store.revokeKey(keyId))).toBe(ErrInvalidMetadata);
-      const revoked = await store.denyJwt(token, claims()).then(() => store.checkJwt(token, claims())).catch((x: StorageError) => x);
+      for (const keyId of ["", "k\ud800", "k".repeat(257)])
+        expect(await code(store.revokeKey(keyId))).toBe(ErrInvalidMetadata);
+      const revoked = await store
+        .denyJwt(token, claims())
+        .then(() => store.checkJwt(token, claims()))
+        .catch((x: StorageError) => x);
       expect(JSON.stringify([(revoked as StorageError).message, (revoked as StorageError).key])).not.toContain(token);
       expect((revoked as StorageError).key).toBe(sha(token).slice(0, 12));
     });
 
     it("refuses to store a token that would outlive maxTokenLifetime", async () => {
-      expect(await code(store.store(jwt(), { id: "too-long", subject: "s", expiresAt: new Date(t + 31 * 24 * HOUR) }))).toBe(ErrInvalidMetadata);
-      expect(await code(store.store(jwt(), { id: "just-ok", subject: "s", expiresAt: new Date(t + 30 * 24 * HOUR) }))).toBe("ok");
+      expect(
+        await code(store.store(jwt(), { id: "too-long", subject: "s", expiresAt: new Date(t + 31 * 24 * HOUR) })),
+      ).toBe(ErrInvalidMetadata);
+      expect(
+        await code(store.store(jwt(), { id: "just-ok", subject: "s", expiresAt: new Date(t + 30 * 24 * HOUR) })),
+      ).toBe("ok");
     });
   });
 }

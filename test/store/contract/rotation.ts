@@ -31,9 +31,14 @@ export function rotationContract(name: string, factory: FeedStoreFactory): void 
         await x.dispose?.();
       }
     });
-    const rotate = (previousHashKeys: string[] = ["pepper-old"]) => h.reopen!({ hashKey: "pepper-new", previousHashKeys });
+    const rotate = (previousHashKeys: string[] = ["pepper-old"]) =>
+      h.reopen!({ hashKey: "pepper-new", previousHashKeys });
     const hashes = async () => (await h.snapshot()).tokens.map((x) => x.hash).sort();
-    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: StorageError) => e.err.code);
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: StorageError) => e.err.code,
+      );
 
     it("finds a token stored under the previous pepper in every token operation, and moves it", async () => {
       const ops: [string, (s: TokenStore, token: string) => Promise<unknown>, string][] = [
@@ -44,18 +49,27 @@ export function rotationContract(name: string, factory: FeedStoreFactory): void 
         ["store", (s, x) => s.store(x, { id: `again-${x}`, subject: "rot" }), "ok"],
       ];
       const tokens = ops.map(() => tok());
-      for (const [i, x] of tokens.entries()) await h.store.store(x, { id: `id-${i}`, subject: "rot", expiresAt: new Date(t + HOUR) });
+      for (const [i, x] of tokens.entries())
+        await h.store.store(x, { id: `id-${i}`, subject: "rot", expiresAt: new Date(t + HOUR) });
       expect(await hashes()).toEqual(tokens.map((x) => hmac("pepper-old", x)).sort());
       const rotated = await rotate();
-      for (const [i, [op, call, expected]] of ops.entries()) expect(await code(call(rotated, tokens[i]!)), op).toBe(expected);
+      for (const [i, [op, call, expected]] of ops.entries())
+        expect(await code(call(rotated, tokens[i]!)), op).toBe(expected);
       const after = await h.snapshot();
       // deleted is gone; every other token now sits under the new pepper, indexes intact
-      expect(after.tokens.map((x) => x.hash).sort()).toEqual(tokens.filter((_, i) => ops[i]![0] !== "delete").map((x) => hmac("pepper-new", x)).sort());
+      expect(after.tokens.map((x) => x.hash).sort()).toEqual(
+        tokens
+          .filter((_, i) => ops[i]![0] !== "delete")
+          .map((x) => hmac("pepper-new", x))
+          .sort(),
+      );
       expect(indexViolations(after, t)).toEqual([]);
       expect(await code(rotated.get(tokens[2]!))).toBe(ErrTokenRevoked.code);
       expect((await rotated.get(tokens[4]!)).id).toBe(`again-${tokens[4]}`);
       expect(await code(rotated.get(tokens[3]!))).toBe(ErrTokenNotFound.code);
-      expect((await rotated.list("rot")).map((m) => m.id).sort()).toEqual(["again-" + tokens[4], "id-0", "id-1"].sort());
+      expect((await rotated.list("rot")).map((m) => m.id).sort()).toEqual(
+        ["again-" + tokens[4], "id-0", "id-1"].sort(),
+      );
     });
 
     it("keeps a token live and revocable through the zero-downtime procedure: previous = old, wait one lifetime, drop previous", async () => {

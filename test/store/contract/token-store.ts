@@ -146,7 +146,11 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
 
       it("accepts values exactly at the documented limits", async () => {
         const token = "t".repeat(LIMITS.token);
-        const md = makeMeta({ id: "i".repeat(LIMITS.id), subject: "s".repeat(LIMITS.subject), issuer: "x".repeat(LIMITS.field) });
+        const md = makeMeta({
+          id: "i".repeat(LIMITS.id),
+          subject: "s".repeat(LIMITS.subject),
+          issuer: "x".repeat(LIMITS.field),
+        });
         await store.store(token, md);
         expect(await store.get(token)).toEqual(md);
       });
@@ -174,7 +178,11 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         ["an id with a lone surrogate", "tok", { id: "\ud800", subject: "b" }],
         ["a subject with a lone surrogate", "tok", { id: "a", subject: "user\ud800" }],
         ["a subject with reversed surrogates", "tok", { id: "a", subject: "\ude00\ud83d" }],
-        ...(["issuer", "keyId", "type", "status", "clientId"] as const).map((f): [string, unknown, unknown] => [`a ${f} with a lone surrogate`, "tok", { id: "a", subject: "b", [f]: "x\udfff" }]),
+        ...(["issuer", "keyId", "type", "status", "clientId"] as const).map((f): [string, unknown, unknown] => [
+          `a ${f} with a lone surrogate`,
+          "tok",
+          { id: "a", subject: "b", [f]: "x\udfff" },
+        ]),
       ];
       for (const [what, token, md] of invalid) {
         it(`rejects ${what} with ErrInvalidMetadata and stores nothing`, async () => {
@@ -186,7 +194,13 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
       it("resolves the metadata as stored, defaults filled in", async () => {
         const token = makeToken();
         const stored = await store.store(token, { id: "resolved", subject: "alice", keyId: "k1" });
-        expect(stored).toEqual({ id: "resolved", subject: "alice", keyId: "k1", issuedAt: new Date(t), expiresAt: new Date(t + DAY) });
+        expect(stored).toEqual({
+          id: "resolved",
+          subject: "alice",
+          keyId: "k1",
+          issuedAt: new Date(t),
+          expiresAt: new Date(t + DAY),
+        });
         expect(await store.get(token)).toEqual(stored);
       });
 
@@ -243,7 +257,11 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         const md = makeMeta();
         await store.store(token, md);
         await store.revoke(token);
-        await rejects(store.store(token, makeMeta({ id: md.id, expiresAt: new Date(t + DAY) })), ErrTokenRevoked, "store");
+        await rejects(
+          store.store(token, makeMeta({ id: md.id, expiresAt: new Date(t + DAY) })),
+          ErrTokenRevoked,
+          "store",
+        );
         expect(await store.isRevoked(token)).toBe(true);
         await rejects(store.get(token), ErrTokenRevoked, "get");
       });
@@ -316,7 +334,11 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         expect(await store.get(token)).toEqual(md);
         expect(await store.getById("boundary")).toEqual(md);
         const other = makeToken();
-        await rejects(store.store(other, makeMeta({ id: "boundary", expiresAt: new Date(t + HOUR) })), ErrIDConflict, "store");
+        await rejects(
+          store.store(other, makeMeta({ id: "boundary", expiresAt: new Date(t + HOUR) })),
+          ErrIDConflict,
+          "store",
+        );
         await rejects(store.get(other), ErrTokenNotFound, "get");
         expect(await store.cleanup()).toEqual({ removed: 0 });
         expect(await store.get(token)).toEqual(md);
@@ -418,7 +440,9 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
 
       it("returns every token of a large subject", async () => {
         const ids = Array.from({ length: 120 }, (_, i) => `bulk-${String(i).padStart(3, "0")}`);
-        await Promise.all(ids.map((id) => store.store(makeToken(), makeMeta({ id, subject: "bulk", issuedAt: new Date(t) }))));
+        await Promise.all(
+          ids.map((id) => store.store(makeToken(), makeMeta({ id, subject: "bulk", issuedAt: new Date(t) }))),
+        );
         expect((await store.list("bulk")).map((m) => m.id)).toEqual(ids);
       });
     });
@@ -568,7 +592,8 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         const fp = (raw: string) => createHash("sha256").update(raw).digest("hex").slice(0, 12);
         /** Each error with the token it concerns (its key must be that token's fingerprint), or "-" for none. */
         const seen: [StorageError, string][] = [];
-        const expectErr = async (p: Promise<unknown>, err: StoreSentinel, op: string, about: string) => seen.push([await rejects(p, err, op), about]);
+        const expectErr = async (p: Promise<unknown>, err: StoreSentinel, op: string, about: string) =>
+          seen.push([await rejects(p, err, op), about]);
 
         await expectErr(store.get(token), ErrTokenNotFound, "get", token);
         await expectErr(store.revoke(token), ErrTokenNotFound, "revoke", token);
@@ -577,7 +602,12 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         await expectErr(store.store(token, makeMeta({ expiresAt: new Date(t - 1) })), ErrTokenExpired, "store", token);
         await expectErr(store.store(token, { id: 5 } as unknown as TokenMetadata), ErrInvalidMetadata, "store", token);
         await expectErr(store.get(`${token}\ud800`), ErrInvalidMetadata, "get", "-");
-        await expectErr(store.store(`${"x".repeat(LIMITS.token)}${token}`, makeMeta()), ErrInvalidMetadata, "store", "-");
+        await expectErr(
+          store.store(`${"x".repeat(LIMITS.token)}${token}`, makeMeta()),
+          ErrInvalidMetadata,
+          "store",
+          "-",
+        );
         await store.store(token, makeMeta({ id: "held" }));
         await expectErr(store.store(other, makeMeta({ id: "held" })), ErrIDConflict, "store", other);
         await store.revoke(token);
@@ -643,7 +673,16 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
           const token = tokens[rand(tokens.length)]!;
           const kind = rand(11);
           if (kind < 4) {
-            ops.push(s.store(token, makeMeta({ id: `cid-${rand(25)}`, subject: `sub-${rand(4)}`, expiresAt: new Date(t + 1 + rand(3) * 50) })));
+            ops.push(
+              s.store(
+                token,
+                makeMeta({
+                  id: `cid-${rand(25)}`,
+                  subject: `sub-${rand(4)}`,
+                  expiresAt: new Date(t + 1 + rand(3) * 50),
+                }),
+              ),
+            );
           } else if (kind < 6) ops.push(s.revoke(token));
           else if (kind < 8) ops.push(s.delete(token));
           else if (kind < 9) ops.push(s.cleanup());
@@ -655,7 +694,9 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         for (const res of results) {
           if (res.status === "rejected") {
             // only the outcomes the contract allows for these inputs
-            expect([ErrTokenNotFound, ErrTokenRevoked, ErrIDConflict, ErrTokenExpired]).toContain((res.reason as StorageError).err);
+            expect([ErrTokenNotFound, ErrTokenRevoked, ErrIDConflict, ErrTokenExpired]).toContain(
+              (res.reason as StorageError).err,
+            );
           }
         }
         expect(results.some((x) => x.status === "fulfilled")).toBe(true);

@@ -5,7 +5,14 @@ import { feedContract, type FeedStoreFactory } from "../contract/feed.js";
 import { jwtContract } from "../contract/jwt.js";
 import { rotationContract } from "../contract/rotation.js";
 import { tokenStoreContract } from "../contract/token-store.js";
-import { directRedis, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "../../support/redis.js";
+import {
+  directRedis,
+  ENDPOINT_TOKEN,
+  redisSnapshot,
+  startEndpoint,
+  uniquePrefix,
+  TEST_TIMEOUT_MS,
+} from "../../support/redis.js";
 
 let endpoint: UpstashEndpoint;
 const redis = directRedis();
@@ -20,7 +27,15 @@ afterAll(async () => {
 /** One fresh key prefix per store; `reopen` is a second client over the same prefix. */
 const factory: FeedStoreFactory = async (options) => {
   const keyPrefix = uniquePrefix("contract");
-  const open = (o: Partial<typeof options>) => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, timeoutMs: TEST_TIMEOUT_MS, ...options, ...o });
+  const open = (o: Partial<typeof options>) =>
+    new RedisTokenStore({
+      url: endpoint.url,
+      token: ENDPOINT_TOKEN,
+      keyPrefix,
+      timeoutMs: TEST_TIMEOUT_MS,
+      ...options,
+      ...o,
+    });
   return { store: open({}), snapshot: () => redisSnapshot(redis, keyPrefix), reopen: async (o) => open(o) };
 };
 

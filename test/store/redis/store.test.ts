@@ -14,7 +14,15 @@ import {
 } from "../../../src/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
 import { indexViolations } from "../../support/invariants.js";
-import { directRedis, dumpPrefix, ENDPOINT_TOKEN, redisSnapshot, startEndpoint, uniquePrefix, TEST_TIMEOUT_MS } from "../../support/redis.js";
+import {
+  directRedis,
+  dumpPrefix,
+  ENDPOINT_TOKEN,
+  redisSnapshot,
+  startEndpoint,
+  uniquePrefix,
+  TEST_TIMEOUT_MS,
+} from "../../support/redis.js";
 
 const HOUR = 3_600_000;
 let endpoint: UpstashEndpoint;
@@ -32,10 +40,18 @@ afterAll(async () => {
 let t = Date.now();
 const makeStore = (overrides: Partial<RedisStoreConfig> = {}) => {
   const keyPrefix = uniquePrefix("backend");
-  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, now: () => t, timeoutMs: TEST_TIMEOUT_MS, ...overrides });
+  const store = new RedisTokenStore({
+    url: endpoint.url,
+    token: ENDPOINT_TOKEN,
+    keyPrefix,
+    now: () => t,
+    timeoutMs: TEST_TIMEOUT_MS,
+    ...overrides,
+  });
   return { store, keyPrefix };
 };
-const secret = (label: string) => `raw-${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+const secret = (label: string) =>
+  `raw-${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 
 /** Requests the endpoint saw while `fn` ran. */
 async function roundTrips(fn: () => Promise<unknown>): Promise<number> {
@@ -50,7 +66,13 @@ describe("round trips", () => {
     const tok = secret("rt");
     // load every script once: a Redis that has never seen one answers NOSCRIPT first
     await store.store(tok, { id: "warm", subject: "warm" });
-    await Promise.all([store.get(tok), store.getById("warm"), store.list("warm"), store.isRevoked(tok), store.cleanup()]);
+    await Promise.all([
+      store.get(tok),
+      store.getById("warm"),
+      store.list("warm"),
+      store.isRevoked(tok),
+      store.cleanup(),
+    ]);
     await store.revoke(tok);
     await store.revokeSubject("warm");
     await store.delete(tok);
@@ -66,17 +88,29 @@ describe("round trips", () => {
     counts["list (0)"] = await roundTrips(() => store.list("nobody"));
     counts.revoke = await roundTrips(() => store.revoke(tok));
     // 100 tokens, one of them revoked just above
-    counts["revokeSubject (100)"] = await roundTrips(async () => expect(await store.revokeSubject("rt")).toEqual({ revoked: 99 }));
-    counts["get (revoked)"] = await roundTrips(() => store.get(tok).catch((e: StorageError) => expect(e.err).toBe(ErrTokenRevoked)));
+    counts["revokeSubject (100)"] = await roundTrips(async () =>
+      expect(await store.revokeSubject("rt")).toEqual({ revoked: 99 }),
+    );
+    counts["get (revoked)"] = await roundTrips(() =>
+      store.get(tok).catch((e: StorageError) => expect(e.err).toBe(ErrTokenRevoked)),
+    );
     counts.delete = await roundTrips(() => store.delete(tok));
     counts["cleanup (none due)"] = await roundTrips(() => store.cleanup());
     expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 1])));
   });
 
   it("is one per cleanup batch: ⌈removed / batch⌉, plus one when the last batch is full", async () => {
-    for (const [expired, batch, expected] of [[25, 10, 3], [20, 10, 3], [5, 10, 1]] as const) {
+    for (const [expired, batch, expected] of [
+      [25, 10, 3],
+      [20, 10, 3],
+      [5, 10, 1],
+    ] as const) {
       const { store } = makeStore({ cleanupBatchSize: batch });
-      await Promise.all(Array.from({ length: expired }, (_, i) => store.store(secret("exp"), { id: `c-${i}`, subject: "c", expiresAt: new Date(t + 1000) })));
+      await Promise.all(
+        Array.from({ length: expired }, (_, i) =>
+          store.store(secret("exp"), { id: `c-${i}`, subject: "c", expiresAt: new Date(t + 1000) }),
+        ),
+      );
       await store.store(secret("keep"), { id: "keep", subject: "c", expiresAt: new Date(t + HOUR) });
       await store.cleanup(); // loads the script; nothing is due yet
       t += 2000;
@@ -104,7 +138,18 @@ describe("at rest", () => {
     const { store, keyPrefix } = makeStore({ hashKey: "pepper" });
     wire.length = 0;
     const toks = Array.from({ length: 30 }, (_, i) => secret(`rest${i}`));
-    await Promise.all(toks.map((tok, i) => store.store(tok, { id: `rest-${i}`, subject: `sub-${i % 3}`, issuer: "iss", keyId: "k", type: "access", status: "active" })));
+    await Promise.all(
+      toks.map((tok, i) =>
+        store.store(tok, {
+          id: `rest-${i}`,
+          subject: `sub-${i % 3}`,
+          issuer: "iss",
+          keyId: "k",
+          type: "access",
+          status: "active",
+        }),
+      ),
+    );
     await Promise.all(toks.slice(0, 10).map((tok) => store.revoke(tok)));
     await Promise.all(toks.slice(10, 15).map((tok) => store.delete(tok)));
     await Promise.all(toks.map((tok) => store.get(tok).catch(() => null)));
@@ -163,14 +208,31 @@ describe("at rest", () => {
 describe("concurrency across isolates", () => {
   it("keeps Redis consistent under 600 overlapping calls from two store instances", async () => {
     const keyPrefix = uniquePrefix("iso");
-    const stores = [0, 1].map(() => new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, now: () => t, cleanupBatchSize: 7, timeoutMs: TEST_TIMEOUT_MS }));
+    const stores = [0, 1].map(
+      () =>
+        new RedisTokenStore({
+          url: endpoint.url,
+          token: ENDPOINT_TOKEN,
+          keyPrefix,
+          now: () => t,
+          cleanupBatchSize: 7,
+          timeoutMs: TEST_TIMEOUT_MS,
+        }),
+    );
     const toks = Array.from({ length: 60 }, () => secret("iso"));
     const ops: Promise<unknown>[] = [];
     for (let i = 0; i < 600; i++) {
       const s = stores[i % 2]!;
       const tok = toks[(i * 37) % toks.length]!;
       const k = (i * 7) % 11;
-      if (k < 5) ops.push(s.store(tok, { id: `iso-${(i * 13) % 40}`, subject: `s${i % 5}`, expiresAt: new Date(t + 500 + (i % 3) * 1000) }));
+      if (k < 5)
+        ops.push(
+          s.store(tok, {
+            id: `iso-${(i * 13) % 40}`,
+            subject: `s${i % 5}`,
+            expiresAt: new Date(t + 500 + (i % 3) * 1000),
+          }),
+        );
       else if (k < 7) ops.push(s.revoke(tok));
       else if (k < 9) ops.push(s.delete(tok));
       else if (k < 10) ops.push(s.cleanup());
@@ -224,10 +286,22 @@ describe("failures", () => {
   const cases: [string, () => Promise<Target>, RegExp][] = [
     ["the endpoint is down", closedPort, /fetch failed|ECONNREFUSED/],
     ["the endpoint is slower than the timeout", () => fakeUpstash(() => {}), /no reply within 150 ms/],
-    ["the endpoint answers 500 with text", () => fakeUpstash((_q, r) => r.writeHead(500).end("Internal Server Error")), /not JSON/],
+    [
+      "the endpoint answers 500 with text",
+      () => fakeUpstash((_q, r) => r.writeHead(500).end("Internal Server Error")),
+      /not JSON/,
+    ],
     ["the endpoint answers 200 with garbage", () => fakeUpstash((_q, r) => r.writeHead(200).end("<html>")), /not JSON/],
-    ["the endpoint answers 502 with an error body", () => fakeUpstash((_q, r) => r.writeHead(502).end('{"error":"bad gateway"}')), /bad gateway/],
-    ["the endpoint answers the wrong shape", () => fakeUpstash((_q, r) => r.writeHead(200).end('[{"result":42}]')), /malformed|the reply is not/],
+    [
+      "the endpoint answers 502 with an error body",
+      () => fakeUpstash((_q, r) => r.writeHead(502).end('{"error":"bad gateway"}')),
+      /bad gateway/,
+    ],
+    [
+      "the endpoint answers the wrong shape",
+      () => fakeUpstash((_q, r) => r.writeHead(200).end('[{"result":42}]')),
+      /malformed|the reply is not/,
+    ],
     ["the token is wrong", async () => ({ url: endpoint.url }), /Unauthorized/],
   ];
   for (const [what, target, detail] of cases) {
@@ -247,7 +321,10 @@ describe("failures", () => {
         ["cleanup", () => store.cleanup()],
       ];
       for (const [i, [op, call]] of calls.entries()) {
-        const e = await call().then(() => expect.unreachable(`${op} resolved`), (x: unknown) => x);
+        const e = await call().then(
+          () => expect.unreachable(`${op} resolved`),
+          (x: unknown) => x,
+        );
         expect(e, op).toBeInstanceOf(StorageError);
         expect((e as StorageError).err, `${op}: ${(e as Error).message}`).toBe(ErrStoreUnavailable);
         expect((e as StorageError).op).toBe(op);
@@ -268,10 +345,18 @@ describe("config", () => {
     ["a url that is not http(s)", { url: "redis://127.0.0.1:6379", token: "x" }, "url"],
     ["no token", { url: "http://127.0.0.1:1" }, "token"],
     ["an empty token", { url: "http://127.0.0.1:1", token: "" }, "token"],
-    ["a keyPrefix that is not a string", { url: "http://127.0.0.1:1", token: "x", keyPrefix: 5 as unknown as string }, "keyPrefix"],
+    [
+      "a keyPrefix that is not a string",
+      { url: "http://127.0.0.1:1", token: "x", keyPrefix: 5 as unknown as string },
+      "keyPrefix",
+    ],
     ["a zero timeoutMs", { url: "http://127.0.0.1:1", token: "x", timeoutMs: 0 }, "timeoutMs"],
     ["negative retries", { url: "http://127.0.0.1:1", token: "x", retries: -1 }, "retries"],
-    ["a fractional cleanupBatchSize", { url: "http://127.0.0.1:1", token: "x", cleanupBatchSize: 2.5 }, "cleanupBatchSize"],
+    [
+      "a fractional cleanupBatchSize",
+      { url: "http://127.0.0.1:1", token: "x", cleanupBatchSize: 2.5 },
+      "cleanupBatchSize",
+    ],
     ["a negative retentionGrace", { url: "http://127.0.0.1:1", token: "x", retentionGrace: -5 }, "retentionGrace"],
     ["a redis that is not a client", { redis: {} as Redis }, "redis"],
     ["an empty hashKey", { url: "http://127.0.0.1:1", token: "x", hashKey: "" }, "hashKey"],
@@ -290,7 +375,13 @@ describe("config", () => {
     const store = await createTokenStore("redis", { redis, keyPrefix: uniquePrefix("own"), now: () => t });
     const tok = secret("own");
     await store.store(tok, { id: "1234", subject: "5678", issuer: "true", expiresAt: new Date(t + HOUR) });
-    expect(await store.get(tok)).toEqual({ id: "1234", subject: "5678", issuer: "true", issuedAt: new Date(t), expiresAt: new Date(t + HOUR) });
+    expect(await store.get(tok)).toEqual({
+      id: "1234",
+      subject: "5678",
+      issuer: "true",
+      issuedAt: new Date(t),
+      expiresAt: new Date(t + HOUR),
+    });
     expect(await store.list("5678")).toHaveLength(1);
     expect(await store.isRevoked(tok)).toBe(false);
     await store.revoke(tok);
