@@ -27,7 +27,7 @@ export default defineConfig({
                 OAUTH_CLIENTS: "client-a:client-a-secret-0123456789",
                 TOKEN_HASH_KEY: "test-pepper",
               },
-              // lets SELF.scheduled() cross the service binding (see TOOLCHAIN.md)
+              // test-only: without it SELF.scheduled() fails with DataCloneError crossing the service binding
               compatibilityFlags: ["service_binding_extra_handlers"],
             },
           })),

@@ -9,7 +9,9 @@
 import { writeFileSync } from "node:fs";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
-import { ADMIN_MAX_BODY, StoreBody, TokenBody } from "../src/routes/admin.js";
+import { MAX_BODY_BYTES } from "../src/http/body.js";
+import { ErrorBodySchema } from "../src/http/errors.js";
+import { StoreBody, TokenBody } from "../src/routes/admin.js";
 import { OAuthForm } from "../src/routes/oauth.js";
 
 type Json = Record<string, unknown>;
@@ -30,7 +32,6 @@ const Metadata = v.object({
   status: v.optional(v.string()),
   clientId: v.optional(v.string()),
 });
-const ErrorBody = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
 const OAuthError = v.object({ error: v.string(), error_description: v.string() });
 const Introspection = v.object({
   active: v.boolean(),
@@ -48,7 +49,7 @@ const json = (s: v.GenericSchema, description: string) => ({
   description,
   content: { "application/json": { schema: schema(s) } },
 });
-const adminError = (description: string) => json(ErrorBody, description);
+const adminError = (description: string) => json(ErrorBodySchema, description);
 const oauthError = (description: string) => json(OAuthError, description);
 
 /** Statuses every admin route can answer, and those of routes that take a JSON body. */
@@ -58,7 +59,7 @@ const ADMIN_ERRORS = {
 };
 const BODY_ERRORS = {
   400: adminError("invalid JSON, a wrong or missing field, or metadata the store refuses"),
-  413: adminError(`a body over ${ADMIN_MAX_BODY} bytes`),
+  413: adminError(`a body over ${MAX_BODY_BYTES} bytes`),
   415: adminError("a body that is not application/json"),
 };
 const TOKEN_ERRORS = { 404: adminError("unknown token"), 410: adminError("the token has expired or been revoked") };

@@ -1,7 +1,8 @@
 import type { JSONWebKeySet } from "jose";
 import type { Env } from "./env.js";
 import { algorithmsProblem, DEFAULT_ALGORITHMS } from "./jwt/verifier.js";
-import type { FailMode } from "./middleware/guard.js";
+import { DEFAULT_REALM, type FailMode } from "./middleware/guard.js";
+import { DEFAULT_KEY_PREFIX } from "./store/index.js";
 
 /** The Worker's settings, checked. Built from Env by {@link readConfig}. */
 export interface AppConfig {
@@ -81,12 +82,12 @@ export function readConfig(env: Env): AppConfig {
   if (!/^[1-9]\d{0,5}$/.test(timeout))
     throw new ConfigError("STORE_TIMEOUT_MS", "must be a whole number of milliseconds");
 
-  const realm = str("AUTH_REALM") ?? "edge-token-store";
+  const realm = str("AUTH_REALM") ?? DEFAULT_REALM;
   if (!/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes("\\")) {
     throw new ConfigError("AUTH_REALM", "must be 1 to 64 printable characters without quotes or backslashes");
   }
   // the Upstash URL and token and the key prefix are checked by the Redis store itself (runtime.ts)
-  const keyPrefix = str("KEY_PREFIX") ?? "tokens:";
+  const keyPrefix = str("KEY_PREFIX") ?? DEFAULT_KEY_PREFIX;
   const cacheMaxStalenessMs = wholeSetting(
     str("CACHE_MAX_STALENESS_MS"),
     "CACHE_MAX_STALENESS_MS",

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import * as v from "valibot";
 import {
   ErrClientMismatch,
   ErrIDConflict,
@@ -13,10 +14,9 @@ import {
   type StoreSentinel,
 } from "../store/core/errors.js";
 
-/** The one error body of this API: `{ "error": { "code", "message" } }`. */
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
+/** The one error body of this API: `{ "error": { "code", "message" } }`; scripts/openapi.ts documents it from here. */
+export const ErrorBodySchema = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
+export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
 
 export function errorJson(
   c: Context,
@@ -46,7 +46,7 @@ const STATUS = new Map<StoreSentinel, ContentfulStatusCode>([
  * A StorageError as an HTTP answer: bad input 400, not found 404, id conflict 409, expired or
  * revoked 410, store outage 503 with Retry-After. The message holds no raw token.
  */
-export function storageErrorResponse(c: Context, e: StorageError): Response {
+function storageErrorResponse(c: Context, e: StorageError): Response {
   const status = STATUS.get(e.err) ?? 500;
   const headers = status === 503 ? { "Retry-After": RETRY_AFTER_SECONDS } : undefined;
   return errorJson(c, status, e.err.code, e.message, headers);
@@ -68,4 +68,11 @@ export async function withStore(c: Context, fn: () => Promise<Response>): Promis
     if (e instanceof StorageError) return storageErrorResponse(c, e);
     throw e;
   }
+}
+
+/** No signing keys to verify a JWT with: 503, never a verdict (forged tokens must not pass). */
+export function keysUnavailable(c: Context): Response {
+  return errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched; try again shortly", {
+    "Retry-After": RETRY_AFTER_SECONDS,
+  });
 }

@@ -1,9 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerToken } from "../http/auth.js";
-import { errorJson, isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
-import { KeySetUnavailable } from "../jwt/key-set.js";
+import { errorJson, isStoreOutage, keysUnavailable, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { decisionPoint, type DecisionFacts, type GuardMetrics, type GuardOutcome } from "./guard-metrics.js";
-import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
+import { checkAtEdge, type JwtVerifier } from "../jwt/verifier.js";
 import { StorageError } from "../store/core/errors.js";
 import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/core/types.js";
 
@@ -11,6 +10,9 @@ export const TOKEN_SUBJECT_HEADER = "X-Token-Subject";
 export const TOKEN_ID_HEADER = "X-Token-Id";
 /** Set to "unverified" on requests let through by `failMode: "open"` during a store outage. */
 export const TOKEN_STATUS_HEADER = "X-Token-Status";
+
+/** The realm `WWW-Authenticate` names when none is configured. */
+export const DEFAULT_REALM = "edge-token-store";
 
 /** What a store outage does to a guarded request: "closed" refuses it (503), "open" admits it unverified. */
 export type FailMode = "closed" | "open";
@@ -64,14 +66,16 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 /**
- * Checks the request's bearer token with one `store.get` and lets only a live token through.
+ * Checks the request's bearer token with one store call and lets only a live token through:
+ * `store.get` for an opaque token; for a JWS (with `jwt` set), its signature and times at the
+ * edge first (a failure costs no store call), then `store.checkJwt` for its revocations.
  * The request that reaches later handlers carries `X-Token-Subject` and `X-Token-Id` set from
  * the store; any copies the client sent are removed first. Missing, unknown, expired and
  * revoked tokens get 401 with an RFC 6750 `WWW-Authenticate` header.
  */
 export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Variables: TokenGuardVariables }> {
   if (options?.store === undefined) throw new Error("tokenGuard: options.store is required");
-  const realm = options.realm ?? "edge-token-store";
+  const realm = options.realm ?? DEFAULT_REALM;
   const failMode = options.failMode ?? "closed";
   if (failMode !== "closed" && failMode !== "open") throw new Error('tokenGuard: failMode must be "closed" or "open"');
   const log = options.log ?? ((line: string) => console.error(line));
@@ -122,25 +126,21 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
       const hints = hintsOf(c, (use) => (seen.cache = use));
       const store = storeFor(c);
       // a JWT is verified at the edge first: one that fails costs no store round trip
-      const claims = seen.kind === "jwt" ? await jwt!.verify(token, hints) : undefined;
+      const edge = await checkAtEdge(jwt, token, hints);
+      if (edge.kind === "rejected") return decided("invalid", invalidToken(c, realm, edge.description));
+      // never fail open on keys: that would admit forged tokens
+      if (edge.kind === "keys_unavailable") {
+        logOutage(edge.error);
+        return decided("outage", keysUnavailable(c));
+      }
       const started = Date.now();
       try {
-        metadata = claims ? await store.checkJwt(token, claims, hints) : await store.get(token, hints);
+        metadata =
+          edge.kind === "jwt" ? await store.checkJwt(token, edge.claims, hints) : await store.get(token, hints);
       } finally {
         seen.storeMs = Date.now() - started;
       }
     } catch (e) {
-      if (e instanceof JwtRejected) return decided("invalid", invalidToken(c, realm, e.description));
-      // never fail open on keys: that would admit forged tokens
-      if (e instanceof KeySetUnavailable) {
-        logOutage(e);
-        return decided(
-          "outage",
-          errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched; try again shortly", {
-            "Retry-After": RETRY_AFTER_SECONDS,
-          }),
-        );
-      }
       // anything but a StorageError is treated as an outage too: never admit on a surprise
       if (e instanceof StorageError && !isStoreOutage(e)) {
         return decided(

@@ -4,9 +4,9 @@ import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import openapi from "../openapi.json" with { type: "json" };
 import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
-import { errorJson, RETRY_AFTER_SECONDS, withStore } from "../http/errors.js";
-import { KeySetUnavailable } from "../jwt/key-set.js";
-import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
+import { MAX_BODY_BYTES } from "../http/body.js";
+import { errorJson, keysUnavailable, withStore } from "../http/errors.js";
+import { checkAtEdge, type JwtVerifier } from "../jwt/verifier.js";
 import { ErrTokenRevoked, StorageError } from "../store/core/errors.js";
 import { LIMITS, type JwtClaims, type TokenMetadata, type TokenStore } from "../store/core/types.js";
 import type { VerdictCache } from "../store/cache/verdict-cache.js";
@@ -20,7 +20,6 @@ export interface AdminDeps {
 }
 
 /** Largest admin request body, in bytes: a token at the limit plus its metadata fits easily. */
-export const ADMIN_MAX_BODY = 16 * 1024;
 
 const Token = v.pipe(
   v.string("token must be a string"),
@@ -102,8 +101,8 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
   admin.use(
     "*",
     bodyLimit({
-      maxSize: ADMIN_MAX_BODY,
-      onError: (c) => errorJson(c, 413, "body_too_large", `the body is larger than ${ADMIN_MAX_BODY} bytes`),
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorJson(c, 413, "body_too_large", `the body is larger than ${MAX_BODY_BYTES} bytes`),
     }),
   );
 
@@ -111,22 +110,13 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
    * Runs `fn` with the body's token and, for a JWS-shaped token when a key set is configured,
    * its verified claims. A JWT that fails verification never reaches the store: 400.
    */
+  /** Runs `fn` with a JWT's verified claims (undefined for an opaque token); a JWT that fails is refused here. */
   const withToken = (c: Context, token: string, fn: (claims: JwtClaims | undefined) => Promise<Response>) =>
     withStore(c, async () => {
-      let claims: JwtClaims | undefined;
-      if (jwt?.accepts(token)) {
-        try {
-          claims = await jwt.verify(token);
-        } catch (e) {
-          if (e instanceof JwtRejected) return errorJson(c, 400, "invalid_token", e.description);
-          if (e instanceof KeySetUnavailable)
-            return errorJson(c, 503, "keys_unavailable", "the signing keys cannot be fetched", {
-              "Retry-After": RETRY_AFTER_SECONDS,
-            });
-          throw e;
-        }
-      }
-      return fn(claims);
+      const edge = await checkAtEdge(jwt, token);
+      if (edge.kind === "rejected") return errorJson(c, 400, "invalid_token", edge.description);
+      if (edge.kind === "keys_unavailable") return keysUnavailable(c);
+      return fn(edge.kind === "jwt" ? edge.claims : undefined);
     });
 
   admin.post("/tokens", requireJson, jsonBody(StoreBody), (c) => {

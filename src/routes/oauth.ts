@@ -2,9 +2,10 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
+import { MAX_BODY_BYTES } from "../http/body.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
-import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
+import { checkAtEdge, type JwtVerifier } from "../jwt/verifier.js";
 import { ErrClientMismatch, StorageError } from "../store/core/errors.js";
 import type { JwtClaims, TokenStore } from "../store/core/types.js";
 
@@ -104,7 +105,10 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
   const oauth = new Hono();
   oauth.use(
     "*",
-    bodyLimit({ maxSize: 16 * 1024, onError: (c) => oauthError(c, 400, "invalid_request", "the body is too large") }),
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => oauthError(c, 400, "invalid_request", "the body is too large"),
+    }),
   );
 
   /** The form (each parameter once, RFC 6749 §3.2) and its authenticated caller, or the Response refusing them. */
@@ -136,13 +140,9 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
 
   /** A JWS-shaped token's verified claims; undefined for an opaque token; null when it does not verify. */
   async function claimsOf(token: string): Promise<JwtClaims | null | undefined> {
-    if (!deps.jwt?.accepts(token)) return undefined;
-    try {
-      return await deps.jwt.verify(token);
-    } catch (e) {
-      if (e instanceof JwtRejected) return null;
-      throw e;
-    }
+    const edge = await checkAtEdge(deps.jwt, token);
+    if (edge.kind === "keys_unavailable") throw edge.error;
+    return edge.kind === "jwt" ? edge.claims : edge.kind === "rejected" ? null : undefined;
   }
 
   oauth.post("/revoke", async (c) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_MAX_BODY } from "../../src/routes/admin.js";
+import { MAX_BODY_BYTES } from "../../src/http/body.js";
 import { ADMIN, adminJson, bearer, harness, HOUR, unreachableStore } from "../support/worker.js";
 
 type Body = { error: { code: string; message: string } };
@@ -206,7 +206,7 @@ describe("admin input", () => {
     ["an empty subject", adminJson({ token: "t", id: "i", subject: "" }), 400, "invalid_metadata"],
     [
       "a body over the size limit",
-      adminJson({ token: "t", id: "i", subject: "s", status: "x".repeat(ADMIN_MAX_BODY) }),
+      adminJson({ token: "t", id: "i", subject: "s", status: "x".repeat(MAX_BODY_BYTES) }),
       413,
       "body_too_large",
     ],

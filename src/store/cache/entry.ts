@@ -1,4 +1,4 @@
-import { ErrTokenExpired, ErrTokenNotFound, ErrTokenRevoked, StorageError } from "../core/errors.js";
+import { refusal } from "../core/errors.js";
 import type { Verdict } from "../core/feed.js";
 import { fingerprint } from "../core/hash.js";
 import type { StoredTokenMetadata } from "../core/types.js";
@@ -40,14 +40,15 @@ export class Cached {
   }
 }
 
-/** get's answer for a verdict at `now`, in get's order: the metadata (a fresh object), or its StorageError. */
-export function answer(hash: string, c: Cached, now: number): StoredTokenMetadata {
-  if (c.state === "unknown") throw new StorageError("get", fingerprint(hash), ErrTokenNotFound, "no such token");
+/**
+ * get's answer for a verdict at `now`, in get's order: the metadata (a fresh object), or its
+ * StorageError, labelled with the operation that asked (`get` or `checkJwt`).
+ */
+export function answer(op: "get" | "checkJwt", hash: string, c: Cached, now: number): StoredTokenMetadata {
+  if (c.state === "unknown") throw refusal(op, fingerprint(hash), "not_found");
   // a JWT's expiry (with its clock tolerance) was checked by its verifier on this very request
-  if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt))
-    throw new StorageError("get", fingerprint(hash), ErrTokenExpired, "the token has expired");
-  if (c.state === "revoked")
-    throw new StorageError("get", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+  if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt)) throw refusal(op, fingerprint(hash), "expired");
+  if (c.state === "revoked") throw refusal(op, fingerprint(hash), "revoked");
   const md: StoredTokenMetadata = {
     id: c.id!,
     subject: c.subject!,

@@ -78,36 +78,36 @@ export class VerdictCache implements TokenStore {
     this.maxStalenessMs = wholeNumber("maxStalenessMs", options.maxStalenessMs, 1000);
     this.maxEntries = wholeNumber("maxEntries", options.maxEntries, 10_000);
     this.now = options.now ?? (() => Date.now());
-    this.authoritative = {
-      get: (token) => inner.get(token),
-      getById: (id) => inner.getById(id),
-      list: (subject) => inner.list(subject),
-      isRevoked: (token) => inner.isRevoked(token),
-      store: (token, md) => this.store(token, md),
-      revoke: (token, options) => this.revoke(token, options),
-      delete: (token) => this.delete(token),
-      revokeSubject: (subject) => this.revokeSubject(subject),
-      revokeKey: (keyId) => this.revokeKey(keyId),
-      denyJwt: (token, claims) => this.denyJwt(token, claims),
-      checkJwt: (token, claims) => inner.checkJwt(token, claims),
-      cleanup: () => inner.cleanup(),
-      close: () => inner.close(),
-    };
+    // this cache itself, but for the two reads, which go straight to the store: every write
+    // still drops this isolate's cached verdicts, and a method added later is covered as is
+    this.authoritative = new Proxy(this, {
+      get(cache, name) {
+        if (name === "get") return (token: string) => inner.get(token);
+        if (name === "checkJwt") return (token: string, claims: JwtClaims) => inner.checkJwt(token, claims);
+        const value: unknown = Reflect.get(cache, name, cache);
+        return typeof value === "function" ? value.bind(cache) : value;
+      },
+    });
   }
 
   /** The cached check: no round trip on a fresh hit, one on a miss (which also syncs). */
   async get(token: string, hints?: GetHints): Promise<StoredTokenMetadata> {
     const { hash, previous } = await this.inner.tokenHashes(token, "get");
-    return this.check(hash, hints, (since) => this.inner.lookup(hash, since, previous));
+    return this.check("get", hash, hints, (since) => this.inner.lookup(hash, since, previous));
   }
 
   /** A verified JWT's revocation check, cached like `get`: the verdict depends on the token, its subject and its key. */
   async checkJwt(token: string, claims: JwtClaims, hints?: GetHints): Promise<StoredTokenMetadata> {
     const { hash, previous } = await this.inner.tokenHashes(token, "checkJwt");
-    return this.check(hash, hints, (since) => this.inner.lookupJwt(hash, claims, since, previous));
+    return this.check("checkJwt", hash, hints, (since) => this.inner.lookupJwt(hash, claims, since, previous));
   }
 
-  private async check(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<StoredTokenMetadata> {
+  private async check(
+    op: "get" | "checkJwt",
+    hash: string,
+    hints: GetHints | undefined,
+    lookup: Lookup,
+  ): Promise<StoredTokenMetadata> {
     this.counters.checked++;
     let waited = false;
     for (;;) {
@@ -121,7 +121,7 @@ export class VerdictCache implements TokenStore {
           this.verdicts.delete(hash); // most recently used goes last
           this.verdicts.set(hash, cached);
           if (fresh) this.syncInBackground(now, hints);
-          return answer(hash, cached, now);
+          return answer(op, hash, cached, now);
         }
         // stale: wait once for the read already in flight, then look again
         if (this.inflight !== undefined && !waited) {
@@ -132,7 +132,7 @@ export class VerdictCache implements TokenStore {
       }
       this.counters.misses++;
       hints?.onCache?.("miss");
-      return answer(hash, await this.fetch(hash, hints, lookup), this.now());
+      return answer(op, hash, await this.fetch(hash, hints, lookup), this.now());
     }
   }
 

@@ -40,3 +40,25 @@ export class StorageError extends Error {
 export function isStorageError(e: unknown, sentinel?: StoreSentinel): e is StorageError {
   return e instanceof StorageError && (sentinel === undefined || e.err === sentinel);
 }
+
+/**
+ * Why a store refuses a token, with the one message both backends and the verdict cache give.
+ * The Redis scripts answer with these names (`!not_found`, …).
+ */
+export const REFUSALS = {
+  not_found: [ErrTokenNotFound, "no such token"],
+  expired: [ErrTokenExpired, "the token has expired"],
+  revoked: [ErrTokenRevoked, "the token has been revoked"],
+  stays_revoked: [ErrTokenRevoked, "a revoked token cannot be stored again"],
+  covered: [ErrTokenRevoked, "a subject cutoff or a key revocation covers the token"],
+  conflict: [ErrIDConflict, "the id is held by another live token"],
+  client: [ErrClientMismatch, "the token was issued to another client"],
+} as const satisfies Record<string, readonly [StoreSentinel, string]>;
+
+export type Refusal = keyof typeof REFUSALS;
+
+/** The StorageError for refusal `why` of operation `op` on `key` (a fingerprint, never a token). */
+export function refusal(op: string, key: string, why: Refusal): StorageError {
+  const [err, detail] = REFUSALS[why];
+  return new StorageError(op, key, err, detail);
+}

@@ -1,6 +1,6 @@
 import { ErrInvalidMetadata, StorageError } from "./errors.js";
 import type { FeedConfig, JwtClaims, StoredTokenMetadata, TokenStore } from "./types.js";
-import { toMetadata, wholeNumber, type TokenRecord } from "./validate.js";
+import { NO_KEY, toMetadata, wholeNumber, type TokenRecord } from "./validate.js";
 
 /**
  * A position in a store's change feed. `epoch` names one life of the feed: when it changes
@@ -88,7 +88,7 @@ const HASH = /^[0-9a-f]{64}$/;
 /** A token hash as the stores make it (64 hex digits); anything else is ErrInvalidMetadata. */
 export function checkHash(op: string, hash: unknown): asserts hash is string {
   if (typeof hash !== "string" || !HASH.test(hash))
-    throw new StorageError(op, "-", ErrInvalidMetadata, "hash must be 64 lowercase hex digits");
+    throw new StorageError(op, NO_KEY, ErrInvalidMetadata, "hash must be 64 lowercase hex digits");
 }
 
 /** A cursor handed back by a caller; a malformed one reads as no cursor (so: reset). */

@@ -4,7 +4,7 @@ export type TokenHasher = (token: string) => Promise<string>;
 const encoder = new TextEncoder();
 
 /** Characters of the hash shown as `StorageError.key`: enough to tell tokens apart in logs. */
-export const FINGERPRINT_LENGTH = 12;
+const FINGERPRINT_LENGTH = 12;
 
 /**
  * HMAC-SHA-256 under `hashKey` where one is set, plain SHA-256 otherwise. WebCrypto only,

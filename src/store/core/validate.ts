@@ -100,7 +100,7 @@ export function stringProblem(name: string, value: unknown, limit: number, allow
 }
 
 /** A raw token must be a well-formed, non-empty string within LIMITS.token; it is never echoed back. */
-export function checkToken(op: string, token: unknown): asserts token is string {
+function checkToken(op: string, token: unknown): asserts token is string {
   const problem = stringProblem("token", token, LIMITS.token);
   if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
 }

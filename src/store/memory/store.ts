@@ -1,12 +1,4 @@
-import {
-  ErrClientMismatch,
-  ErrIDConflict,
-  ErrStoreUnavailable,
-  ErrTokenExpired,
-  ErrTokenNotFound,
-  ErrTokenRevoked,
-  StorageError,
-} from "../core/errors.js";
+import { ErrStoreUnavailable, refusal, StorageError } from "../core/errors.js";
 import {
   checkHash,
   resolveFeedConfig,
@@ -32,11 +24,10 @@ import {
   createHashers,
   tokenKeys,
   wholeNumber,
+  NO_KEY,
   type Hashers,
   type TokenRecord,
 } from "../core/validate.js";
-
-const COVERED = "a subject cutoff or a key revocation covers the token";
 
 /**
  * @internal The memory backend's indexes read raw, for tests that check they agree with
@@ -90,12 +81,12 @@ export class MemoryTokenStore implements FeedStore {
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
     const prev = this.byHash.get(hash);
     if (prev?.revokedAt !== undefined) {
-      throw new StorageError("store", key, ErrTokenRevoked, "a revoked token cannot be stored again");
+      throw refusal("store", key, "stays_revoked");
     }
-    if (this.revocations.covers(rec, now)) throw new StorageError("store", key, ErrTokenRevoked, COVERED);
+    if (this.revocations.covers(rec, now)) throw refusal("store", key, "covered");
     const holder = this.byId.get(rec.id);
     if (holder !== undefined && holder !== prev && now <= holder.expiresAt) {
-      throw new StorageError("store", key, ErrIDConflict, "the id is held by another live token");
+      throw refusal("store", key, "conflict");
     }
     if (prev !== undefined) this.unlink(prev);
     this.link(new Entry(hash, rec));
@@ -136,7 +127,7 @@ export class MemoryTokenStore implements FeedStore {
     const entry = this.existing("revoke", key, this.byHash.get(hash));
     const clientId = options?.clientId;
     if (clientId !== undefined && entry.clientId !== undefined && entry.clientId !== clientId) {
-      throw new StorageError("revoke", key, ErrClientMismatch, "the token was issued to another client");
+      throw refusal("revoke", key, "client");
     }
     if (entry.revokedAt !== undefined) return;
     entry.revokedAt = this.now();
@@ -168,8 +159,7 @@ export class MemoryTokenStore implements FeedStore {
   async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
     const [hash, key] = await this.lookupKey("checkJwt", token);
     const rec = normalizeClaims("checkJwt", key, claims, this.maxTokenLifetime);
-    if (this.jwtRevoked(hash, rec))
-      throw new StorageError("checkJwt", key, ErrTokenRevoked, "the token has been revoked");
+    if (this.jwtRevoked(hash, rec)) throw refusal("checkJwt", key, "revoked");
     return toMetadata(rec);
   }
 
@@ -199,7 +189,7 @@ export class MemoryTokenStore implements FeedStore {
   ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash("lookupJwt", h);
     const rec = normalizeClaims("lookupJwt", fingerprint(hash), claims, this.maxTokenLifetime);
-    this.assertOpen("lookupJwt", "-");
+    this.assertOpen("lookupJwt", NO_KEY);
     this.adopt(hash, previous);
     const verdict: Verdict = this.jwtRevoked(hash, rec)
       ? { state: "revoked", expiresAt: rec.expiresAt }
@@ -222,7 +212,7 @@ export class MemoryTokenStore implements FeedStore {
     previous: readonly string[] = [],
   ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash("lookup", h);
-    this.assertOpen("lookup", "-");
+    this.assertOpen("lookup", NO_KEY);
     this.adopt(hash, previous);
     const rec = this.byHash.get(hash);
     const now = this.now();
@@ -233,13 +223,13 @@ export class MemoryTokenStore implements FeedStore {
   }
 
   async changes(since?: FeedCursor): Promise<ChangeBatch> {
-    this.assertOpen("changes", "-");
+    this.assertOpen("changes", NO_KEY);
     return this.feed.read(since);
   }
 
   /** Pops due entries off the expiry heap: cost grows with the expired count, not the store's size. */
   async cleanup(): Promise<{ removed: number }> {
-    this.assertOpen("cleanup", "-");
+    this.assertOpen("cleanup", NO_KEY);
     this.revocations.sweep(this.now());
     let removed = 0;
     for (;;) {
@@ -331,16 +321,16 @@ export class MemoryTokenStore implements FeedStore {
   }
 
   private existing(op: string, key: string, entry: Entry | undefined): Entry {
-    if (entry === undefined) throw new StorageError(op, key, ErrTokenNotFound, "no such token");
+    if (entry === undefined) throw refusal(op, key, "not_found");
     return entry;
   }
 
   /** get's order of checks: unknown, then expired, then revoked. */
   private live(op: string, key: string, entry: Entry | undefined): Entry {
     const e = this.existing(op, key, entry);
-    if (this.now() > e.expiresAt) throw new StorageError(op, key, ErrTokenExpired, "the token has expired");
-    if (e.revokedAt !== undefined) throw new StorageError(op, key, ErrTokenRevoked, "the token has been revoked");
-    if (this.revocations.covers(e, this.now())) throw new StorageError(op, key, ErrTokenRevoked, COVERED);
+    if (this.now() > e.expiresAt) throw refusal(op, key, "expired");
+    if (e.revokedAt !== undefined) throw refusal(op, key, "revoked");
+    if (this.revocations.covers(e, this.now())) throw refusal(op, key, "covered");
     return e;
   }
 

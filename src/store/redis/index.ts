@@ -1,2 +1,2 @@
 // The Upstash backend: the store, its Lua scripts and the parsing of their replies.
-export { RedisTokenStore } from "./store.js";
+export { RedisTokenStore, DEFAULT_KEY_PREFIX } from "./store.js";

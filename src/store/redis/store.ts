@@ -1,14 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import {
-  ErrClientMismatch,
-  ErrIDConflict,
-  ErrInvalidConfig,
-  ErrTokenExpired,
-  ErrTokenNotFound,
-  ErrTokenRevoked,
-  StorageError,
-  type StoreSentinel,
-} from "../core/errors.js";
+import { ErrInvalidConfig, REFUSALS, refusal, StorageError, type Refusal } from "../core/errors.js";
 import {
   checkHash,
   resolveFeedConfig,
@@ -41,19 +32,14 @@ import {
   tokenKey,
   tokenKeys,
   wholeNumber,
+  NO_KEY,
   type Hashers,
 } from "../core/validate.js";
 
 type Script = ReturnType<Redis["createScript"]>;
 
-const OUTCOMES: Record<string, [StoreSentinel, string]> = {
-  not_found: [ErrTokenNotFound, "no such token"],
-  expired: [ErrTokenExpired, "the token has expired"],
-  revoked: [ErrTokenRevoked, "the token has been revoked"],
-  conflict: [ErrIDConflict, "the id is held by another live token"],
-  covered: [ErrTokenRevoked, "a subject cutoff or a key revocation covers the token"],
-  client: [ErrClientMismatch, "the token was issued to another client"],
-};
+/** Where the Redis backend keeps its keys when no `keyPrefix` is set. */
+export const DEFAULT_KEY_PREFIX = "tokens:";
 
 /**
  * The Upstash backend: every operation is one Lua script (EVALSHA, falling back to EVAL once
@@ -83,7 +69,7 @@ export class RedisTokenStore implements FeedStore {
     this.defaultTtl = base.defaultTtl;
     this.maxTokenLifetime = base.maxTokenLifetime;
     const invalid = (field: string, detail: string) => new StorageError("create", field, ErrInvalidConfig, detail);
-    this.prefix = config.keyPrefix ?? "tokens:";
+    this.prefix = config.keyPrefix ?? DEFAULT_KEY_PREFIX;
     if (typeof this.prefix !== "string" || this.prefix.length > 128)
       throw invalid("keyPrefix", "keyPrefix must be a string of at most 128 characters");
     this.grace = wholeNumber("retentionGrace", config.retentionGrace, 3_600_000, 0);
@@ -148,7 +134,7 @@ export class RedisTokenStore implements FeedStore {
         rec.keyId ?? "",
         ...this.migrateArgs(h, previous),
       ],
-      { revoked: "a revoked token cannot be stored again" },
+      { revoked: "stays_revoked" },
     );
     acknowledged("store", key, raw);
     return toMetadata(rec);
@@ -286,8 +272,7 @@ export class RedisTokenStore implements FeedStore {
   async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
     const { hash, previous } = await this.tokenHashes(token, "checkJwt");
     const { verdict } = await this.lookupJwt(hash, claims, undefined, previous, "checkJwt");
-    if (verdict.state !== "live")
-      throw new StorageError("checkJwt", fingerprint(hash), ErrTokenRevoked, "the token has been revoked");
+    if (verdict.state !== "live") throw refusal("checkJwt", fingerprint(hash), "revoked");
     return verdict.metadata;
   }
 
@@ -353,8 +338,8 @@ export class RedisTokenStore implements FeedStore {
   async changes(since?: FeedCursor): Promise<ChangeBatch> {
     return parseBatch(
       "changes",
-      "-",
-      await this.run("changes", "-", this.scripts.CHANGES, this.feedKeys(), this.cursorArgs(since)),
+      NO_KEY,
+      await this.run("changes", NO_KEY, this.scripts.CHANGES, this.feedKeys(), this.cursorArgs(since)),
     );
   }
 
@@ -364,13 +349,13 @@ export class RedisTokenStore implements FeedStore {
     for (;;) {
       const raw = await this.run(
         "cleanup",
-        "-",
+        NO_KEY,
         this.scripts.CLEANUP,
         [`${this.prefix}x`],
         [this.prefix, this.now(), this.batch],
       );
       if (!Array.isArray(raw) || !raw.every((n) => Number.isSafeInteger(n))) {
-        throw unavailable("cleanup", "-", "the reply is not [removed, popped]");
+        throw unavailable("cleanup", NO_KEY, "the reply is not [removed, popped]");
       }
       removed += raw[0] as number;
       if ((raw[1] as number) < this.batch) return { removed };
@@ -413,7 +398,8 @@ export class RedisTokenStore implements FeedStore {
     script: Script,
     keys: string[],
     args: (string | number)[],
-    details: Record<string, string> = {},
+    /** A script outcome read as another refusal here (store: "revoked" means it stays revoked). */
+    renames: Partial<Record<Refusal, Refusal>> = {},
   ): Promise<unknown> {
     if (this.closed) throw unavailable(op, key, "the store is closed");
     let raw: unknown;
@@ -425,9 +411,9 @@ export class RedisTokenStore implements FeedStore {
     // a caller's own client may deserialize replies itself (automaticDeserialization)
     if (typeof raw !== "string") return raw;
     if (raw.startsWith("!")) {
-      const outcome = OUTCOMES[raw.slice(1)];
-      if (outcome === undefined) throw unavailable(op, key, "the reply is not a known outcome");
-      throw new StorageError(op, key, outcome[0], details[raw.slice(1)] ?? outcome[1]);
+      const outcome = raw.slice(1);
+      if (!Object.hasOwn(REFUSALS, outcome)) throw unavailable(op, key, "the reply is not a known outcome");
+      throw refusal(op, key, renames[outcome as Refusal] ?? (outcome as Refusal));
     }
     try {
       return JSON.parse(raw) as unknown;

@@ -39,7 +39,7 @@ export type StoreFactory = (options: ContractOptions) => Promise<ContractHarness
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** One suite for every backend: each row of the semantics table in DESIGN.md. */
+/** One suite for every backend: each row of the semantics table in docs/library.md. */
 export function tokenStoreContract(name: string, factory: StoreFactory): void {
   describe(`${name}: TokenStore contract`, () => {
     const T0 = Math.floor(Date.now() / 1000) * 1000;
