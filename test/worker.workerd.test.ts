@@ -117,6 +117,11 @@ describe("configuration", () => {
     ],
     ["none among JWT_ALGORITHMS", { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: "none" }, "JWT_ALGORITHMS"],
     [
+      "a JWT_ALGORITHMS of only commas and spaces",
+      { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: " , " },
+      "JWT_ALGORITHMS",
+    ],
+    [
       "both JWT_JWKS_URL and JWT_JWKS",
       { ...good, JWT_JWKS: '{"keys":[]}', JWT_JWKS_URL: "https://idp.test/jwks" },
       "JWT_JWKS",

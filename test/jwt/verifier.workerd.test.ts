@@ -91,6 +91,13 @@ describe("JWT verification in the guard", () => {
     ],
     ["an expired token", () => sign(es, { exp: sec(NOW) - 31, iat: sec(NOW) - 100 }), "the token has expired"],
     ["a future nbf", () => sign(es, { nbf: sec(NOW) + 120 }), "the token is not yet valid"],
+    // jose checks iat against now only through maxTokenAge: a token from the future would escape
+    // every subject cutoff made before its iat
+    [
+      "an iat an hour ahead",
+      () => sign(es, { iat: sec(NOW) + 3600, exp: sec(NOW) + 7200 }),
+      "the token issue time is not acceptable",
+    ],
     ["a wrong iss", () => sign(es, { iss: "https://evil.test" }), "the token issuer is not accepted"],
     ["a wrong aud", () => sign(es, { aud: "other-api" }), "the token audience is not accepted"],
     ["no sub", () => sign(es, { sub: undefined }), "the token lacks the sub claim"],
@@ -115,6 +122,13 @@ describe("JWT verification in the guard", () => {
     await h.memory.store("opaque-token", { id: "o1", subject: "bob" });
     expect((await guarded(h, "opaque-token")).status).toBe(200);
     expect(h.store.calls).toEqual({ get: 1 });
+  });
+});
+
+describe("the verifier's options", () => {
+  it("refuses an empty algorithm allow-list when it is built, naming the option", () => {
+    expect(() => new JwtVerifier({ jwks: inline, algorithms: [] })).toThrow(TypeError);
+    expect(() => new JwtVerifier({ jwks: inline, algorithms: [] })).toThrow(/^algorithms: no algorithm is given/);
   });
 });
 

@@ -220,6 +220,45 @@ for (const [name, backend] of BACKENDS) {
       expect(await sentinel(w.b.get(z))).toBe("token_revoked");
     });
 
+    it("counts the bound from when a feed read was sent, not from when its answer came back", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      w.clock.t += 10;
+      expect(await sentinel(w.b.get(token))).toBe("live"); // cached live
+      w.clock.t += 10;
+      // B's next read (a miss that carries the feed) is sent now and has run at the store...
+      const held = hold(w.b);
+      const slow = sentinel(w.b.get(tok()));
+      await held.reached;
+      // ...then A revokes, and the answer takes 100 ms (a slow Upstash) to reach B
+      await w.a.revoke(token);
+      const revokedAt = w.clock.t;
+      w.clock.t += 100;
+      held.release();
+      expect(await slow).toBe("token_not_found");
+      // that read cannot have seen the revocation: its freshness ends one bound after it was sent
+      w.clock.t = revokedAt + BOUND + 1;
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked");
+    });
+
+    it("drops this isolate's verdicts for a key at once when the key is revoked through it", async () => {
+      const w = world(backend);
+      const token = `eyJhbGciOiJFUzI1NiJ9.eyJ9.${crypto.randomUUID()}`;
+      const claims = {
+        subject: "key-local",
+        keyId: "k",
+        issuedAt: new Date(w.clock.t - 1000),
+        expiresAt: new Date(w.clock.t + 3_600_000),
+      };
+      expect(await sentinel(w.a.checkJwt(token, claims))).toBe("live");
+      const misses = w.a.stats().misses;
+      expect(await sentinel(w.a.checkJwt(token, claims))).toBe("live");
+      expect(w.a.stats().misses).toBe(misses); // cached: a hit
+      await w.a.revokeKey("k"); // the clock does not move: no sync can help
+      expect(await sentinel(w.a.checkJwt(token, claims))).toBe("token_revoked");
+    });
+
     it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
       const w = world(backend, { feedMaxLength: 3 });
       const [token, other] = [tok(), tok()];

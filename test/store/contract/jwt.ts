@@ -78,6 +78,16 @@ export function jwtContract(name: string, factory: FeedStoreFactory): void {
       expect(await code(store.checkJwt(b, claims()))).toBe("ok");
     });
 
+    it("keeps a deny-listed JWT refused past its exp, through the largest clock tolerance (300 s)", async () => {
+      const [denied, other] = [jwt(), jwt()];
+      const c = claims({ expiresAt: new Date(t + 60_000) });
+      await store.denyJwt(denied, c);
+      // the verifier may still accept the token up to exp + tolerance: the deny-list must outlast that
+      t = c.expiresAt.getTime() + 300_000 - 1000;
+      expect(await code(store.checkJwt(denied, c))).toBe(ErrTokenRevoked);
+      expect(await code(store.checkJwt(other, c))).toBe("ok");
+    });
+
     it("deny-listing a stored token revokes it too", async () => {
       const token = jwt();
       await store.store(token, { id: "stored-jwt", subject: "jwt-alice" });

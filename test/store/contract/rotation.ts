@@ -72,6 +72,21 @@ export function rotationContract(name: string, factory: FeedStoreFactory): void 
       );
     });
 
+    it("keeps a revocation made under the previous pepper: the token stays revoked after rotation, in get and isRevoked", async () => {
+      const [viaGet, viaIsRevoked] = [tok(), tok()];
+      for (const x of [viaGet, viaIsRevoked]) {
+        await h.store.store(x, { id: `rv-${x}`, subject: "rot-revoked", expiresAt: new Date(t + HOUR) });
+        await h.store.revoke(x);
+      }
+      const rotated = await rotate();
+      // each token's first read after rotation is the one that moves it to the new pepper
+      expect(await code(rotated.get(viaGet))).toBe(ErrTokenRevoked.code);
+      expect(await rotated.isRevoked(viaIsRevoked)).toBe(true);
+      expect(await rotated.isRevoked(viaGet)).toBe(true);
+      expect(await code(rotated.get(viaIsRevoked))).toBe(ErrTokenRevoked.code);
+      expect(await rotated.list("rot-revoked")).toEqual([]);
+    });
+
     it("keeps a token live and revocable through the zero-downtime procedure: previous = old, wait one lifetime, drop previous", async () => {
       const before = tok();
       await h.store.store(before, { id: "before", subject: "proc", expiresAt: new Date(t + HOUR) });

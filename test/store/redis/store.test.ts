@@ -12,6 +12,7 @@ import {
   StorageError,
   type RedisStoreConfig,
 } from "../../../src/index.js";
+import { DENY_GRACE_MS } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
 import { indexViolations } from "../../support/invariants.js";
 import {
@@ -189,6 +190,17 @@ describe("at rest", () => {
     expect(await direct.pttl(`${keyPrefix}i:ttl-1`)).toBeLessThanOrEqual(HOUR + 60_000);
     // the subject's key lives as long as its longest-lived token
     expect(await direct.pttl(`${keyPrefix}s:ttl`)).toBeGreaterThan(2 * HOUR + 60_000 - 5000);
+  });
+
+  it("keeps a deny-listed JWT's key until exp + DENY_GRACE_MS, past any clock tolerance of the verifier", async () => {
+    const { store, keyPrefix } = makeStore();
+    const jwt = `eyJhbGciOiJFUzI1NiJ9.eyJ9.${secret("deny-ttl")}`;
+    const exp = t + HOUR;
+    await store.denyJwt(jwt, { subject: "deny-ttl", issuedAt: new Date(t - 1000), expiresAt: new Date(exp) });
+    const pttl = await direct.pttl(`${keyPrefix}d:${await store.hashToken(jwt)}`);
+    expect(DENY_GRACE_MS).toBeGreaterThanOrEqual(300_000); // the largest JWT_CLOCK_TOLERANCE_S
+    expect(pttl).toBeGreaterThan(HOUR + DENY_GRACE_MS - 5000);
+    expect(pttl).toBeLessThanOrEqual(HOUR + DENY_GRACE_MS);
   });
 
   it("never shortens a subject key's TTL when a shorter-lived token of that subject comes later", async () => {
