@@ -35,6 +35,8 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.workerd.test.ts"],
+          // a refused connection without a socket, and a failure for any rejected ctx.waitUntil
+          setupFiles: ["test/support/workerd-setup.ts"],
         },
       },
     ],

@@ -12,7 +12,7 @@ export default {
       throw e;
     }
   },
-  async scheduled(_controller, env, ctx) {
+  async scheduled(_controller, env, _ctx) {
     let store;
     try {
       store = runtimeFor(env).store;
@@ -20,8 +20,8 @@ export default {
       if (e instanceof ConfigError) logConfigError(e);
       throw e;
     }
-    const done = runCleanup(store);
-    ctx.waitUntil(done);
-    await done; // a failure fails the scheduled event, so Cloudflare shows it
+    // awaited, not handed to ctx.waitUntil as well: a rejected waitUntil promise is logged as a
+    // second "Uncaught (in promise)" on top of the failed event
+    await runCleanup(store); // a failure fails the scheduled event, so Cloudflare shows it
   },
 } satisfies ExportedHandler<Env>;

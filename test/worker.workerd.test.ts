@@ -5,6 +5,7 @@ import { inject } from "vitest";
 import { readConfig } from "../src/config.js";
 import worker from "../src/worker.js";
 import type { SeenRequest } from "./support/echo-origin.js";
+import { UNREACHABLE_URL } from "./support/worker.js";
 
 const admin = (path: string, body: unknown) =>
   SELF.fetch(`https://edge.test${path}`, {
@@ -190,7 +191,7 @@ describe("the fail-mode default", () => {
       const bindings = {
         ADMIN_TOKEN: "a-good-admin-token-0123",
         ORIGIN_URL: inject("originUrl"),
-        UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+        UPSTASH_REDIS_REST_URL: UNREACHABLE_URL,
         UPSTASH_REDIS_REST_TOKEN: "x",
         STORE_TIMEOUT_MS: "300",
       };
@@ -244,19 +245,21 @@ describe("cron", () => {
   });
 
   it("fires through SELF.scheduled too", async () => {
+    const logs = vi.spyOn(console, "log").mockImplementation(() => {});
     // SELF is typed as a plain Fetcher; service_binding_extra_handlers gives it scheduled()
     const self = SELF as unknown as {
       scheduled(o: { cron: string; scheduledTime: Date }): Promise<{ outcome: string }>;
     };
     const result = await self.scheduled({ cron: "*/15 * * * *", scheduledTime: new Date() });
     expect(result.outcome).toBe("ok");
+    expect(logs.mock.calls.map((c) => (JSON.parse(String(c[0])) as { event: string }).event)).toEqual(["cleanup"]);
   });
 
   it("fails the scheduled event, and logs it, when cleanup fails", async () => {
     const logs = vi.spyOn(console, "log").mockImplementation(() => {});
     const broken = {
       ...env,
-      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+      UPSTASH_REDIS_REST_URL: UNREACHABLE_URL,
       UPSTASH_REDIS_REST_TOKEN: "x",
       STORE_TIMEOUT_MS: "300",
     };

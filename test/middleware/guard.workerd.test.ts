@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { tokenGuard, type TokenGuardVariables } from "../../src/middleware/guard.js";
-import { MemoryTokenStore, RedisTokenStore } from "../../src/store/index.js";
+import { MemoryTokenStore } from "../../src/store/index.js";
 import { bearer, harness, HOUR, unreachableStore } from "../support/worker.js";
 
 const sha256 = async (buf: ArrayBuffer) =>
@@ -22,7 +22,8 @@ describe("guard outcomes", () => {
 
   it("answers a malformed bearer token with 401 invalid_token, without asking the store", async () => {
     const h = harness();
-    for (const value of ["Bearer", "Bearer has spaces inside", "Bearer ünïcode", `Bearer ${"a".repeat(4097)}`]) {
+    // a non-ASCII token is test/middleware/guard.test.ts's: workerd prints a warning for every non-ASCII header value a test builds
+    for (const value of ["Bearer", "Bearer has spaces inside", `Bearer ${"a".repeat(4097)}`]) {
       const res = await h.app.request("/api", { headers: { Authorization: value } });
       expect(res.status, value.slice(0, 20)).toBe(401);
       expect(res.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
@@ -205,13 +206,7 @@ describe("tokenGuard on its own", () => {
 
   it("fails closed when built without a failMode", async () => {
     const app = new Hono();
-    app.use(
-      "*",
-      tokenGuard({
-        store: new RedisTokenStore({ url: "http://127.0.0.1:9", token: "x", timeoutMs: 300, retries: 0 }),
-        log: () => {},
-      }),
-    );
+    app.use("*", tokenGuard({ store: unreachableStore(), log: () => {} }));
     let reached = 0;
     app.get("*", (c) => c.text(`handler ran ${++reached}`));
     const res = await app.request("/x", { headers: bearer("tok") });

@@ -27,7 +27,26 @@ declare module "vitest" {
 
 const UPSTASH_TOKEN = "worker-test-upstash-token";
 
+/**
+ * workerd (run verbose by the Workers pool) reports a rejection nobody handled — a rejected
+ * ctx.waitUntil promise, a Durable Object's or another Worker's — only as a log line the pool
+ * writes to stdout, which Vitest does not count. Watched here, so such a line fails the run.
+ */
+function watchWorkerdUncaught(): string[] {
+  const seen: string[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : "";
+      for (const line of text.split("\n")) if (line.startsWith("uncaught exception; source = ")) seen.push(line);
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+  }
+  return seen;
+}
+
 export default async function setup(project: TestProject) {
+  const uncaught = watchWorkerdUncaught();
   const redis = await findOrStartRedis();
   const endpoint = await startUpstashEndpoint({ token: UPSTASH_TOKEN, redisUrl: redis.url, exposeStats: true });
   const origin = await startEchoOrigin();
@@ -49,5 +68,9 @@ export default async function setup(project: TestProject) {
     await endpoint.close();
     await deletePrefix(redis.url, runPrefix);
     redis.stop();
+    if (uncaught.length > 0) {
+      process.exitCode = 1; // Vitest prints an error thrown here but would still exit 0
+      throw new Error(`workerd logged ${uncaught.length} uncaught exception(s):\n${uncaught.join("\n")}`);
+    }
   };
 }

@@ -52,9 +52,15 @@ export function countingStore(inner: TokenStore): TokenStore & { calls: Record<s
   return Object.assign(wrapped, { calls, total: () => Object.values(calls).reduce((a, b) => a + b, 0) });
 }
 
-/** A store whose backend cannot be reached: a real Redis store pointed at a closed port. */
+/**
+ * An Upstash URL that cannot be reached. test/support/workerd-setup.ts makes every fetch to it reject
+ * as a refused connection does ("Network connection lost."), without opening a socket.
+ */
+export const UNREACHABLE_URL = "http://127.0.0.1:9";
+
+/** A store whose backend cannot be reached: a real Redis store pointed at UNREACHABLE_URL. */
 export function unreachableStore(): TokenStore {
-  return new RedisTokenStore({ url: "http://127.0.0.1:9", token: "x", timeoutMs: 300, retries: 0 });
+  return new RedisTokenStore({ url: UNREACHABLE_URL, token: "x", timeoutMs: 300, retries: 0 });
 }
 
 export interface Harness {

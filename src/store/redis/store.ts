@@ -99,8 +99,9 @@ export class RedisTokenStore implements FeedStore {
         token: config.token,
         automaticDeserialization: false,
         enableTelemetry: false,
-        // only network errors are retried, and never past the timeout: the signal covers every attempt
-        retry: retries === 0 ? false : { retries, backoff: (i) => 25 * 2 ** i },
+        // only network errors are retried, and never past the timeout: the signal covers every attempt.
+        // Not `retry: false`: @upstash/redis reads that as one retry (attempts: 1); `retries: 0` is none.
+        retry: { retries, backoff: (i) => 25 * 2 ** i },
         // the function form: a static signal stays aborted for every later call
         signal: () => AbortSignal.timeout(timeoutMs),
       });

@@ -295,6 +295,26 @@ describe("failures", () => {
     return { url };
   }
 
+  for (const retries of [0, 1, 2]) {
+    it(`sends 1 + ${retries} request(s) on a network error when retries is ${retries}`, async () => {
+      // the connection is cut before an answer: a network error, the one kind that is retried
+      const { url, hits } = await fakeUpstash((req) => req.socket.destroy());
+      const store = new RedisTokenStore({
+        url,
+        token: ENDPOINT_TOKEN,
+        keyPrefix: uniquePrefix("retry"),
+        timeoutMs: 5000,
+        retries,
+      });
+      const e = await store.get(secret("retry")).then(
+        () => expect.unreachable("get resolved"),
+        (x: unknown) => x,
+      );
+      expect((e as StorageError).err).toBe(ErrStoreUnavailable);
+      expect(hits!()).toBe(1 + retries);
+    });
+  }
+
   const cases: [string, () => Promise<Target>, RegExp][] = [
     ["the endpoint is down", closedPort, /fetch failed|ECONNREFUSED/],
     ["the endpoint is slower than the timeout", () => fakeUpstash(() => {}), /no reply within 150 ms/],
