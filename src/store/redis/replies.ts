@@ -26,7 +26,11 @@ export function parseVerdict(key: string, v: { s?: unknown; e?: unknown; m?: unk
   throw unavailable("lookup", key, "the verdict is malformed");
 }
 
-/** A feed read back from Redis: {e, n, r, ev} with events "t<hash>" or "s<subject>". */
+/**
+ * A feed read back from Redis: {e: epoch, n: last seq, r: reset, ev: events}, oldest first, each
+ * event "t<hash>" (a token was stored, deleted, revoked or deny-listed), "s<subject>" (a subject
+ * was revoked) or "k<keyId>" (a signing key was revoked); see scripts.ts for the feed's format.
+ */
 export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
   const f = raw as { e?: unknown; n?: unknown; r?: unknown; ev?: unknown } | null;
   if (
