@@ -20,7 +20,11 @@ export class Cached {
   readonly status: string | undefined;
   readonly clientId: string | undefined;
 
-  constructor(v: Verdict) {
+  /** `fetchedAt`: when the read that answered this verdict was sent (unknown and expired verdicts age by it). */
+  constructor(
+    v: Verdict,
+    readonly fetchedAt: number,
+  ) {
     this.state = v.state;
     const md = v.state === "live" ? v.metadata : undefined;
     this.expiresAt =

@@ -35,6 +35,8 @@ export interface VerdictCacheStats {
   syncs: number;
   syncFailures: number;
   resets: number;
+  /** Extra feed reads (round trips) spent reading a backlog of more than a page instead of resetting. */
+  catchUpPages: number;
   /** Milliseconds since the last successful feed read was sent; null before the first. */
   lastSyncAgeMs: number | null;
   size: number;
@@ -65,11 +67,22 @@ export class VerdictCache implements TokenStore {
   private readonly verdicts = new Map<string, Cached>();
   private cursor: FeedCursor | undefined;
   private syncSentAt = Number.NEGATIVE_INFINITY;
+  /** Feed reads numbered in the order they are sent, and the number of the one that last moved the cursor. */
+  private reads = 0;
+  private cursorRead = 0;
   /** The one feed read in flight (a sync, or a miss lookup), shared by every request. */
   private inflight: Promise<unknown> | undefined;
   /** Bumped by every local write: a lookup sent before one must not cache its verdict. */
   private generation = 0;
-  private readonly counters = { checked: 0, hits: 0, misses: 0, syncs: 0, syncFailures: 0, resets: 0 };
+  private readonly counters = {
+    checked: 0,
+    hits: 0,
+    misses: 0,
+    syncs: 0,
+    syncFailures: 0,
+    resets: 0,
+    catchUpPages: 0,
+  };
 
   constructor(
     private readonly inner: FeedStore,
@@ -114,17 +127,16 @@ export class VerdictCache implements TokenStore {
       const now = this.now();
       const cached = this.verdicts.get(hash);
       if (cached !== undefined) {
-        const fresh = now - this.syncSentAt < this.maxStalenessMs;
-        if (fresh || cached.state === "revoked" || cached.state === "expired") {
+        if (this.usable(cached, now)) {
           this.counters.hits++;
           hints?.onCache?.("hit");
           this.verdicts.delete(hash); // most recently used goes last
           this.verdicts.set(hash, cached);
-          if (fresh) this.syncInBackground(now, hints);
+          if (now - this.syncSentAt < this.maxStalenessMs) this.syncInBackground(now, hints);
           return answer(op, hash, cached, now);
         }
-        // stale: wait once for the read already in flight, then look again
-        if (this.inflight !== undefined && !waited) {
+        // a stale live verdict: wait once for the read already in flight, then look again
+        if (cached.state === "live" && this.inflight !== undefined && !waited) {
           waited = true;
           await waitAtMost(this.inflight, SHARED_SYNC_WAIT_MS);
           continue;
@@ -196,6 +208,19 @@ export class VerdictCache implements TokenStore {
     return { ...this.counters, lastSyncAgeMs: Number.isFinite(age) ? age : null, size: this.verdicts.size };
   }
 
+  /**
+   * Whether a cached verdict may answer at `now` without a round trip. A live one: while the
+   * last complete feed read is younger than the bound. A revoked one that has not expired: until
+   * a feed event for it (only a delete can lift it). Unknown and expired ones: while the read
+   * that answered them is younger than the bound, because issuing a token appends nothing to
+   * the feed (and an expired token's record may be cleaned up and the token issued again).
+   */
+  private usable(c: Cached, now: number): boolean {
+    if (c.state === "live") return now - this.syncSentAt < this.maxStalenessMs;
+    if (c.state === "revoked" && now <= c.expiresAt) return true;
+    return now - c.fetchedAt < this.maxStalenessMs;
+  }
+
   /** A write through this cache: the token's cached verdict goes, whatever the outcome. */
   private async writing<T>(token: string, op: string, write: () => Promise<T>): Promise<T> {
     const hash = await this.inner.hashToken(token, op);
@@ -210,14 +235,20 @@ export class VerdictCache implements TokenStore {
   /** One lookup that doubles as a sync; its verdict is cached only if nothing newer was applied. */
   private async fetch(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<Cached> {
     const sentAt = this.now();
+    const readNo = ++this.reads;
     const generation = this.generation;
     const read = lookup(this.cursor).then((r) => {
-      this.apply(r.changes, sentAt);
+      this.apply(r.changes, sentAt, readNo);
       return r;
     });
-    this.share(read, hints, false);
+    // a full page leaves the rest of the backlog to read, in the background, a page at a time
+    this.share(
+      read.then((r) => (r.changes.more ? this.follow() : undefined)),
+      hints,
+      false,
+    );
     const { verdict, changes } = await read;
-    const cached = new Cached(verdict);
+    const cached = new Cached(verdict, sentAt);
     const current = this.cursor;
     if (
       generation === this.generation &&
@@ -233,12 +264,22 @@ export class VerdictCache implements TokenStore {
   /** Past half the bound, one background feed read, single-flight, kept alive by waitUntil. */
   private syncInBackground(now: number, hints: GetHints | undefined): void {
     if (this.inflight !== undefined || now - this.syncSentAt < this.maxStalenessMs / 2) return;
-    const sentAt = now;
-    this.share(
-      this.inner.changes(this.cursor).then((batch) => this.apply(batch, sentAt)),
-      hints,
-      true,
-    );
+    this.share(this.follow(), hints, true);
+  }
+
+  /**
+   * Reads the feed until caught up: a reader behind by more than a page reads the backlog a
+   * page (one round trip) at a time instead of resetting, as long as the feed still holds it.
+   */
+  private async follow(): Promise<void> {
+    for (;;) {
+      const sentAt = this.now();
+      const readNo = ++this.reads;
+      const batch = await this.inner.changes(this.cursor);
+      this.apply(batch, sentAt, readNo);
+      if (!batch.more) return;
+      this.counters.catchUpPages++;
+    }
   }
 
   /** Makes a feed read the shared in-flight one (unless one is), keeps it alive, and counts it. */
@@ -256,19 +297,30 @@ export class VerdictCache implements TokenStore {
     });
   }
 
-  /** Applies a feed read sent at `sentAt`: drops what changed, or every non-final verdict on a reset. */
-  private apply(batch: ChangeBatch, sentAt: number): void {
+  /**
+   * Applies a feed read sent at `sentAt`: drops what changed, or every live verdict on a reset.
+   * Only a read that reached the feed's head (`more: false`) makes live verdicts fresh.
+   */
+  private apply(batch: ChangeBatch, sentAt: number, readNo: number): void {
     const current = this.cursor;
     if (batch.reset || current === undefined || current.epoch !== batch.cursor.epoch) {
+      // an answer sent before the read that set the cursor cannot move it (back) to another
+      // epoch or reset it: that newer read already saw what this one saw
+      if (current !== undefined && readNo < this.cursorRead) return;
       if (batch.reset) this.counters.resets++;
-      for (const [hash, v] of this.verdicts)
-        if (v.state === "live" || v.state === "unknown") this.verdicts.delete(hash);
-      this.cursor = batch.cursor;
+      // unknown and expired verdicts age on their own; refusals stay until an event lifts them
+      for (const [hash, v] of this.verdicts) if (v.state === "live") this.verdicts.delete(hash);
+      this.moveCursor(batch.cursor, readNo);
     } else {
       for (const event of batch.events) this.drop(event);
-      if (batch.cursor.seq > current.seq) this.cursor = batch.cursor;
+      if (batch.cursor.seq > current.seq) this.moveCursor(batch.cursor, readNo);
     }
-    if (sentAt > this.syncSentAt) this.syncSentAt = sentAt;
+    if (!batch.more && sentAt > this.syncSentAt) this.syncSentAt = sentAt;
+  }
+
+  private moveCursor(cursor: FeedCursor, readNo: number): void {
+    this.cursor = cursor;
+    this.cursorRead = Math.max(this.cursorRead, readNo);
   }
 
   /** A subject cutoff or a key revocation reaches every live verdict of that subject or key. */

@@ -17,12 +17,15 @@ export type ChangeEvent =
 
 /**
  * What a feed read answers. `reset` means the reader cannot know what it missed (no cursor
- * yet, another epoch, trimmed past its cursor, or more changes than a page holds): it must
- * drop every verdict that the feed could have changed, then continue from `cursor`.
+ * yet, another epoch, or trimmed past its cursor): it must drop every verdict that the feed
+ * could have changed, then continue from `cursor`. `more` means a page was full: `cursor`
+ * is the last event returned, and the reader is caught up only once a read answers
+ * `more: false`.
  */
 export interface ChangeBatch {
   cursor: FeedCursor;
   reset: boolean;
+  more: boolean;
   events: ChangeEvent[];
 }
 

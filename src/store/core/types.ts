@@ -76,10 +76,11 @@ export interface TokenStore {
   revoke(token: string, options?: RevokeOptions): Promise<void>;
   isRevoked(token: string): Promise<boolean>;
   /**
-   * Revokes every stored token of `subject` ("log out everywhere"), without knowing the raw
-   * tokens, and records a cutoff: every token of the subject issued at or before now is
-   * refused, stored or not (a JWT too), for `maxTokenLifetime`. Resolves how many stored
-   * tokens were not revoked before; an unknown subject gives 0.
+   * Revokes every token of `subject` ("log out everywhere") by recording a cutoff: every token
+   * of the subject issued at or before now is refused, stored or not (a JWT too), for
+   * `maxTokenLifetime`. Constant cost: no token record is touched, every read applies the
+   * cutoff. Resolves how many unexpired stored tokens of the subject the cutoff reaches (those
+   * revoked one by one before count too, and so does a second call); an unknown subject gives 0.
    */
   revokeSubject(subject: string): Promise<{ revoked: number }>;
   /**

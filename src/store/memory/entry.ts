@@ -14,11 +14,18 @@ export class Entry implements TokenRecord {
   readonly clientId: string | undefined;
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /**
+   * What a subject cutoff is compared with: the issue time, but never later than when the
+   * token was stored, so a cutoff reaches every token stored before it, whatever its issuedAt.
+   */
+  readonly coveredFrom: number;
   revokedAt: number | undefined = undefined;
 
+  /** `rec` is new metadata stored at `storedAt`, or an entry moving to another hash (key rotation). */
   constructor(
     readonly hash: string,
-    rec: TokenRecord,
+    rec: TokenRecord & { coveredFrom?: number },
+    storedAt = rec.issuedAt,
   ) {
     this.id = rec.id;
     this.subject = rec.subject;
@@ -29,5 +36,6 @@ export class Entry implements TokenRecord {
     this.clientId = rec.clientId;
     this.issuedAt = rec.issuedAt;
     this.expiresAt = rec.expiresAt;
+    this.coveredFrom = rec.coveredFrom ?? Math.min(rec.issuedAt, storedAt);
   }
 }

@@ -7,7 +7,11 @@ interface FeedEntry {
   readonly event: ChangeEvent;
 }
 
-/** The memory backend's feed: an array of consecutive sequence numbers, trimmed from the front. */
+/**
+ * The memory backend's feed of revocations: an array of consecutive sequence numbers, trimmed
+ * from the front past `maxLength` entries or `retentionMs`. A reader behind by more than a page
+ * reads it a page at a time; one behind what is kept resets.
+ */
 export class MemoryFeed {
   private readonly epoch = crypto.randomUUID();
   private seq = 0;
@@ -28,16 +32,19 @@ export class MemoryFeed {
   }
 
   read(since: FeedCursor | undefined): ChangeBatch {
-    const cursor = { epoch: this.epoch, seq: this.seq };
+    const head = { epoch: this.epoch, seq: this.seq };
     const from = validCursor(since);
     if (from === undefined || from.epoch !== this.epoch || from.seq > this.seq)
-      return { cursor, reset: true, events: [] };
+      return { cursor: head, reset: true, more: false, events: [] };
     const missing = this.seq - from.seq;
-    if (missing === 0) return { cursor, reset: false, events: [] };
+    if (missing === 0) return { cursor: head, reset: false, more: false, events: [] };
+    if (missing > this.size) return { cursor: head, reset: true, more: false, events: [] };
     // entries hold consecutive numbers, so the first one wanted sits at a known index
-    if (missing > this.size || missing > this.config.pageSize) return { cursor, reset: true, events: [] };
     const start = this.entries.length - missing;
-    return { cursor, reset: false, events: this.entries.slice(start).map((e) => e.event) };
+    const page = this.entries.slice(start, start + this.config.pageSize);
+    const more = missing > this.config.pageSize;
+    const cursor = more ? { epoch: this.epoch, seq: page.at(-1)!.seq } : head;
+    return { cursor, reset: false, more, events: page.map((e) => e.event) };
   }
 
   private get size(): number {

@@ -39,10 +39,13 @@ export class MemoryRevocations {
     return now <= (this.denied.get(hash) ?? Number.NEGATIVE_INFINITY);
   }
 
-  /** Whether a subject cutoff at or after the token's issue time, or a revoked key, covers it. */
-  covers(rec: Pick<TokenRecord, "subject" | "issuedAt" | "keyId">, now: number): boolean {
+  /**
+   * Whether a subject cutoff at or after the token's issue time (`coveredFrom` for a stored
+   * token: see Entry), or a revoked key, covers it.
+   */
+  covers(rec: Pick<TokenRecord, "subject" | "issuedAt" | "keyId"> & { coveredFrom?: number }, now: number): boolean {
     const cut = this.cutoffs.get(rec.subject);
-    if (cut !== undefined && now <= cut.until && rec.issuedAt <= cut.at) return true;
+    if (cut !== undefined && now <= cut.until && (rec.coveredFrom ?? rec.issuedAt) <= cut.at) return true;
     return rec.keyId !== undefined && now <= (this.keys.get(rec.keyId) ?? Number.NEGATIVE_INFINITY);
   }
 

@@ -80,17 +80,21 @@ export class MemoryTokenStore implements FeedStore {
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
     const prev = this.byHash.get(hash);
-    if (prev?.revokedAt !== undefined) {
+    // revoked stays revoked: marked one by one, or covered by a subject cutoff or key revocation
+    if (prev !== undefined && (prev.revokedAt !== undefined || this.revocations.covers(prev, now))) {
       throw refusal("store", key, "stays_revoked");
     }
-    if (this.revocations.covers(rec, now)) throw refusal("store", key, "covered");
+    const entry = new Entry(hash, rec, now);
+    if (this.revocations.covers(entry, now)) throw refusal("store", key, "covered");
     const holder = this.byId.get(rec.id);
     if (holder !== undefined && holder !== prev && now <= holder.expiresAt) {
       throw refusal("store", key, "conflict");
     }
     if (prev !== undefined) this.unlink(prev);
-    this.link(new Entry(hash, rec));
-    this.feed.append({ type: "token", hash }, now);
+    this.link(entry);
+    // a new token cannot make a cached verdict unsafe (an unknown verdict ages out by itself);
+    // replacing a record can, so only that goes to the feed
+    if (prev !== undefined) this.feed.append({ type: "token", hash }, now);
     return toMetadata(rec);
   }
 
@@ -138,15 +142,11 @@ export class MemoryTokenStore implements FeedStore {
     checkName("revokeSubject", "subject", subject);
     this.assertOpen("revokeSubject", subject);
     const now = this.now();
-    let revoked = 0;
-    for (const e of this.bySubject.get(subject) ?? []) {
-      if (e.revokedAt === undefined) {
-        e.revokedAt = now;
-        revoked++;
-      }
-    }
+    // constant cost: the cutoff refuses every token issued at or before it, and no record is touched
     this.revocations.cutSubject(subject, now);
     this.feed.append({ type: "subject", subject }, now);
+    let revoked = 0;
+    for (const e of this.bySubject.get(subject) ?? []) if (now <= e.expiresAt) revoked++;
     return { revoked };
   }
 

@@ -27,12 +27,13 @@ export function parseVerdict(key: string, v: { s?: unknown; e?: unknown; m?: unk
 }
 
 /**
- * A feed read back from Redis: {e: epoch, n: last seq, r: reset, ev: events}, oldest first, each
- * event "t<hash>" (a token was stored, deleted, revoked or deny-listed), "s<subject>" (a subject
- * was revoked) or "k<keyId>" (a signing key was revoked); see scripts.ts for the feed's format.
+ * A feed read back from Redis: {e: epoch, n: seq of the last event returned, r: reset, m: more
+ * waiting, ev: events}, oldest first, each event "t<hash>" (a token was revoked, deleted,
+ * deny-listed or its record replaced), "s<subject>" (a subject cutoff) or "k<keyId>" (a signing
+ * key was revoked); see scripts/fragments.ts for the feed's format.
  */
 export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
-  const f = raw as { e?: unknown; n?: unknown; r?: unknown; ev?: unknown } | null;
+  const f = raw as { e?: unknown; n?: unknown; r?: unknown; m?: unknown; ev?: unknown } | null;
   if (
     typeof f !== "object" ||
     f === null ||
@@ -40,6 +41,7 @@ export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
     typeof f.n !== "number" ||
     !Number.isSafeInteger(f.n) ||
     typeof f.r !== "boolean" ||
+    typeof f.m !== "boolean" ||
     !Array.isArray(f.ev)
   ) {
     throw unavailable(op, key, "the feed reply is malformed");
@@ -50,7 +52,7 @@ export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
     if (typeof x === "string" && x.startsWith("k")) return { type: "key", keyId: x.slice(1) };
     throw unavailable(op, key, "a feed event is malformed");
   });
-  return { cursor: { epoch: f.e, seq: f.n }, reset: f.r, events };
+  return { cursor: { epoch: f.e, seq: f.n }, reset: f.r, more: f.m, events };
 }
 
 /** A stored record back from Redis; anything malformed means the store answered wrongly. */

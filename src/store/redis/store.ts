@@ -12,7 +12,7 @@ import {
 } from "../core/feed.js";
 import { fingerprint } from "../core/hash.js";
 import { acknowledged, describeFailure, parseBatch, parseRecord, parseVerdict, unavailable } from "./replies.js";
-import * as lua from "./scripts.js";
+import * as lua from "./scripts/index.js";
 import {
   DENY_GRACE_MS,
   type JwtClaims,
@@ -131,7 +131,8 @@ export class RedisTokenStore implements FeedStore {
         rec.expiresAt,
         this.grace,
         ...this.feedArgs(),
-        rec.issuedAt,
+        // a cutoff reaches every token stored before it, whatever issuedAt says
+        Math.min(rec.issuedAt, now),
         rec.keyId ?? "",
         ...this.migrateArgs(h, previous),
       ],
@@ -188,7 +189,7 @@ export class RedisTokenStore implements FeedStore {
       subject,
       this.scripts.LIST,
       [`${this.prefix}s:${subject}`],
-      [this.prefix, this.now()],
+      [this.prefix, this.now(), this.grace],
     );
     if (!Array.isArray(raw)) throw unavailable("list", subject, "the reply is not a list");
     return raw
@@ -218,7 +219,6 @@ export class RedisTokenStore implements FeedStore {
     checkName("revokeSubject", "subject", subject);
     const keys = [`${this.prefix}s:${subject}`, ...this.feedKeys(), `${this.prefix}c:${subject}`];
     const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [
-      this.prefix,
       this.now(),
       subject,
       ...this.feedArgs(),
@@ -352,8 +352,8 @@ export class RedisTokenStore implements FeedStore {
         "cleanup",
         NO_KEY,
         this.scripts.CLEANUP,
-        [`${this.prefix}x`],
-        [this.prefix, this.now(), this.batch],
+        [`${this.prefix}x`, `${this.prefix}f`],
+        [this.prefix, this.now(), this.batch, this.feed.retentionMs],
       );
       if (!Array.isArray(raw) || !raw.every((n) => Number.isSafeInteger(n))) {
         throw unavailable("cleanup", NO_KEY, "the reply is not [removed, popped]");
@@ -381,9 +381,9 @@ export class RedisTokenStore implements FeedStore {
     return [`${this.prefix}f`, `${this.prefix}fm`];
   }
 
-  /** What a feed write needs after its own arguments: epoch, retention, maxlen. */
+  /** What a feed write needs after its own arguments: epoch, maxlen. */
   private feedArgs(): (string | number)[] {
-    return [this.epoch, this.feed.retentionMs, this.feed.maxLength];
+    return [this.epoch, this.feed.maxLength];
   }
 
   /** since_epoch, since_seq (-1 when there is no usable cursor), page. */

@@ -34,7 +34,8 @@ interface World {
   flush(): Promise<void>;
 }
 
-type Backend = (clock: { t: number }, feed?: { feedMaxLength?: number }) => [FeedStore, FeedStore];
+type FeedOptions = { feedMaxLength?: number; feedPageSize?: number };
+type Backend = (clock: { t: number }, feed?: FeedOptions) => [FeedStore, FeedStore];
 const BACKENDS: [string, Backend][] = [
   [
     "memory",
@@ -61,7 +62,7 @@ const BACKENDS: [string, Backend][] = [
   ],
 ];
 
-function world(backend: Backend, feed?: { feedMaxLength?: number }): World {
+function world(backend: Backend, feed?: FeedOptions): World {
   const clock = { t: Date.UTC(2026, 10, 27, 12) };
   const [sa, sb] = backend(clock, feed);
   const pending: Promise<unknown>[] = [];
@@ -132,6 +133,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("drops B's cached verdicts for what changed, through the feed that a miss carries", async () => {
       const w = world(backend);
+      // a Redis feed begins with its first revocation; a reader that saw it empty resets once then
+      await w.a.revokeKey("feed-begins");
       const [revoked, subjectRevoked, deleted, kept] = [tok(), tok(), tok(), tok()];
       await w.a.store(revoked, { id: `i-${revoked}`, subject: "s" });
       await w.a.store(subjectRevoked, { id: `i-${subjectRevoked}`, subject: "subj-x" });
@@ -262,11 +265,13 @@ for (const [name, backend] of BACKENDS) {
     it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
       const w = world(backend, { feedMaxLength: 3 });
       const [token, other] = [tok(), tok()];
+      await w.a.revokeKey("trim-begins");
       await w.a.store(token, { id: `i-${token}`, subject: "s" });
       await w.a.store(other, { id: `i-${other}`, subject: "s" });
       expect(await sentinel(w.b.get(token))).toBe("live");
       expect(await sentinel(w.b.get(other))).toBe("live");
-      for (let i = 0; i < 5; i++) await w.a.store(tok(), { id: `fill-${i}-${token}`, subject: "s" });
+      // more revocations than the feed keeps (Redis trims every 32 appends)
+      for (let i = 0; i < 40; i++) await w.a.revokeKey(`fill-${i}-${token}`);
       await w.a.revoke(token); // its event is kept, but B cannot know what else it missed
       const resets = w.b.stats().resets;
       await syncB(w);
@@ -292,16 +297,28 @@ for (const [name, backend] of BACKENDS) {
       expect(await sentinel(w.b.get(token))).toBe("token_revoked");
     });
 
-    it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
-      const w = world(backend, { feedMaxLength: 3 });
-      const token = tok();
+    it("reads a backlog of more than a page a page at a time, without a reset, keeping its verdicts", async () => {
+      const w = world(backend, { feedPageSize: 3 });
+      const [token, kept] = [tok(), tok()];
+      await w.a.revokeKey("page-begins");
       await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      await w.a.store(kept, { id: `i-${kept}`, subject: "s" });
       expect(await sentinel(w.b.get(token))).toBe("live");
-      for (let i = 0; i < 5; i++) await w.a.store(tok(), { id: `fill-${i}-${token}`, subject: "s" });
-      await w.a.revoke(token);
-      w.clock.t += BOUND;
+      expect(await sentinel(w.b.get(kept))).toBe("live");
+      for (let i = 0; i < 7; i++) await w.a.revokeKey(`page-${i}-${token}`);
+      await w.a.revoke(token); // 8 changes waiting: three pages
+      const resets = w.b.stats().resets; // B's first read counts as one
+      w.clock.t += BOUND / 2;
+      expect(await sentinel(w.b.get(kept, { waitUntil: (p) => w.pending.push(p) }))).toBe("live");
+      await w.flush(); // the background sync reads the whole backlog
+      expect(w.b.stats()).toMatchObject({ resets, catchUpPages: 2 });
+      const misses = w.b.stats().misses;
+      expect(await sentinel(w.b.get(kept))).toBe("live");
+      expect(w.b.stats().misses).toBe(misses); // still cached: nothing dropped it
       expect(await sentinel(w.b.get(token))).toBe("token_revoked");
-      expect(w.b.stats().resets).toBeGreaterThanOrEqual(1);
+      // only the last page makes the cache fresh: at its send time, not before
+      w.clock.t += BOUND / 2 + 1;
+      expect(w.b.stats().lastSyncAgeMs).toBe(BOUND / 2 + 1);
     });
 
     it("keeps the bound under any interleaving of writes, reads and clock moves on both isolates", async () => {

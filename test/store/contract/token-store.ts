@@ -490,7 +490,7 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         t += 5_000;
         await store.revoke(token);
         t += 5_000;
-        expect(await store.revokeSubject("first-rev")).toEqual({ revoked: 0 });
+        expect(await store.revokeSubject("first-rev")).toEqual({ revoked: 1 }); // the cutoff reaches it too
         const rec = (await h.snapshot()).tokens.find((x) => x.subject === "first-rev");
         expect(rec?.revokedAt).toBe(first);
       });
@@ -505,17 +505,26 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
     });
 
     describe("revokeSubject", () => {
-      it("revokes every token of the subject and no other, counting the newly revoked", async () => {
+      it("revokes every token of the subject and no other, counting the unexpired tokens it reaches", async () => {
         const mine = [makeToken(), makeToken(), makeToken()];
         for (const tok of mine) await store.store(tok, makeMeta({ subject: "erin" }));
         const other = makeToken();
         await store.store(other, makeMeta({ subject: "frank" }));
         await store.revoke(mine[0]!);
-        expect(await store.revokeSubject("erin")).toEqual({ revoked: 2 });
+        const gone = makeToken();
+        await store.store(gone, makeMeta({ subject: "erin", expiresAt: new Date(t + 1000) }));
+        t += 1001;
+        expect(await store.revokeSubject("erin")).toEqual({ revoked: 3 }); // not the expired one
         for (const tok of mine) await rejects(store.get(tok), ErrTokenRevoked, "get");
+        for (const tok of mine) expect(await store.isRevoked(tok)).toBe(true);
         expect(await store.list("erin")).toEqual([]);
         expect(await store.isRevoked(other)).toBe(false);
-        expect(await store.revokeSubject("erin")).toEqual({ revoked: 0 });
+        expect(await store.revokeSubject("erin")).toEqual({ revoked: 3 }); // the same tokens again
+        // a token of the subject issued after the cutoff is live
+        t += 1;
+        const later = makeToken();
+        await store.store(later, makeMeta({ subject: "erin" }));
+        expect((await store.get(later)).subject).toBe("erin");
       });
 
       it("keeps the tokens revoked when they are stored again", async () => {
@@ -524,6 +533,21 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         await store.store(tok, md);
         await store.revokeSubject("gina");
         await rejects(store.store(tok, md), ErrTokenRevoked, "store");
+        // later, with an issue time after the cutoff: the stored record was revoked, so it stays so
+        t += 5_000;
+        const e = await rejects(store.store(tok, { ...md, issuedAt: new Date(t) }), ErrTokenRevoked, "store");
+        expect(e.detail).toBe("a revoked token cannot be stored again");
+        await rejects(store.get(tok), ErrTokenRevoked, "get");
+      });
+
+      it("reaches a token stored before the cutoff even when its issuedAt is later", async () => {
+        const early = makeToken();
+        await store.store(early, makeMeta({ subject: "hana", issuedAt: new Date(t + 60_000) }));
+        t += 1;
+        await store.revokeSubject("hana");
+        await rejects(store.get(early), ErrTokenRevoked, "get");
+        expect(await store.isRevoked(early)).toBe(true);
+        expect(await store.list("hana")).toEqual([]);
       });
 
       it("answers 0 for an unknown subject and rejects a malformed one", async () => {

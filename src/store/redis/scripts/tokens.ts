@@ -1,0 +1,303 @@
+import { COVERS, FEED_APPEND, MIGRATE } from "./fragments.js";
+
+/**
+ * store: writes the token and its id, subject and expiry index entries. Refuses a token whose
+ * stored record is revoked (marked, or covered by a cutoff or key revocation) and a new record
+ * that a cutoff or key revocation covers; refuses an id held by another live token. Storing a
+ * token again replaces its record (dropping its old id and subject entries if they differ) and
+ * appends "t<h>" to the feed; a new token appends nothing.
+ *
+ * KEYS  1 token_key        P t:<h>
+ *       2 id_key           P i:<id>
+ *       3 subject_key      P s:<subject>
+ *       4 expiry_key       P x
+ *       5 feed_key         P f
+ *       6 feed_meta_key    P fm
+ * ARGV  1 prefix           P
+ *       2 h                the token's hash
+ *       3 now              (n) ms
+ *       4 metadata         the record as JSON (stored as m)
+ *       5 id
+ *       6 subject
+ *       7 expires_at       ms, stored as sent (e)
+ *       8 grace            (n) ms the token and id keys outlive expires_at
+ *       9 epoch            offered as the feed's epoch
+ *      10 maxlen           (n) the feed's length cap
+ *      11 covered_from     ms, stored as sent (ia): min(issuedAt, now)
+ *      12 key_id           '' for none
+ *      13..15              migrate's
+ * Reply: "true", or "!revoked" (the stored record is revoked), "!covered", "!conflict".
+ * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s, ZADD x
+ *   (7, and the EVALSHA: 8).
+ * More when: the id is held by another token (HGET t:<holder> e, [SET i]); the token is stored
+ *   again (PEXPIRE i or GET i:<old id> [DEL], [ZREM s:<old subject>], [HDEL t k], feed_append).
+ */
+export const STORE =
+  FEED_APPEND +
+  COVERS +
+  MIGRATE +
+  `
+local token_key       = KEYS[1]
+local id_key          = KEYS[2]
+local subject_key     = KEYS[3]
+local expiry_key      = KEYS[4]
+local feed_key        = KEYS[5]
+local feed_meta_key   = KEYS[6]
+local prefix          = ARGV[1]
+local h               = ARGV[2]
+local now             = tonumber(ARGV[3])
+local metadata        = ARGV[4]
+local id              = ARGV[5]
+local subject         = ARGV[6]
+local expires_at      = ARGV[7]
+local grace           = tonumber(ARGV[8])
+local epoch           = ARGV[9]
+local maxlen          = tonumber(ARGV[10])
+local covered_from    = ARGV[11]
+local key_id          = ARGV[12]
+local migrate_prefix  = ARGV[13]
+local previous_hashes = ARGV[14]
+local current_hash    = ARGV[15]
+migrate(migrate_prefix, previous_hashes, current_hash)
+local exp = tonumber(expires_at)
+local prev = redis.call('HMGET', token_key, 'id', 's', 'r', 'ia', 'k')
+local recs = { { subject, covered_from, key_id } }
+if prev[1] then recs[2] = { prev[2], prev[4], prev[5] } end
+local cov = covers(prefix, recs)
+if prev[3] or cov[2] then return '!revoked' end
+if cov[1] then return '!covered' end
+local ttl = exp - now + grace
+-- claims the id unless another key holds it: one command in the common case
+local holder = redis.call('SET', id_key, h, 'NX', 'PX', ttl, 'GET')
+if holder and holder ~= h then
+  local held = redis.call('HGET', prefix .. 't:' .. holder, 'e')
+  if held and now <= tonumber(held) then return '!conflict' end
+  redis.call('SET', id_key, h, 'PX', ttl)
+elseif holder then
+  redis.call('PEXPIRE', id_key, ttl)
+end
+if prev[1] then
+  if prev[1] ~= id and redis.call('GET', prefix .. 'i:' .. prev[1]) == h then
+    redis.call('DEL', prefix .. 'i:' .. prev[1])
+  end
+  if prev[2] ~= subject then redis.call('ZREM', prefix .. 's:' .. prev[2], h) end
+  if prev[5] and key_id == '' then redis.call('HDEL', token_key, 'k') end
+end
+local fields = { 'm', metadata, 'id', id, 's', subject, 'e', expires_at, 'ia', covered_from }
+if key_id ~= '' then
+  fields[#fields + 1] = 'k'
+  fields[#fields + 1] = key_id
+end
+redis.call('HSET', token_key, unpack(fields))
+redis.call('PEXPIRE', token_key, ttl)
+redis.call('ZADD', subject_key, exp, h)
+redis.call('ZADD', expiry_key, exp, h)
+if prev[1] then feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h) end
+return 'true'
+`;
+
+/**
+ * get: the stored metadata, in get's order of checks: unknown, expired, revoked (marked, or
+ * covered by a subject cutoff or key revocation).
+ *
+ * KEYS  1 token_key        P t:<h>
+ * ARGV  1 now              (n) ms
+ *       2 prefix           P
+ *       3..5               migrate's
+ * Reply: the metadata JSON (m), or "!not_found", "!expired", "!revoked", "!covered".
+ * Commands: HMGET t, [MGET (covers)] (a live, unmarked record): at most 3 with the EVALSHA.
+ */
+export const GET =
+  COVERS +
+  MIGRATE +
+  `
+local token_key = KEYS[1]
+local now       = tonumber(ARGV[1])
+local prefix    = ARGV[2]
+local migrate_prefix  = ARGV[3]
+local previous_hashes = ARGV[4]
+local current_hash    = ARGV[5]
+migrate(migrate_prefix, previous_hashes, current_hash)
+local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
+if not r[1] then return '!not_found' end
+if now > tonumber(r[2]) then return '!expired' end
+if r[3] then return '!revoked' end
+if covers(prefix, { { r[4], r[5], r[6] } })[1] then return '!covered' end
+return r[1]
+`;
+
+/**
+ * getById: get's answer for the token an id names.
+ *
+ * KEYS  1 id_key           P i:<id>
+ * ARGV  1 prefix           P
+ *       2 now              (n) ms
+ * Reply: as get's.
+ * Commands: GET i, HMGET t, [MGET (covers)].
+ */
+export const GET_BY_ID =
+  COVERS +
+  `
+local id_key = KEYS[1]
+local prefix = ARGV[1]
+local now    = tonumber(ARGV[2])
+local h = redis.call('GET', id_key)
+if not h then return '!not_found' end
+local r = redis.call('HMGET', prefix .. 't:' .. h, 'm', 'e', 'r', 's', 'ia', 'k')
+if not r[1] then return '!not_found' end
+if now > tonumber(r[2]) then return '!expired' end
+if r[3] then return '!revoked' end
+if covers(prefix, { { r[4], r[5], r[6] } })[1] then return '!covered' end
+return r[1]
+`;
+
+/**
+ * delete: removes the token with its id, subject and expiry index entries, and appends "t<h>".
+ *
+ * KEYS  1 token_key        P t:<h>
+ *       2 expiry_key       P x
+ *       3 feed_key         P f
+ *       4 feed_meta_key    P fm
+ * ARGV  1 prefix           P
+ *       2 h                the token's hash
+ *       3 now              ms, as written to the feed
+ *       4 epoch            offered as the feed's epoch
+ *       5 maxlen           (n) the feed's length cap
+ *       6..8               migrate's
+ * Reply: "true", or "!not_found".
+ * Commands: HMGET t, GET i, DEL t [i] (one DEL for both), ZREM s, ZREM x, feed_append
+ *   (7, and the EVALSHA: 8).
+ */
+export const DELETE =
+  FEED_APPEND +
+  MIGRATE +
+  `
+local token_key     = KEYS[1]
+local expiry_key    = KEYS[2]
+local feed_key      = KEYS[3]
+local feed_meta_key = KEYS[4]
+local prefix        = ARGV[1]
+local h             = ARGV[2]
+local now           = ARGV[3]
+local epoch         = ARGV[4]
+local maxlen        = tonumber(ARGV[5])
+local migrate_prefix  = ARGV[6]
+local previous_hashes = ARGV[7]
+local current_hash    = ARGV[8]
+migrate(migrate_prefix, previous_hashes, current_hash)
+local r = redis.call('HMGET', token_key, 'id', 's')
+if not r[1] then return '!not_found' end
+local id_key = prefix .. 'i:' .. r[1]
+if redis.call('GET', id_key) == h then redis.call('DEL', token_key, id_key) else redis.call('DEL', token_key) end
+redis.call('ZREM', prefix .. 's:' .. r[2], h)
+redis.call('ZREM', expiry_key, h)
+feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h)
+return 'true'
+`;
+
+/**
+ * list: the subject's live tokens (unexpired, unmarked, uncovered), unsorted: the caller
+ * orders them by issuedAt, then id.
+ *
+ * Members expired longer than the grace (their records are gone: cleanup did not run in
+ * time) are dropped here, since the set itself has no TTL.
+ *
+ * KEYS  1 subject_key      P s:<subject>
+ * ARGV  1 prefix           P
+ *       2 now              ms: the lowest expiresAt still live
+ *       3 grace            (n) ms the records outlive their expiry
+ * Reply: a JSON array of metadata.
+ * Commands: ZREMRANGEBYSCORE s, ZRANGEBYSCORE s, HMGET t per unexpired member (N),
+ *   [MGET (covers)]: N + 4 with the EVALSHA.
+ */
+export const LIST =
+  COVERS +
+  `
+local subject_key = KEYS[1]
+local prefix      = ARGV[1]
+local now         = ARGV[2]
+local grace       = tonumber(ARGV[3])
+local found, recs, out = {}, {}, {}
+redis.call('ZREMRANGEBYSCORE', subject_key, '-inf', '(' .. (tonumber(now) - grace))
+for _, h in ipairs(redis.call('ZRANGEBYSCORE', subject_key, now, '+inf')) do
+  local r = redis.call('HMGET', prefix .. 't:' .. h, 'm', 'r', 's', 'ia', 'k')
+  if r[1] and not r[2] then
+    found[#found + 1] = r[1]
+    recs[#recs + 1] = { r[3], r[4], r[5] }
+  end
+end
+local cov = covers(prefix, recs)
+for i, m in ipairs(found) do
+  if not cov[i] then out[#out + 1] = m end
+end
+return '[' .. table.concat(out, ',') .. ']'
+`;
+
+/**
+ * revoke: marks the token revoked, keeping the first revocation time, and appends "t<h>" when
+ * the mark is new. A token issued to another client is left alone.
+ *
+ * KEYS  1 token_key        P t:<h>
+ *       2 feed_key         P f
+ *       3 feed_meta_key    P fm
+ * ARGV  1 now              ms, written as the revocation time (r) and to the feed
+ *       2 h                the token's hash
+ *       3 epoch            offered as the feed's epoch
+ *       4 maxlen           (n) the feed's length cap
+ *       5 client_id        '' for any (the admin API)
+ *       6..8               migrate's
+ * Reply: "true", or "!not_found", "!client".
+ * Commands: HGET t m, HSETNX t r, [feed_append] (a new mark): at most 5 with the EVALSHA.
+ */
+export const REVOKE =
+  FEED_APPEND +
+  MIGRATE +
+  `
+local token_key     = KEYS[1]
+local feed_key      = KEYS[2]
+local feed_meta_key = KEYS[3]
+local now           = ARGV[1]
+local h             = ARGV[2]
+local epoch         = ARGV[3]
+local maxlen        = tonumber(ARGV[4])
+local client_id     = ARGV[5]
+local migrate_prefix  = ARGV[6]
+local previous_hashes = ARGV[7]
+local current_hash    = ARGV[8]
+migrate(migrate_prefix, previous_hashes, current_hash)
+local m = redis.call('HGET', token_key, 'm')
+if not m then return '!not_found' end
+if client_id ~= '' then
+  local owner = cjson.decode(m).clientId
+  if type(owner) == 'string' and owner ~= client_id then return '!client' end
+end
+if redis.call('HSETNX', token_key, 'r', now) == 1 then
+  feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h)
+end
+return 'true'
+`;
+
+/**
+ * isRevoked: whether the token is marked or covered, expired or not.
+ *
+ * KEYS  1 token_key        P t:<h>
+ * ARGV  1 prefix           P
+ *       2..4               migrate's
+ * Reply: "true" or "false", or "!not_found".
+ * Commands: HMGET t, [MGET (covers)] (unmarked): at most 3 with the EVALSHA.
+ */
+export const IS_REVOKED =
+  COVERS +
+  MIGRATE +
+  `
+local token_key = KEYS[1]
+local prefix    = ARGV[1]
+local migrate_prefix  = ARGV[2]
+local previous_hashes = ARGV[3]
+local current_hash    = ARGV[4]
+migrate(migrate_prefix, previous_hashes, current_hash)
+local r = redis.call('HMGET', token_key, 'e', 'r', 's', 'ia', 'k')
+if not r[1] then return '!not_found' end
+if r[2] or covers(prefix, { { r[3], r[4], r[5] } })[1] then return 'true' end
+return 'false'
+`;
