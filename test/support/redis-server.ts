@@ -36,6 +36,14 @@ export function freePort(): Promise<number> {
 export async function findOrStartRedis(): Promise<{ url: string; stop: () => void }> {
   const shared = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
   if (await ping(shared)) return { url: shared, stop: () => {} };
+  return startPrivateRedis();
+}
+
+/**
+ * A redis-server of its own on a free port, nothing kept on disk: for counting what a script
+ * runs with INFO commandstats, which a shared server mixes with everyone else's commands.
+ */
+export async function startPrivateRedis(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     "redis-server",

@@ -185,13 +185,45 @@ for (const [name, backend] of BACKENDS) {
       expect(await sentinel(w.b.checkJwt(kept.token, kept.claims))).toBe("live");
     });
 
-    it("makes a token stored through A live on B within the bound, though B cached it unknown", async () => {
+    it("makes a token stored through A live on B within the bound, though B cached it unknown, with no feed event", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.revokeKey("issue-begins");
+      expect(await sentinel(w.b.get(token))).toBe("token_not_found");
+      const inner = (w.a as unknown as { inner: FeedStore }).inner;
+      const before = (await inner.changes()).cursor;
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect((await inner.changes(before)).events).toEqual([]); // issuing is not in the feed
+      w.clock.t += BOUND - 1;
+      expect(await sentinel(w.b.get(token))).toBe("token_not_found"); // the unknown verdict is still young
+      w.clock.t += 1;
+      expect(await sentinel(w.b.get(token))).toBe("live"); // at the bound it is asked again
+    });
+
+    it("asks again for an unknown verdict older than the bound, and serves it from memory before", async () => {
       const w = world(backend);
       const token = tok();
       expect(await sentinel(w.b.get(token))).toBe("token_not_found");
-      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      const misses = w.b.stats().misses;
+      w.clock.t += BOUND - 1;
+      expect(await sentinel(w.b.get(token))).toBe("token_not_found");
+      expect(w.b.stats().misses).toBe(misses); // a hit
+      w.clock.t += 1;
+      expect(await sentinel(w.b.get(token))).toBe("token_not_found");
+      expect(w.b.stats().misses).toBe(misses + 1); // too old: asked again
+    });
+
+    it("carries a store that replaces a record to B within the bound", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.store(token, { id: `i-${token}`, subject: "before" });
+      await w.a.revokeKey("replace-begins");
+      expect((await w.b.get(token)).subject).toBe("before");
+      await w.a.store(token, { id: `i-${token}`, subject: "after" });
       await syncB(w);
-      expect(await sentinel(w.b.get(token))).toBe("live");
+      const misses = w.b.stats().misses;
+      expect((await w.b.get(token)).subject).toBe("after");
+      expect(w.b.stats().misses).toBe(misses + 1); // dropped by the feed event, asked again
     });
 
     it("never caches a verdict older than a change already applied, or than a local write", async () => {

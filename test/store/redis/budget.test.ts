@@ -1,0 +1,104 @@
+/**
+ * What each operation costs on Upstash's bill: commands, counting every command a script runs.
+ * Counted on a private redis-server (INFO commandstats), after every script is loaded, and held
+ * to the budget docs/redis.md states. A change that adds a command fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisTokenStore } from "../../../src/index.js";
+import { commandCounter, type Billed } from "../../support/commands.js";
+import { startPrivateRedis } from "../../support/redis-server.js";
+import { startUpstashEndpoint, type UpstashEndpoint } from "../../support/upstash-endpoint.js";
+
+const TOKEN = "budget-endpoint-token";
+let redis: { url: string; stop: () => void };
+let endpoint: UpstashEndpoint;
+let counter: ReturnType<typeof commandCounter>;
+let store: RedisTokenStore;
+let t = Date.now();
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  endpoint = await startUpstashEndpoint({ token: TOKEN, redisUrl: redis.url });
+  counter = commandCounter(redis.url);
+  store = new RedisTokenStore({ url: endpoint.url, token: TOKEN, keyPrefix: "budget:", now: () => t });
+  // load every script: a Redis that has never seen one answers NOSCRIPT, then EVAL
+  const warm = "budget-warm-token";
+  await store.store(warm, { id: "warm", subject: "warm", keyId: "k-warm" });
+  await store.get(warm);
+  await store.getById("warm");
+  await store.isRevoked(warm);
+  await store.list("warm");
+  await store.revoke(warm);
+  await store.revokeSubject("warm");
+  await store.revokeKey("k-warm");
+  const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJ9.budget-warm";
+  const claims = { subject: "warm", issuedAt: new Date(t - 1000), expiresAt: new Date(t + 60_000) };
+  await store.denyJwt(jwt, claims);
+  await store.checkJwt(jwt, claims).catch(() => undefined);
+  const { hash } = await store.tokenHashes(warm);
+  await store.lookup(hash, (await store.changes()).cursor);
+  await store.delete(warm);
+  await store.cleanup();
+});
+afterAll(async () => {
+  counter.close();
+  await endpoint.close();
+  redis.stop();
+});
+
+const billed = async (fn: () => Promise<unknown>): Promise<Billed> => {
+  endpoint.resetStats();
+  const b = await counter.count(fn);
+  expect(endpoint.stats.requests, "round trips").toBe(1);
+  return b;
+};
+const raw = (label: string) => `budget-${label}-${Math.random().toString(36).slice(2)}`;
+
+describe("commands billed per operation", () => {
+  it("store ≤ 8 for a new token, with or without a key id, and writes nothing to the feed", async () => {
+    const plain = await billed(() => store.store(raw("s"), { id: raw("id"), subject: "alice" }));
+    const keyed = await billed(() => store.store(raw("s"), { id: raw("id"), subject: "alice", keyId: "k1" }));
+    for (const b of [plain, keyed]) {
+      expect(b.total, JSON.stringify(b.byCommand)).toBeLessThanOrEqual(8);
+      expect(b.byCommand.HINCRBY).toBeUndefined();
+    }
+  });
+
+  it("get and isRevoked ≤ 3, revoke ≤ 6, delete ≤ 8", async () => {
+    const tok = raw("g");
+    await store.store(tok, { id: raw("id"), subject: "bob", keyId: "k2" });
+    const counts = {
+      get: (await billed(() => store.get(tok))).total,
+      isRevoked: (await billed(() => store.isRevoked(tok))).total,
+      revoke: (await billed(() => store.revoke(tok))).total,
+      "get (revoked)": (await billed(() => store.get(tok).catch(() => undefined))).total,
+      delete: (await billed(() => store.delete(tok))).total,
+    };
+    expect(counts.get).toBeLessThanOrEqual(3);
+    expect(counts.isRevoked).toBeLessThanOrEqual(3);
+    expect(counts["get (revoked)"]).toBeLessThanOrEqual(3);
+    expect(counts.revoke).toBeLessThanOrEqual(6);
+    expect(counts.delete).toBeLessThanOrEqual(8);
+  });
+
+  it("list(N) ≤ N + 4 and revokeSubject ≤ 8 whatever the subject holds", async () => {
+    for (const n of [0, 1, 50]) {
+      const subject = raw("subj");
+      for (let i = 0; i < n; i++) await store.store(raw("l"), { id: raw("id"), subject, keyId: `k${i % 3}` });
+      expect((await billed(() => store.list(subject))).total, `list(${n})`).toBeLessThanOrEqual(n + 4);
+      const cut = await billed(() => store.revokeSubject(subject));
+      expect(cut.total, `revokeSubject(${n})`).toBeLessThanOrEqual(8);
+    }
+  });
+
+  it("a sync ≤ 3, with or without news, and a cache miss (lookup with the feed) ≤ 5", async () => {
+    const cursor = (await store.changes()).cursor;
+    expect((await billed(() => store.changes(cursor))).total).toBeLessThanOrEqual(3);
+    await store.revokeKey("k-news");
+    expect((await billed(() => store.changes(cursor))).total).toBeLessThanOrEqual(3);
+    const tok = raw("m");
+    await store.store(tok, { id: raw("id"), subject: "carol" });
+    const { hash } = await store.tokenHashes(tok);
+    expect((await billed(() => store.lookup(hash, cursor))).total).toBeLessThanOrEqual(5);
+  });
+});
