@@ -1,18 +1,22 @@
 /**
- * Redis backend figures through the local Upstash-compatible endpoint and a real redis-server:
- * round trips per operation (counted at the endpoint) beside the seed Go store's, and median
- * and p99 latency of sequential calls.
- * Run: npm run bench:redis   (env: REDIS_URL=redis://127.0.0.1:6379, BENCH_CALLS=500)
+ * Redis backend figures through the local Upstash-compatible endpoint and a private
+ * redis-server: round trips per operation (counted at the endpoint) beside the Go store's,
+ * commands billed (every command a script runs, plus the EVALSHA: INFO commandstats) beside
+ * the budget, and median and p99 latency of sequential calls.
+ * Run: npm run bench:redis   (env: BENCH_CALLS=500)
  */
 import { RedisTokenStore } from "../../src/store/index.js";
-import { deletePrefix } from "../../test/support/redis-keys.js";
+import { commandCounter } from "../../test/support/commands.js";
+import { startPrivateRedis } from "../../test/support/redis-server.js";
 import { startUpstashEndpoint } from "../../test/support/upstash-endpoint.js";
 import { printTable } from "./util.js";
 
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const calls = Number(process.env.BENCH_CALLS ?? 500);
-const prefix = `ets-bench:${Date.now().toString(36)}:`;
+const redis = await startPrivateRedis();
+const redisUrl = redis.url;
+const prefix = "ets-bench:";
 const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl });
+const counter = commandCounter(redisUrl);
 let t = Date.now();
 const store = new RedisTokenStore({
   url: endpoint.url,
@@ -23,11 +27,11 @@ const store = new RedisTokenStore({
 });
 const token = (i: number) => `bench-token-${i}-0123456789abcdef`;
 
-/** Round trips of one call (after warm-up), then median and p99 of `n` sequential calls. */
+/** Round trips and commands of one call (after warm-up), then median and p99 of `n` sequential calls. */
 async function measure(n: number, fn: (i: number) => Promise<unknown>) {
   await fn(-1);
   endpoint.resetStats();
-  await fn(-2);
+  const { total: commands } = await counter.count(() => fn(-2));
   const trips = endpoint.stats.requests;
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -36,7 +40,7 @@ async function measure(n: number, fn: (i: number) => Promise<unknown>) {
     ms.push(performance.now() - start);
   }
   ms.sort((a, b) => a - b);
-  return { trips, p50: ms[Math.floor(n * 0.5)]!, p99: ms[Math.min(n - 1, Math.floor(n * 0.99))]! };
+  return { trips, commands, p50: ms[Math.floor(n * 0.5)]!, p99: ms[Math.min(n - 1, Math.floor(n * 0.99))]! };
 }
 
 for (let i = 0; i < 1000; i++) await store.store(token(i), { id: `id-${i}`, subject: `sub-${i % 100}` });
@@ -44,31 +48,39 @@ for (let i = 0; i < 100; i++) await store.store(token(10_000 + i), { id: `big-${
 const pick = (i: number) => token(((i + 1000) * 7919) % 1000);
 
 const rows: (string | number)[][] = [];
-const add = (op: string, seed: string, m: { trips: number; p50: number; p99: number }) =>
-  rows.push([op, String(m.trips), seed, m.p50.toFixed(2), m.p99.toFixed(2)]);
+const add = (
+  op: string,
+  goStore: string,
+  budget: string,
+  m: { trips: number; commands: number; p50: number; p99: number },
+) => rows.push([op, String(m.trips), goStore, String(m.commands), budget, m.p50.toFixed(2), m.p99.toFixed(2)]);
 
 add(
-  "store",
+  "store (a new token)",
   "1",
+  "≤ 8",
   await measure(calls, (i) => store.store(token(20_000 + i + 2), { id: `new-${i + 2}`, subject: "new" })),
 );
-add("get", "2", await measure(calls, (i) => store.get(pick(i))));
-add("getById", "2", await measure(calls, (i) => store.getById(`id-${((i + 1000) * 31) % 1000}`)));
-add("isRevoked", "2", await measure(calls, (i) => store.isRevoked(pick(i))));
-add("list (10 tokens)", "1 + 2×10 = 21", await measure(calls, (i) => store.list(`sub-${(i + 100) % 100}`)));
-add("list (100 tokens)", "1 + 2×100 = 201", await measure(calls, () => store.list("big")));
-add("revoke", "4", await measure(calls, (i) => store.revoke(pick(i))));
-add("revokeSubject (100 tokens)", "no such operation", await measure(calls, () => store.revokeSubject("big")));
-add("delete", "2", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
+add("get", "2", "≤ 3", await measure(calls, (i) => store.get(pick(i))));
+add("getById", "2", "-", await measure(calls, (i) => store.getById(`id-${((i + 1000) * 31) % 1000}`)));
+add("isRevoked", "2", "≤ 3", await measure(calls, (i) => store.isRevoked(pick(i))));
+add("list (10 tokens)", "1 + 2×10 = 21", "≤ 14", await measure(calls, (i) => store.list(`sub-${(i + 100) % 100}`)));
+add("list (100 tokens)", "1 + 2×100 = 201", "≤ 104", await measure(calls, () => store.list("big")));
+add("revoke", "4", "≤ 6", await measure(calls, (i) => store.revoke(pick(i))));
+add("revokeSubject (100 tokens)", "no such operation", "≤ 8", await measure(calls, () => store.revokeSubject("big")));
+add("revokeKey", "no such operation", "-", await measure(calls, (i) => store.revokeKey(`bench-key-${i + 2}`)));
+add("delete", "2", "≤ 8", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
 let since = (await store.changes()).cursor;
 add(
   "lookup (verdict + feed, the cache's miss)",
   "no such operation",
+  "-",
   await measure(calls, (i) => store.hashToken(pick(i)).then((h) => store.lookup(h, since))),
 );
 add(
   "changes (the cache's sync)",
   "no such operation",
+  "≤ 3",
   await measure(calls, async () => (since = (await store.changes(since)).cursor)),
 );
 
@@ -79,12 +91,15 @@ await store.cleanup();
 t += 2000;
 endpoint.resetStats();
 const start = performance.now();
-const { removed } = await store.cleanup();
+let removed = 0;
+const { total: cleanupCommands } = await counter.count(async () => ({ removed } = await store.cleanup()));
 const cleanupMs = performance.now() - start;
 rows.push([
   `cleanup (${removed} due, batch 500)`,
   String(endpoint.stats.requests),
   "SCAN of every subject key",
+  String(cleanupCommands),
+  "-",
   cleanupMs.toFixed(2),
   "-",
 ]);
@@ -96,13 +111,14 @@ const feedLength = await direct.zcard(`${prefix}f`);
 direct.disconnect();
 
 console.log(
-  `redis backend via the local Upstash endpoint, node ${process.version}, ${calls} sequential calls each, ${new Date().toISOString()}\n`,
+  `redis backend via the local Upstash endpoint over a private redis-server, node ${process.version}, ${calls} sequential calls each, ${new Date().toISOString()}\n`,
 );
-printTable(["operation", "round trips", "seed Go store", "p50 ms", "p99 ms"], rows);
+printTable(["operation", "round trips", "Go store round trips", "commands billed", "budget", "p50 ms", "p99 ms"], rows);
 console.log(
   `\nchange feed: ${feedLength} changes kept, ${feedBytes} bytes (MEMORY USAGE), ${(feedBytes / feedLength).toFixed(0)} bytes per change`,
 );
 
 await store.close();
 await endpoint.close();
-await deletePrefix(redisUrl, prefix);
+counter.close();
+redis.stop();

@@ -55,8 +55,8 @@ export interface EndpointControl {
 export interface UpstashEndpoint {
   url: string;
   port: number;
-  /** Requests seen per route since start (or since `resetStats`), authorized or not. */
-  stats: { requests: number; commands: number; byPath: Record<string, number> };
+  /** Requests seen per route since start (or since `resetStats`), authorized or not, and the bytes of their reply bodies. */
+  stats: { requests: number; commands: number; replyBytes: number; byPath: Record<string, number> };
   resetStats(): void;
   control: EndpointControl;
   close(): Promise<void>;
@@ -76,18 +76,24 @@ export async function startUpstashEndpoint(options: UpstashEndpointOptions): Pro
   await redis.connect();
   const expected = Buffer.from(`Bearer ${options.token}`);
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
-  const stats = { requests: 0, commands: 0, byPath: {} as Record<string, number> };
+  const stats = { requests: 0, commands: 0, replyBytes: 0, byPath: {} as Record<string, number> };
   const control: EndpointControl = { latencyMs: options.latencyMs ?? 0, down: false };
 
   const resetStats = () => {
     stats.requests = 0;
     stats.commands = 0;
+    stats.replyBytes = 0;
     stats.byPath = {};
   };
   const server = createServer((req, res) => {
     if (!(req.url ?? "").startsWith("/__")) {
       stats.requests++;
       stats.byPath[req.url ?? ""] = (stats.byPath[req.url ?? ""] ?? 0) + 1;
+      const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+      res.end = ((chunk?: unknown) => {
+        if (typeof chunk === "string") stats.replyBytes += Buffer.byteLength(chunk);
+        return end(chunk);
+      }) as typeof res.end;
     }
     handle(req, res).catch((e: unknown) => send(res, 500, { error: `internal: ${(e as Error).message}` }));
   });

@@ -69,6 +69,8 @@ export class VerdictCache implements TokenStore {
   private syncSentAt = Number.NEGATIVE_INFINITY;
   /** Feed reads numbered in the order they are sent, and the number of the one that last moved the cursor. */
   private reads = 0;
+  /** The catch-up in progress (follow), if any. */
+  private following: Promise<void> | undefined;
   private cursorRead = 0;
   /** The one feed read in flight (a sync, or a miss lookup), shared by every request. */
   private inflight: Promise<unknown> | undefined;
@@ -271,7 +273,13 @@ export class VerdictCache implements TokenStore {
    * Reads the feed until caught up: a reader behind by more than a page reads the backlog a
    * page (one round trip) at a time instead of resetting, as long as the feed still holds it.
    */
-  private async follow(): Promise<void> {
+  private follow(): Promise<void> {
+    // one reader of the backlog at a time: a second would download the same pages again
+    this.following ??= this.readBacklog().finally(() => (this.following = undefined));
+    return this.following;
+  }
+
+  private async readBacklog(): Promise<void> {
     for (;;) {
       const sentAt = this.now();
       const readNo = ++this.reads;

@@ -61,17 +61,28 @@ export interface FeedStore extends TokenStore {
   changes(since?: FeedCursor): Promise<ChangeBatch>;
 }
 
+/**
+ * The most changes a lookup (a cache miss, on a request's path) carries: a reader far behind
+ * gets the rest from its background sync, instead of every concurrent miss downloading the
+ * same large page.
+ */
+export const LOOKUP_PAGE_SIZE = 100;
+
 export interface ResolvedFeedConfig {
   readonly retentionMs: number;
   readonly maxLength: number;
   readonly pageSize: number;
+  /** min(pageSize, LOOKUP_PAGE_SIZE) */
+  readonly lookupPageSize: number;
 }
 
 export function resolveFeedConfig(config: FeedConfig | undefined): ResolvedFeedConfig {
+  const pageSize = wholeNumber("feedPageSize", config?.feedPageSize, 1_000);
   return {
     retentionMs: wholeNumber("feedRetentionMs", config?.feedRetentionMs, 60_000),
-    maxLength: wholeNumber("feedMaxLength", config?.feedMaxLength, 10_000),
-    pageSize: wholeNumber("feedPageSize", config?.feedPageSize, 1_000),
+    maxLength: wholeNumber("feedMaxLength", config?.feedMaxLength, 100_000),
+    pageSize,
+    lookupPageSize: Math.min(pageSize, LOOKUP_PAGE_SIZE),
   };
 }
 

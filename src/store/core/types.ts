@@ -102,21 +102,23 @@ export interface TokenStore {
   close(): Promise<void>;
 }
 
-/** Settings every backend shares, the change feed's included. */
-/** Feed settings every backend shares. */
+/** The change feed's settings, which every backend shares. */
 export interface FeedConfig {
   /**
-   * Milliseconds a change stays in the feed. A reader further behind resets.
+   * Milliseconds a change stays in the feed at least; cleanup forgets older ones.
    * @default 60_000
    */
   feedRetentionMs?: number;
   /**
-   * Most changes the feed keeps; older ones are trimmed first.
-   * @default 10_000
+   * Most changes the feed keeps; older ones are trimmed first. A reader behind by more resets.
+   * Sized for a mass revocation: 100,000 tokens revoked one by one stay readable (about 15 MB
+   * of Redis at the most, and only until cleanup forgets changes older than the retention).
+   * @default 100_000
    */
   feedMaxLength?: number;
   /**
-   * Most changes one read returns; a reader further behind resets.
+   * Most changes one sync returns; a reader further behind reads the rest a page at a time.
+   * A cache miss's lookup carries at most LOOKUP_PAGE_SIZE of them.
    * @default 1_000
    */
   feedPageSize?: number;

@@ -31,7 +31,8 @@ export class MemoryFeed {
     }
   }
 
-  read(since: FeedCursor | undefined): ChangeBatch {
+  /** The changes after `since`, at most `page` of them (the configured page size by default). */
+  read(since: FeedCursor | undefined, page = this.config.pageSize): ChangeBatch {
     const head = { epoch: this.epoch, seq: this.seq };
     const from = validCursor(since);
     if (from === undefined || from.epoch !== this.epoch || from.seq > this.seq)
@@ -41,10 +42,10 @@ export class MemoryFeed {
     if (missing > this.size) return { cursor: head, reset: true, more: false, events: [] };
     // entries hold consecutive numbers, so the first one wanted sits at a known index
     const start = this.entries.length - missing;
-    const page = this.entries.slice(start, start + this.config.pageSize);
-    const more = missing > this.config.pageSize;
-    const cursor = more ? { epoch: this.epoch, seq: page.at(-1)!.seq } : head;
-    return { cursor, reset: false, more, events: page.map((e) => e.event) };
+    const got = this.entries.slice(start, start + page);
+    const more = missing > page;
+    const cursor = more ? { epoch: this.epoch, seq: got.at(-1)!.seq } : head;
+    return { cursor, reset: false, more, events: got.map((e) => e.event) };
   }
 
   private get size(): number {

@@ -61,6 +61,7 @@ export class MemoryTokenStore implements FeedStore {
   private readonly revocations: MemoryRevocations;
   /** Every write that can change a verdict appends to it in the same synchronous step. */
   private readonly feed: MemoryFeed;
+  private readonly lookupPageSize: number;
   private closed = false;
 
   /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
@@ -72,7 +73,9 @@ export class MemoryTokenStore implements FeedStore {
     this.maxTokenLifetime = base.maxTokenLifetime;
     this.revocations = new MemoryRevocations(base.maxTokenLifetime);
     this.cleanupBatchSize = wholeNumber("cleanupBatchSize", config?.cleanupBatchSize, 10_000);
-    this.feed = new MemoryFeed(resolveFeedConfig(config));
+    const feed = resolveFeedConfig(config);
+    this.feed = new MemoryFeed(feed);
+    this.lookupPageSize = feed.lookupPageSize;
   }
 
   async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
@@ -194,7 +197,7 @@ export class MemoryTokenStore implements FeedStore {
     const verdict: Verdict = this.jwtRevoked(hash, rec)
       ? { state: "revoked", expiresAt: rec.expiresAt }
       : { state: "live", metadata: toMetadata(rec) };
-    return { verdict, changes: this.feed.read(since) };
+    return { verdict, changes: this.feed.read(since, this.lookupPageSize) };
   }
 
   async hashToken(token: string, op = "get"): Promise<string> {
@@ -218,7 +221,7 @@ export class MemoryTokenStore implements FeedStore {
     const now = this.now();
     return {
       verdict: verdictOf(rec, now, rec !== undefined && this.revocations.covers(rec, now)),
-      changes: this.feed.read(since),
+      changes: this.feed.read(since, this.lookupPageSize),
     };
   }
 

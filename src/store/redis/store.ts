@@ -258,7 +258,12 @@ export class RedisTokenStore implements FeedStore {
   ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash("lookup", h);
     const key = fingerprint(hash);
-    const args = [this.now(), ...this.cursorArgs(since), this.prefix, ...this.migrateArgs(hash, previous)];
+    const args = [
+      this.now(),
+      ...this.cursorArgs(since, this.feed.lookupPageSize),
+      this.prefix,
+      ...this.migrateArgs(hash, previous),
+    ];
     const raw = await this.run(
       "lookup",
       key,
@@ -293,7 +298,14 @@ export class RedisTokenStore implements FeedStore {
       key,
       this.scripts.LOOKUP_JWT,
       [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()],
-      [p, rec.subject, rec.issuedAt, rec.keyId ?? "", ...this.cursorArgs(since), ...this.migrateArgs(hash, previous)],
+      [
+        p,
+        rec.subject,
+        rec.issuedAt,
+        rec.keyId ?? "",
+        ...this.cursorArgs(since, this.feed.lookupPageSize),
+        ...this.migrateArgs(hash, previous),
+      ],
     );
     const r = raw as { v?: { s?: unknown }; f?: unknown } | null;
     const changes = parseBatch(op, key, r?.f);
@@ -387,9 +399,9 @@ export class RedisTokenStore implements FeedStore {
   }
 
   /** since_epoch, since_seq (-1 when there is no usable cursor), page. */
-  private cursorArgs(since: FeedCursor | undefined): (string | number)[] {
+  private cursorArgs(since: FeedCursor | undefined, page = this.feed.pageSize): (string | number)[] {
     const c = validCursor(since);
-    return [c?.epoch ?? "", c?.seq ?? -1, this.feed.pageSize];
+    return [c?.epoch ?? "", c?.seq ?? -1, page];
   }
 
   /** Runs one script; turns "!code" replies into StorageErrors and every failure into ErrStoreUnavailable. */
