@@ -1,4 +1,4 @@
-import { COVERS, FEED_READ, MIGRATE } from "./fragments.js";
+import { ANSWER, COVERS, FEED_READ, MIGRATE } from "./fragments.js";
 
 /**
  * lookup: the verdict get would give, and the feed since the cursor, in one atomic step (the
@@ -19,26 +19,28 @@ import { COVERS, FEED_READ, MIGRATE } from "./fragments.js";
 export const LOOKUP =
   FEED_READ +
   COVERS +
+  ANSWER +
   MIGRATE +
   `
-local token_key     = KEYS[1]
-local feed_key      = KEYS[2]
-local feed_meta_key = KEYS[3]
-local now           = tonumber(ARGV[1])
-local since_epoch   = ARGV[2]
-local since_seq     = tonumber(ARGV[3])
-local page          = tonumber(ARGV[4])
-local prefix        = ARGV[5]
+local token_key       = KEYS[1]
+local feed_key        = KEYS[2]
+local feed_meta_key   = KEYS[3]
+local now             = tonumber(ARGV[1])
+local since_epoch     = ARGV[2]
+local since_seq       = tonumber(ARGV[3])
+local page            = tonumber(ARGV[4])
+local prefix          = ARGV[5]
 local migrate_prefix  = ARGV[6]
 local previous_hashes = ARGV[7]
 local current_hash    = ARGV[8]
 migrate(migrate_prefix, previous_hashes, current_hash)
 local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
+local a = answer(prefix, r, now)
 local v
-if not r[1] then v = '{"s":"unknown"}'
-elseif now > tonumber(r[2]) then v = '{"s":"expired","e":' .. r[2] .. '}'
-elseif r[3] or covers(prefix, { { r[4], r[5], r[6] } })[1] then v = '{"s":"revoked","e":' .. r[2] .. '}'
-else v = '{"s":"live","m":' .. r[1] .. '}' end
+if a == '!not_found' then v = '{"s":"unknown"}'
+elseif a == '!expired' then v = '{"s":"expired","e":' .. r[2] .. '}'
+elseif a == '!revoked' or a == '!covered' then v = '{"s":"revoked","e":' .. r[2] .. '}'
+else v = '{"s":"live","m":' .. a .. '}' end
 return '{"v":' .. v .. ',"f":' .. feed_read(feed_key, feed_meta_key, since_epoch, since_seq, page) .. '}'
 `;
 
@@ -66,17 +68,17 @@ export const LOOKUP_JWT =
   COVERS +
   MIGRATE +
   `
-local token_key     = KEYS[1]
-local deny_key      = KEYS[2]
-local feed_key      = KEYS[3]
-local feed_meta_key = KEYS[4]
-local prefix        = ARGV[1]
-local subject       = ARGV[2]
-local issued_at     = ARGV[3]
-local key_id        = ARGV[4]
-local since_epoch   = ARGV[5]
-local since_seq     = tonumber(ARGV[6])
-local page          = tonumber(ARGV[7])
+local token_key       = KEYS[1]
+local deny_key        = KEYS[2]
+local feed_key        = KEYS[3]
+local feed_meta_key   = KEYS[4]
+local prefix          = ARGV[1]
+local subject         = ARGV[2]
+local issued_at       = ARGV[3]
+local key_id          = ARGV[4]
+local since_epoch     = ARGV[5]
+local since_seq       = tonumber(ARGV[6])
+local page            = tonumber(ARGV[7])
 local migrate_prefix  = ARGV[8]
 local previous_hashes = ARGV[9]
 local current_hash    = ARGV[10]

@@ -154,3 +154,18 @@ local function migrate(prefix, olds, h)
   end
 end
 `;
+
+/**
+ * answer(prefix, r, now): get's answer for a record read as HMGET t m e r s ia k, in get's
+ * order of checks: "!not_found", "!expired", "!revoked" (marked), "!covered", else the
+ * metadata JSON. Needs COVERS. Commands: [MGET (covers)] (a live, unmarked record).
+ */
+export const ANSWER = `
+local function answer(prefix, r, now)
+  if not r[1] then return '!not_found' end
+  if now > tonumber(r[2]) then return '!expired' end
+  if r[3] then return '!revoked' end
+  if covers(prefix, { { r[4], r[5], r[6] } })[1] then return '!covered' end
+  return r[1]
+end
+`;

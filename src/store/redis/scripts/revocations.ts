@@ -88,15 +88,15 @@ export const DENY_JWT =
   FEED_APPEND +
   MIGRATE +
   `
-local deny_key      = KEYS[1]
-local token_key     = KEYS[2]
-local feed_key      = KEYS[3]
-local feed_meta_key = KEYS[4]
-local now           = ARGV[1]
-local h             = ARGV[2]
-local deny_ttl      = ARGV[3]
-local epoch         = ARGV[4]
-local maxlen        = tonumber(ARGV[5])
+local deny_key        = KEYS[1]
+local token_key       = KEYS[2]
+local feed_key        = KEYS[3]
+local feed_meta_key   = KEYS[4]
+local now             = ARGV[1]
+local h               = ARGV[2]
+local deny_ttl        = ARGV[3]
+local epoch           = ARGV[4]
+local maxlen          = tonumber(ARGV[5])
 local migrate_prefix  = ARGV[6]
 local previous_hashes = ARGV[7]
 local current_hash    = ARGV[8]

@@ -1,4 +1,4 @@
-import { COVERS, FEED_APPEND, MIGRATE } from "./fragments.js";
+import { ANSWER, COVERS, FEED_APPEND, MIGRATE } from "./fragments.js";
 
 /**
  * store: writes the token and its id, subject and expiry index entries. Refuses a token whose
@@ -109,21 +109,18 @@ return 'true'
  */
 export const GET =
   COVERS +
+  ANSWER +
   MIGRATE +
   `
-local token_key = KEYS[1]
-local now       = tonumber(ARGV[1])
-local prefix    = ARGV[2]
+local token_key       = KEYS[1]
+local now             = tonumber(ARGV[1])
+local prefix          = ARGV[2]
 local migrate_prefix  = ARGV[3]
 local previous_hashes = ARGV[4]
 local current_hash    = ARGV[5]
 migrate(migrate_prefix, previous_hashes, current_hash)
 local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
-if not r[1] then return '!not_found' end
-if now > tonumber(r[2]) then return '!expired' end
-if r[3] then return '!revoked' end
-if covers(prefix, { { r[4], r[5], r[6] } })[1] then return '!covered' end
-return r[1]
+return answer(prefix, r, now)
 `;
 
 /**
@@ -137,6 +134,7 @@ return r[1]
  */
 export const GET_BY_ID =
   COVERS +
+  ANSWER +
   `
 local id_key = KEYS[1]
 local prefix = ARGV[1]
@@ -144,11 +142,7 @@ local now    = tonumber(ARGV[2])
 local h = redis.call('GET', id_key)
 if not h then return '!not_found' end
 local r = redis.call('HMGET', prefix .. 't:' .. h, 'm', 'e', 'r', 's', 'ia', 'k')
-if not r[1] then return '!not_found' end
-if now > tonumber(r[2]) then return '!expired' end
-if r[3] then return '!revoked' end
-if covers(prefix, { { r[4], r[5], r[6] } })[1] then return '!covered' end
-return r[1]
+return answer(prefix, r, now)
 `;
 
 /**
@@ -172,15 +166,15 @@ export const DELETE =
   FEED_APPEND +
   MIGRATE +
   `
-local token_key     = KEYS[1]
-local expiry_key    = KEYS[2]
-local feed_key      = KEYS[3]
-local feed_meta_key = KEYS[4]
-local prefix        = ARGV[1]
-local h             = ARGV[2]
-local now           = ARGV[3]
-local epoch         = ARGV[4]
-local maxlen        = tonumber(ARGV[5])
+local token_key       = KEYS[1]
+local expiry_key      = KEYS[2]
+local feed_key        = KEYS[3]
+local feed_meta_key   = KEYS[4]
+local prefix          = ARGV[1]
+local h               = ARGV[2]
+local now             = ARGV[3]
+local epoch           = ARGV[4]
+local maxlen          = tonumber(ARGV[5])
 local migrate_prefix  = ARGV[6]
 local previous_hashes = ARGV[7]
 local current_hash    = ARGV[8]
@@ -253,14 +247,14 @@ export const REVOKE =
   FEED_APPEND +
   MIGRATE +
   `
-local token_key     = KEYS[1]
-local feed_key      = KEYS[2]
-local feed_meta_key = KEYS[3]
-local now           = ARGV[1]
-local h             = ARGV[2]
-local epoch         = ARGV[3]
-local maxlen        = tonumber(ARGV[4])
-local client_id     = ARGV[5]
+local token_key       = KEYS[1]
+local feed_key        = KEYS[2]
+local feed_meta_key   = KEYS[3]
+local now             = ARGV[1]
+local h               = ARGV[2]
+local epoch           = ARGV[3]
+local maxlen          = tonumber(ARGV[4])
+local client_id       = ARGV[5]
 local migrate_prefix  = ARGV[6]
 local previous_hashes = ARGV[7]
 local current_hash    = ARGV[8]
@@ -290,8 +284,8 @@ export const IS_REVOKED =
   COVERS +
   MIGRATE +
   `
-local token_key = KEYS[1]
-local prefix    = ARGV[1]
+local token_key       = KEYS[1]
+local prefix          = ARGV[1]
 local migrate_prefix  = ARGV[2]
 local previous_hashes = ARGV[3]
 local current_hash    = ARGV[4]
