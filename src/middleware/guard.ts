@@ -2,7 +2,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bearerToken } from "../http/auth.js";
 import { errorJson, isStoreOutage, keysUnavailable, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { decisionPoint, type DecisionFacts, type GuardMetrics, type GuardOutcome } from "./guard-metrics.js";
-import { checkAtEdge, type JwtVerifier } from "../jwt/verifier.js";
+import { checkAtEdge } from "../http/edge-check.js";
+import type { JwtVerifier } from "../jwt/verifier.js";
 import { StorageError } from "../store/core/errors.js";
 import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/core/types.js";
 

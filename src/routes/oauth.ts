@@ -5,7 +5,8 @@ import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { MAX_BODY_BYTES } from "../http/body.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
-import { checkAtEdge, type JwtVerifier } from "../jwt/verifier.js";
+import { checkAtEdge } from "../http/edge-check.js";
+import type { JwtVerifier } from "../jwt/verifier.js";
 import { ErrClientMismatch, StorageError } from "../store/core/errors.js";
 import type { JwtClaims, TokenStore } from "../store/core/types.js";
 
