@@ -64,6 +64,10 @@ export async function redisSnapshot(r: IORedis, prefix: string): Promise<IndexSn
       continue; // cutoffs, key revocations, deny-listed JWTs: not indexes
     else throw new Error(`unexpected key ${key}`);
   }
+  // as the memory backend's snapshot: the expiry index may still list a deleted token until its
+  // expiry (cleanup drops it then); only entries with a record are ones cleanup would act on
+  const stored = new Set(snap.tokens.map((t) => t.hash));
+  snap.expiry = snap.expiry.filter((h) => stored.has(h));
   return snap;
 }
 

@@ -168,7 +168,7 @@ export class RedisTokenStore implements FeedStore {
 
   async delete(token: string): Promise<void> {
     const [h, key, previous] = await tokenKeys("delete", token, this.hashers);
-    const keys = [`${this.prefix}t:${h}`, `${this.prefix}x`, ...this.feedKeys()];
+    const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
     acknowledged(
       "delete",
       key,

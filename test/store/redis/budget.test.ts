@@ -64,6 +64,27 @@ describe("commands billed per operation", () => {
     }
   });
 
+  it("keeps every write within budget on the appends that also trim the feed (every 32nd)", async () => {
+    const most: Record<string, number> = { revoke: 0, delete: 0, revokeSubject: 0, "store (again)": 0 };
+    for (let i = 0; i < 40; i++) {
+      t += 1; // after the last cutoff
+      const tok = raw("trim");
+      await store.store(tok, { id: raw("id"), subject: "trim" });
+      most["store (again)"] = Math.max(
+        most["store (again)"]!,
+        (await billed(() => store.store(tok, { id: raw("id"), subject: "trim" }))).total,
+      );
+      most.revoke = Math.max(most.revoke!, (await billed(() => store.revoke(tok))).total);
+      most.delete = Math.max(most.delete!, (await billed(() => store.delete(tok))).total);
+      most.revokeSubject = Math.max(most.revokeSubject!, (await billed(() => store.revokeSubject("trim"))).total);
+    }
+    expect(most.revoke).toBeLessThanOrEqual(6);
+    expect(most.delete).toBeLessThanOrEqual(8);
+    expect(most.revokeSubject).toBeLessThanOrEqual(8);
+    // storing a token again replaces its record (more work than a new token; no budget of its own)
+    expect(most["store (again)"]).toBeLessThanOrEqual(14);
+  });
+
   it("get and isRevoked ≤ 3, revoke ≤ 6, delete ≤ 8", async () => {
     const tok = raw("g");
     await store.store(tok, { id: raw("id"), subject: "bob", keyId: "k2" });

@@ -11,7 +11,8 @@
  *   P i:<id>       STRING h, expiring with the token
  *   P s:<subject>  ZSET  h scored by expiresAt; no TTL: cleanup removes expired members, and
  *                        Redis drops a set when its last member goes
- *   P x            ZSET  every h scored by expiresAt: cleanup's work list (no TTL)
+ *   P x            ZSET  every h scored by expiresAt: cleanup's work list (no TTL); a deleted
+ *                        token's h stays until cleanup, at its expiry, finds no record
  *   P f            ZSET  the change feed (below), each change scored by its seq (no TTL)
  *   P fm           HASH  n = the feed's last seq, e = its epoch (set by the first append)
  *   P c:<subject>  STRING the subject's cutoff (ms): tokens issued at or before it are refused

@@ -146,12 +146,13 @@ return answer(prefix, r, now)
 `;
 
 /**
- * delete: removes the token with its id, subject and expiry index entries, and appends "t<h>".
+ * delete: removes the token with its id and subject entries, and appends "t<h>". Its hash
+ * stays in the expiry index until its expiry, when cleanup finds no record and drops it: one
+ * command less, so even the append that trims the feed stays within the budget of 8.
  *
  * KEYS  1 token_key        P t:<h>
- *       2 expiry_key       P x
- *       3 feed_key         P f
- *       4 feed_meta_key    P fm
+ *       2 feed_key         P f
+ *       3 feed_meta_key    P fm
  * ARGV  1 prefix           P
  *       2 h                the token's hash
  *       3 now              ms, as written to the feed
@@ -159,17 +160,16 @@ return answer(prefix, r, now)
  *       5 maxlen           (n) the feed's length cap
  *       6..8               migrate's
  * Reply: "true", or "!not_found".
- * Commands: HMGET t, GET i, DEL t [i] (one DEL for both), ZREM s, ZREM x, feed_append
- *   (7, and the EVALSHA: 8).
+ * Commands: HMGET t, GET i, DEL t [i] (one DEL for both), ZREM s, feed_append
+ *   (6 or 7, and the EVALSHA: 7 or 8).
  */
 export const DELETE =
   FEED_APPEND +
   MIGRATE +
   `
 local token_key       = KEYS[1]
-local expiry_key      = KEYS[2]
-local feed_key        = KEYS[3]
-local feed_meta_key   = KEYS[4]
+local feed_key        = KEYS[2]
+local feed_meta_key   = KEYS[3]
 local prefix          = ARGV[1]
 local h               = ARGV[2]
 local now             = ARGV[3]
@@ -184,7 +184,6 @@ if not r[1] then return '!not_found' end
 local id_key = prefix .. 'i:' .. r[1]
 if redis.call('GET', id_key) == h then redis.call('DEL', token_key, id_key) else redis.call('DEL', token_key) end
 redis.call('ZREM', prefix .. 's:' .. r[2], h)
-redis.call('ZREM', expiry_key, h)
 feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h)
 return 'true'
 `;
