@@ -27,6 +27,8 @@ export default defineConfig({
                 OAUTH_CLIENTS: "client-a:client-a-secret-0123456789",
                 TOKEN_HASH_KEY: "test-pepper",
               },
+              // a real Workers Rate Limiting binding for the failure-limit tests (not the Worker's FAILURE_LIMITER)
+              ratelimits: { TEST_LIMITER: { simple: { limit: 3, period: 60 } } },
               // test-only: without it SELF.scheduled() fails with DataCloneError crossing the service binding
               compatibilityFlags: ["service_binding_extra_handlers"],
             },

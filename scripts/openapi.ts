@@ -85,10 +85,13 @@ export const ROUTES: Route[] = [
   {
     method: "post",
     path: "/admin/tokens",
-    summary: "Store a token (or update it)",
+    summary: "Store a token (or update it); without a token, mint a tagged one",
     requestBody: jsonBody(StoreBody),
     responses: {
-      201: json(Metadata, "the stored metadata"),
+      201: json(
+        v.object({ token: v.optional(v.string()), ...Metadata.entries }),
+        "the stored metadata; with `token` (shown this once) when the server minted it",
+      ),
       ...BODY_ERRORS,
       409: adminError("the id is held by another live token"),
       410: adminError("the token is revoked, or covered by a cutoff or key revocation"),

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
 import type { AppConfig } from "./config.js";
 import { errorJson } from "./http/errors.js";
@@ -7,6 +7,8 @@ import { adminRoutes } from "./routes/admin.js";
 import { oauthRoutes } from "./routes/oauth.js";
 import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
 import type { JwtVerifier } from "./jwt/verifier.js";
+import type { FailureLimit } from "./middleware/failure-limit.js";
+import type { TokenTags } from "./tokens/tagged.js";
 import type { GuardMetrics } from "./middleware/guard-metrics.js";
 import type { TokenStore } from "./store/core/types.js";
 import type { VerdictCache } from "./store/cache/verdict-cache.js";
@@ -26,6 +28,10 @@ export interface AppDeps {
   fetchOrigin?: OriginFetch;
   /** Verifies JWS-shaped tokens on every path, when a key set is configured. */
   jwt?: JwtVerifier;
+  /** Checks tagged tokens' tags on every path, and mints tokens for POST /admin/tokens. */
+  tags?: TokenTags;
+  /** Counts failed credentials per client (the FAILURE_LIMITER binding). */
+  failureLimit?: FailureLimit;
   /** A Workers Analytics Engine dataset: one data point per guard decision. */
   metrics?: GuardMetrics;
   /** Where operational lines (JSON) go. @default console.error */
@@ -42,6 +48,8 @@ export function createApp({
   guardStore = store,
   cache,
   jwt,
+  tags,
+  failureLimit,
   metrics,
   config,
   fetchOrigin,
@@ -62,9 +70,26 @@ export function createApp({
     return errorJson(c, 500, "internal_error", "the request could not be handled");
   });
 
-  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken, cache, jwt }));
-  app.route(OAUTH_PREFIX, oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken, jwt }));
-  app.use("*", tokenGuard({ store: guardStore, realm: config.realm, failMode: config.failMode, log, jwt, metrics }));
+  const tokenFormat = config.tokenFormat;
+  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken, cache, jwt, tags, tokenFormat }));
+  app.route(
+    OAUTH_PREFIX,
+    oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken, jwt, tags, tokenFormat }),
+  );
+  app.use(
+    "*",
+    tokenGuard({
+      store: guardStore,
+      realm: config.realm,
+      failMode: config.failMode,
+      log,
+      jwt,
+      tags,
+      tokenFormat,
+      failureLimit,
+      metrics,
+    }),
+  );
   app.all("*", forwardToOrigin(config.originUrl, fetchOrigin, log));
   return app;
 }

@@ -2,7 +2,9 @@ import type { JSONWebKeySet } from "jose";
 import type { Env } from "./env.js";
 import { algorithmsProblem, DEFAULT_ALGORITHMS } from "./jwt/verifier.js";
 import { DEFAULT_REALM, type FailMode } from "./middleware/guard.js";
+import type { TokenFormat } from "./http/edge-check.js";
 import { DEFAULT_KEY_PREFIX } from "./store/index.js";
+import { DEFAULT_TOKEN_PREFIX } from "./tokens/tagged.js";
 
 /** The Worker's settings, checked. Built from Env by {@link readConfig}. */
 export interface AppConfig {
@@ -22,6 +24,12 @@ export interface AppConfig {
   readonly cacheMaxEntries: number;
   /** JWT verification at the edge; absent when no key set is configured. */
   readonly jwt?: JwtConfig;
+  /** TOKEN_FORMAT: "tagged" lets only tagged opaque tokens reach the store. */
+  readonly tokenFormat: TokenFormat;
+  /** TOKEN_PREFIX: the prefix of minted tokens. */
+  readonly tokenPrefix: string;
+  /** How FAILURE_LIMITER (when bound) names a client, and its period (Retry-After). */
+  readonly failureLimit: { readonly clientHeader: string; readonly periodSeconds: number };
 }
 
 export interface JwtConfig {
@@ -32,6 +40,8 @@ export interface JwtConfig {
   readonly clockToleranceSeconds: number;
   readonly issuer?: string;
   readonly audience?: string;
+  /** JWT_CACHE_ENTRIES: verified JWTs remembered per isolate (only the signature check is skipped); 0: off. */
+  readonly cacheEntries: number;
 }
 
 /** A missing or malformed setting; `setting` names it. */
@@ -98,6 +108,22 @@ export function readConfig(env: Env): AppConfig {
   );
   const cacheMaxEntries = wholeSetting(str("CACHE_MAX_ENTRIES"), "CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000, "entries");
 
+  const hashKey = str("TOKEN_HASH_KEY");
+  const tokenFormat = str("TOKEN_FORMAT") ?? "any";
+  if (tokenFormat !== "any" && tokenFormat !== "tagged")
+    throw new ConfigError("TOKEN_FORMAT", 'must be "any" or "tagged"');
+  if (tokenFormat === "tagged" && hashKey === undefined)
+    throw new ConfigError("TOKEN_FORMAT", '"tagged" needs TOKEN_HASH_KEY: the tag key is derived from it');
+  const tokenPrefix = str("TOKEN_PREFIX") ?? DEFAULT_TOKEN_PREFIX;
+  if (!/^[A-Za-z0-9_-]{1,16}$/.test(tokenPrefix))
+    throw new ConfigError("TOKEN_PREFIX", "must be 1 to 16 letters, digits, _ or -");
+  const clientHeader = str("FAILURE_LIMIT_CLIENT_HEADER") ?? "CF-Connecting-IP";
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(clientHeader))
+    throw new ConfigError("FAILURE_LIMIT_CLIENT_HEADER", "must be a header name: letters, digits and -");
+  const period = str("FAILURE_LIMIT_PERIOD_S") ?? "60";
+  if (period !== "10" && period !== "60")
+    throw new ConfigError("FAILURE_LIMIT_PERIOD_S", "must be 10 or 60, the period of the [[ratelimits]] binding");
+
   return {
     adminToken,
     originUrl: originUrl.replace(/\/+$/, ""),
@@ -105,12 +131,15 @@ export function readConfig(env: Env): AppConfig {
     realm,
     oauthClients: parseClients(str("OAUTH_CLIENTS")),
     redis: url !== undefined && token !== undefined ? { url, token, timeoutMs: Number(timeout) } : undefined,
-    hashKey: str("TOKEN_HASH_KEY"),
+    hashKey,
     previousHashKeys: [str("TOKEN_HASH_KEY_PREVIOUS")].filter((k): k is string => k !== undefined),
     keyPrefix,
     cacheMaxStalenessMs,
     cacheMaxEntries,
     jwt: readJwtConfig(str),
+    tokenFormat,
+    tokenPrefix,
+    failureLimit: { clientHeader, periodSeconds: Number(period) },
   };
 }
 
@@ -119,7 +148,13 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
   const jwksUrl = str("JWT_JWKS_URL");
   const inline = str("JWT_JWKS");
   if (jwksUrl === undefined && inline === undefined) {
-    for (const name of ["JWT_ALGORITHMS", "JWT_CLOCK_TOLERANCE_S", "JWT_ISSUER", "JWT_AUDIENCE"] as const) {
+    for (const name of [
+      "JWT_ALGORITHMS",
+      "JWT_CLOCK_TOLERANCE_S",
+      "JWT_ISSUER",
+      "JWT_AUDIENCE",
+      "JWT_CACHE_ENTRIES",
+    ] as const) {
       if (str(name) !== undefined)
         throw new ConfigError(name, "needs JWT_JWKS_URL or JWT_JWKS: without a key set no JWT is verified");
     }
@@ -159,6 +194,14 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
     clockToleranceSeconds: wholeSetting(str("JWT_CLOCK_TOLERANCE_S"), "JWT_CLOCK_TOLERANCE_S", 30, 0, 300, "seconds"),
     issuer: str("JWT_ISSUER"),
     audience: str("JWT_AUDIENCE"),
+    cacheEntries: wholeSetting(
+      str("JWT_CACHE_ENTRIES"),
+      "JWT_CACHE_ENTRIES",
+      10_000,
+      0,
+      1_000_000,
+      "entries (0 turns the cache off)",
+    ),
   };
 }
 

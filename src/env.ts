@@ -38,6 +38,18 @@ export interface Env {
   JWT_ISSUER?: string;
   /** When set, a JWT's aud must contain it. */
   JWT_AUDIENCE?: string;
+  /** Verified JWTs remembered per isolate, so a token seen again skips only its signature check; "0" turns it off. Default 10000. */
+  JWT_CACHE_ENTRIES?: string;
   /** Optional Workers Analytics Engine dataset binding: one data point per guard decision. */
   METRICS?: AnalyticsEngineDataset;
+  /** "any" (default): untagged opaque tokens still go to the store. "tagged": only tagged ones can reach it. */
+  TOKEN_FORMAT?: string;
+  /** The prefix of minted (tagged) tokens, for secret scanners. Default "ets_". */
+  TOKEN_PREFIX?: string;
+  /** Optional Workers Rate Limiting binding: counts failed credentials per client (wrangler.toml [[ratelimits]]). */
+  FAILURE_LIMITER?: RateLimit;
+  /** The header naming the client for FAILURE_LIMITER. Default CF-Connecting-IP. */
+  FAILURE_LIMIT_CLIENT_HEADER?: string;
+  /** FAILURE_LIMITER's period in seconds (10 or 60, as in wrangler.toml), sent as Retry-After. Default 60. */
+  FAILURE_LIMIT_PERIOD_S?: string;
 }

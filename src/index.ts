@@ -59,5 +59,8 @@ export {
   type JwtVerifierOptions,
 } from "./jwt/verifier.js";
 export { KeySet, KeySetUnavailable, type KeySetOptions } from "./jwt/key-set.js";
+export { mintToken, TokenTags, DEFAULT_TOKEN_PREFIX, type TagCheck, type TokenTagsOptions } from "./tokens/tagged.js";
+export { checkAtEdge, type EdgeCheck, type EdgeOptions, type TokenFormat } from "./http/edge-check.js";
+export { FailureLimit, type FailureLimitOptions } from "./middleware/failure-limit.js";
 export { readConfig, ConfigError, type AppConfig } from "./config.js";
 export type { Env } from "./env.js";

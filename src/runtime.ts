@@ -6,6 +6,8 @@ import { MemoryTokenStore } from "./store/memory/store.js";
 import { RedisTokenStore } from "./store/redis/store.js";
 import { withVerdictCache } from "./store/cache/verdict-cache.js";
 import { JwtVerifier } from "./jwt/verifier.js";
+import { FailureLimit } from "./middleware/failure-limit.js";
+import { TokenTags } from "./tokens/tagged.js";
 import type { TokenStore } from "./store/core/types.js";
 
 export interface Runtime {
@@ -38,7 +40,12 @@ let loggedConfigError: string | undefined;
 export function runtimeFor(env: Env): Runtime {
   if (env === lastEnv && current !== undefined) return current.runtime;
   const config = readConfig(env);
-  const key = JSON.stringify([config, [...config.oauthClients], env.METRICS !== undefined]);
+  const key = JSON.stringify([
+    config,
+    [...config.oauthClients],
+    env.METRICS !== undefined,
+    env.FAILURE_LIMITER !== undefined,
+  ]);
   if (current?.key !== key) {
     let backend: TokenStore;
     try {
@@ -74,7 +81,31 @@ export function runtimeFor(env: Env): Runtime {
     current = {
       key,
       runtime: {
-        app: createApp({ store, guardStore: cache, cache, config, jwt, metrics: env.METRICS }),
+        app: createApp({
+          store,
+          guardStore: cache,
+          cache,
+          config,
+          jwt,
+          // the tag key comes from the pepper: without one, nothing is tagged or minted
+          tags:
+            config.hashKey === undefined
+              ? undefined
+              : new TokenTags({
+                  secret: config.hashKey,
+                  previousSecrets: config.previousHashKeys,
+                  prefix: config.tokenPrefix,
+                }),
+          failureLimit:
+            env.FAILURE_LIMITER === undefined
+              ? undefined
+              : new FailureLimit({
+                  limiter: env.FAILURE_LIMITER,
+                  clientHeader: config.failureLimit.clientHeader,
+                  periodSeconds: config.failureLimit.periodSeconds,
+                }),
+          metrics: env.METRICS,
+        }),
         store,
         config,
       },

@@ -28,6 +28,9 @@ function app(store: TokenStore = new MemoryTokenStore()) {
     previousHashKeys: [],
     cacheMaxStalenessMs: 0,
     cacheMaxEntries: 1,
+    tokenFormat: "any",
+    tokenPrefix: "ets_",
+    failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },
   };
   return createApp({ store, config, fetchOrigin: async () => new Response("origin"), log: () => {} });
 }

@@ -142,6 +142,17 @@ describe("configuration", () => {
     ],
     ["JWT_ISSUER without a key set", { ...good, JWT_ISSUER: "https://idp.test" }, "JWT_ISSUER"],
     [
+      "a negative JWT_CACHE_ENTRIES",
+      { ...good, JWT_JWKS: '{"keys":[]}', JWT_CACHE_ENTRIES: "-1" },
+      "JWT_CACHE_ENTRIES",
+    ],
+    [
+      "a JWT_CACHE_ENTRIES that is not a number",
+      { ...good, JWT_JWKS: '{"keys":[]}', JWT_CACHE_ENTRIES: "x" },
+      "JWT_CACHE_ENTRIES",
+    ],
+    ["JWT_CACHE_ENTRIES without a key set", { ...good, JWT_CACHE_ENTRIES: "100" }, "JWT_CACHE_ENTRIES"],
+    [
       "a Redis URL that is not http(s)",
       { ...good, UPSTASH_REDIS_REST_URL: "redis://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" },
       "UPSTASH_REDIS_REST_URL",
@@ -182,6 +193,15 @@ describe("configuration", () => {
       expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({ event: "config_error", setting });
     });
   }
+});
+
+describe("JWT_CACHE_ENTRIES", () => {
+  it("reaches the verifier's cacheEntries: 10000 by default, 0 turns the cache off", () => {
+    const jwt = { ADMIN_TOKEN: "a-good-admin-token-0123", ORIGIN_URL: "http://127.0.0.1:1", JWT_JWKS: '{"keys":[]}' };
+    expect(readConfig(jwt).jwt?.cacheEntries).toBe(10_000);
+    expect(readConfig({ ...jwt, JWT_CACHE_ENTRIES: "0" }).jwt?.cacheEntries).toBe(0);
+    expect(readConfig({ ...jwt, JWT_CACHE_ENTRIES: "1000000" }).jwt?.cacheEntries).toBe(1_000_000);
+  });
 });
 
 describe("the fail-mode default", () => {

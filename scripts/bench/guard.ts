@@ -6,6 +6,7 @@
  * requested in random order. Round trips are counted at the endpoint.
  * JWT rows (ES256, 1,000 tokens) run on the memory backend and on Redis with the cache.
  * Then the revocation delay: revoke through one Worker instance, poll through another until 401.
+ * Then forged opaque tokens (BENCH_FORGED=10000 of each shape) with TOKEN_FORMAT=tagged and =any.
  * Run: npm run bench:guard   (BENCH_REQUESTS=4000 per row, BENCH_CONCURRENCY=32, BENCH_TRIALS=20)
  */
 import { execFileSync } from "node:child_process";
@@ -73,6 +74,9 @@ const workers = {
   redisCache: guard(redisVars(BOUND_MS)),
   // a second instance (isolate) with the cache: the revocation-delay trials revoke through it
   redisCache2: guard(redisVars(BOUND_MS)),
+  // forged opaque tokens, with a tag key: only tagged tokens reach the store, or any token does
+  redisTagged: guard({ ...redisVars(BOUND_MS), TOKEN_HASH_KEY: "bench-pepper", TOKEN_FORMAT: "tagged" }),
+  redisAny: guard({ ...redisVars(BOUND_MS), TOKEN_HASH_KEY: "bench-pepper", TOKEN_FORMAT: "any" }),
 };
 type Name = keyof typeof workers;
 const urls = Object.fromEntries(
@@ -224,6 +228,47 @@ printTable(
   ["max ms", "median ms", "min ms", "bound + one round trip"],
   [[Math.max(...delays).toFixed(0), median(delays).toFixed(0), Math.min(...delays).toFixed(0), `${BOUND_MS} + ~20 ms`]],
 );
+
+// forged opaque tokens: random strings shaped as tagged tokens, and random untagged ones, all unknown
+const forgedCount = Number(process.env.BENCH_FORGED ?? 10_000);
+const randomChars = (n: number) =>
+  Array.from(
+    crypto.getRandomValues(new Uint8Array(n)),
+    (b) => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[b % 64],
+  ).join("");
+const forgedRows: (string | number)[][] = [];
+endpoint.control.latencyMs = 0;
+for (const [name, label] of [
+  ["redisTagged", "TOKEN_FORMAT=tagged"],
+  ["redisAny", "TOKEN_FORMAT=any"],
+] as const) {
+  for (const [shape, make] of [
+    ["tagged-looking (ets_ + 48, a forged tag)", () => `ets_${randomChars(48)}`],
+    ["untagged (32 random characters)", () => randomChars(32)],
+  ] as const) {
+    const forged = Array.from({ length: forgedCount }, make);
+    endpoint.resetStats();
+    let next = 0;
+    let refused = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < forged.length) if ((await get(urls[name], forged[next++]!)).status === 401) refused++;
+      }),
+    );
+    forgedRows.push([
+      label,
+      shape,
+      forged.length.toLocaleString("en-US"),
+      refused.toLocaleString("en-US"),
+      endpoint.stats.requests.toLocaleString("en-US"),
+      (endpoint.stats.requests / forged.length).toFixed(4),
+    ]);
+  }
+}
+console.log(
+  `\nforged opaque tokens, ${forgedCount.toLocaleString("en-US")} each, Redis with the cache (round trips counted at the endpoint)\n`,
+);
+printTable(["mode", "forged tokens", "sent", "401", "store round trips", "round trips / request"], forgedRows);
 
 agent.destroy();
 await Promise.all(Object.values(workers).map((mf) => mf.dispose()));

@@ -1,27 +1,49 @@
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
 import type { GetHints, JwtClaims } from "../store/core/types.js";
+import type { TokenTags } from "../tokens/tagged.js";
+
+/** Which opaque tokens may reach the store: "tagged" only, or "any" (tagged ones still checked at the edge). */
+export type TokenFormat = "any" | "tagged";
+
+/** What the edge checks before any store call; both parts optional. */
+export interface EdgeOptions {
+  /** Verifies JWS-shaped tokens (signature, algorithm, times, issuer, audience). */
+  jwt?: JwtVerifier;
+  /** Checks tagged opaque tokens' tags. */
+  tags?: TokenTags;
+  /** @default "any" */
+  format?: TokenFormat;
+}
 
 /** What the edge knows of a bearer token before any store call. */
 export type EdgeCheck =
   | { kind: "opaque" }
   | { kind: "jwt"; claims: JwtClaims }
   | { kind: "rejected"; description: string }
+  | { kind: "forged" }
   | { kind: "keys_unavailable"; error: KeySetUnavailable };
 
 /**
- * "Verify the JWT or refuse", written once for the guard, the admin API and OAuth. A token
- * that is not a JWS (or any token, with no verifier) is `opaque`: the store decides. A JWS is
- * `jwt` with its verified claims, `rejected` (forged, expired, wrong algorithm: it never
- * reaches the store), or `keys_unavailable` (the caller fails closed). Anything else throws.
+ * "Verify the credential or refuse", written once for the guard, the admin API and OAuth. A
+ * JWS is `jwt` with its verified claims, `rejected` (forged, expired, wrong algorithm), or
+ * `keys_unavailable` (the caller fails closed). An opaque token whose tag does not verify, or
+ * any untagged one under `format: "tagged"`, is `forged`: the store can hold no such token,
+ * so callers answer as for an unknown token, with no round trip. Other opaque tokens are
+ * `opaque`: the store decides. Anything unexpected throws.
  */
-export async function checkAtEdge(jwt: JwtVerifier | undefined, token: string, hints?: GetHints): Promise<EdgeCheck> {
-  if (jwt === undefined || !jwt.accepts(token)) return { kind: "opaque" };
-  try {
-    return { kind: "jwt", claims: await jwt.verify(token, hints) };
-  } catch (e) {
-    if (e instanceof JwtRejected) return { kind: "rejected", description: e.description };
-    if (e instanceof KeySetUnavailable) return { kind: "keys_unavailable", error: e };
-    throw e;
+export async function checkAtEdge(edge: EdgeOptions, token: string, hints?: GetHints): Promise<EdgeCheck> {
+  const { jwt, tags, format = "any" } = edge;
+  if (jwt !== undefined && jwt.accepts(token)) {
+    try {
+      return { kind: "jwt", claims: await jwt.verify(token, hints) };
+    } catch (e) {
+      if (e instanceof JwtRejected) return { kind: "rejected", description: e.description };
+      if (e instanceof KeySetUnavailable) return { kind: "keys_unavailable", error: e };
+      throw e;
+    }
   }
+  const tag = tags === undefined ? "untagged" : await tags.check(token);
+  if (tag === "invalid" || (tag === "untagged" && format === "tagged")) return { kind: "forged" };
+  return { kind: "opaque" };
 }

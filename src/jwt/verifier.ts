@@ -37,6 +37,45 @@ export interface JwtVerifierOptions extends KeySetOptions {
   audience?: string;
   /** The longest a token may live (`exp − iat`), in ms; keep it the store's `maxTokenLifetime`. @default 30 days, the store's default */
   maxLifetimeMs?: number;
+  /**
+   * How many verified JWTs this isolate remembers (LRU, keyed by the token's SHA-256; the raw
+   * token is never kept), so that a token seen again skips only its signature check: its times,
+   * issuer, audience and algorithm are checked again on every request, and its key must still
+   * be in the key set unchanged. A failure is never remembered. Memory, measured in V8 (map
+   * included): about 0.4 KB an entry with ordinary claims, 1.3 KB with `sub`, `jti`, `iss` and
+   * `kid` at their 256-character limits, 2.4 KB at worst (the same, outside Latin-1): the default
+   * bounds the cache at about 4 MB, 24 MB at worst. 0 turns it off.
+   * @default 10_000 (at most 1_000_000)
+   */
+  cacheEntries?: number;
+}
+
+/** What a cache entry keeps of a verified JWT: enough to check it again and to answer, never the token. */
+interface Verified {
+  readonly sub: string;
+  readonly jti: string | undefined;
+  readonly iss: string | undefined;
+  readonly kid: string | undefined;
+  readonly alg: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly nbf: number | undefined;
+  /** The `audience` option it was checked against, if any: the only thing of `aud` a check needs. */
+  readonly audience: string | undefined;
+  /** {@link KeySet.print} of the keys it verified against: a removed or replaced key changes it. */
+  readonly print: string;
+}
+
+/** What {@link JwtVerifier.cacheStats} reports. */
+export interface JwtCacheStats {
+  /** Entries held now. */
+  entries: number;
+  /** The bound on entries (`cacheEntries`). */
+  capacity: number;
+  /** Verifications answered from the cache: no signature check. */
+  hits: number;
+  /** Verifications that checked the signature (the cache on, no usable entry). */
+  misses: number;
 }
 
 /** A JWT that failed verification: 401 `invalid_token` with `description`. Nothing was stored. */
@@ -71,6 +110,11 @@ export class JwtVerifier {
   private readonly algorithms: string[];
   private readonly tolerance: number;
   private readonly maxLifetimeSeconds: number;
+  private readonly capacity: number;
+  /** SHA-256 of a token → its verification, least recently used first. */
+  private readonly cache = new Map<string, Verified>();
+  private hits = 0;
+  private misses = 0;
 
   /** Throws TypeError naming a bad option (the runtime turns it into a config error). */
   constructor(private readonly options: JwtVerifierOptions) {
@@ -81,6 +125,9 @@ export class JwtVerifier {
     if (!Number.isInteger(this.tolerance) || this.tolerance < 0 || this.tolerance > 300)
       throw new TypeError("clockToleranceSeconds must be a whole number from 0 to 300");
     this.maxLifetimeSeconds = Math.floor((options.maxLifetimeMs ?? DEFAULT_MAX_TOKEN_LIFETIME_MS) / 1000);
+    this.capacity = options.cacheEntries ?? 10_000;
+    if (!Number.isInteger(this.capacity) || this.capacity < 0 || this.capacity > 1_000_000)
+      throw new TypeError("cacheEntries must be a whole number from 0 to 1000000");
     this.keys = new KeySet(options);
   }
 
@@ -89,19 +136,46 @@ export class JwtVerifier {
     return JWS_SHAPE.test(token);
   }
 
-  /** The verified claims; rejects with JwtRejected (401) or KeySetUnavailable (503). */
+  /** The cache's counters (the tests read them). */
+  cacheStats(): JwtCacheStats {
+    return { entries: this.cache.size, capacity: this.capacity, hits: this.hits, misses: this.misses };
+  }
+
+  /**
+   * The verified claims; rejects with JwtRejected (401) or KeySetUnavailable (503). A token
+   * verified before is answered from the cache when every check but the signature passes again;
+   * otherwise its entry goes and it is verified in full, so the answer is the full one.
+   */
   async verify(token: string, hints?: GetHints): Promise<JwtClaims> {
+    let hash: string | undefined;
+    if (this.capacity > 0) {
+      hash = await sha256(token);
+      const seen = this.cache.get(hash);
+      if (seen !== undefined) {
+        this.cache.delete(hash);
+        if (this.stillValid(seen)) {
+          this.cache.set(hash, seen); // now the most recently used
+          this.hits++;
+          this.keys.refreshIfDue(hints); // a busy isolate still refreshes its key set
+          return claimsOf(seen);
+        }
+      }
+      this.misses++;
+    }
     let payload: JWTPayload;
     let kid: unknown;
+    let alg: string | undefined;
+    let print: string | undefined;
+    const { issuer, audience } = this.options;
     try {
       ({
         payload,
-        protectedHeader: { kid },
-      } = await jwtVerify(token, (h, t) => this.keys.key(h, t, hints), {
+        protectedHeader: { kid, alg },
+      } = await jwtVerify(token, (h, t) => this.keys.key(h, t, hints, (p) => (print = p)), {
         algorithms: this.algorithms,
         clockTolerance: this.tolerance,
-        issuer: this.options.issuer,
-        audience: this.options.audience,
+        issuer,
+        audience,
         requiredClaims: ["exp", "iat", "sub"],
         maxTokenAge: this.maxLifetimeSeconds,
         currentDate: new Date((this.options.now ?? Date.now)()),
@@ -114,7 +188,7 @@ export class JwtVerifier {
         throw new JwtRejected(`the token lacks the ${claim} claim`);
       throw new JwtRejected(REASONS[code] ?? CLAIM_REASONS[claim] ?? "the token is malformed");
     }
-    const { sub, jti, iss, iat, exp } = payload;
+    const { sub, jti, iss, iat, exp, nbf } = payload;
     if (stringProblem("sub", sub, LIMITS.subject) !== undefined)
       throw new JwtRejected("the token's sub claim is not acceptable");
     if (jti !== undefined && stringProblem("jti", jti, LIMITS.id) !== undefined)
@@ -124,14 +198,67 @@ export class JwtVerifier {
     if (iss !== undefined && stringProblem("iss", iss, LIMITS.field, true) !== undefined)
       throw new JwtRejected("the token's iss claim is not acceptable");
     if (exp! - iat! > this.maxLifetimeSeconds) throw new JwtRejected("the token lives longer than allowed");
-    const claims: JwtClaims = {
-      subject: sub as string,
-      issuedAt: new Date(iat! * 1000),
-      expiresAt: new Date(exp! * 1000),
+    const verified: Verified = {
+      sub: sub as string,
+      jti,
+      iss,
+      kid: kid as string | undefined,
+      alg: alg!,
+      iat: iat!,
+      exp: exp!,
+      nbf,
+      audience,
+      print: print!,
     };
-    if (kid !== undefined) claims.keyId = kid as string;
-    if (jti !== undefined) claims.id = jti;
-    if (iss !== undefined) claims.issuer = iss;
-    return claims;
+    if (hash !== undefined && print !== undefined) this.remember(hash, verified);
+    return claimsOf(verified);
   }
+
+  /**
+   * jose's checks of a verified token, but its signature's, made again now: `exp`, `nbf` and
+   * `iat` (with the same tolerance, clock and `maxTokenAge`), issuer, audience, algorithm, and
+   * its key unchanged in the set in hand. Each test is written so that NaN fails it.
+   */
+  private stillValid(v: Verified): boolean {
+    const now = Math.floor(new Date((this.options.now ?? Date.now)()).getTime() / 1000);
+    const age = now - v.iat;
+    const { issuer, audience } = this.options;
+    return (
+      v.exp > now - this.tolerance &&
+      (v.nbf === undefined || v.nbf <= now + this.tolerance) &&
+      age - this.tolerance <= this.maxLifetimeSeconds &&
+      age >= -this.tolerance &&
+      (issuer === undefined || v.iss === issuer) &&
+      (audience === undefined || v.audience === audience) &&
+      this.algorithms.includes(v.alg) &&
+      this.keys.print(v.kid) === v.print
+    );
+  }
+
+  private remember(hash: string, v: Verified): void {
+    this.cache.delete(hash);
+    this.cache.set(hash, v);
+    if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
+
+/** The claims of a verified token, made afresh for each answer (callers may keep or change them). */
+function claimsOf(v: Verified): JwtClaims {
+  const claims: JwtClaims = {
+    subject: v.sub,
+    issuedAt: new Date(v.iat * 1000),
+    expiresAt: new Date(v.exp * 1000),
+  };
+  if (v.kid !== undefined) claims.keyId = v.kid;
+  if (v.jti !== undefined) claims.id = v.jti;
+  if (v.iss !== undefined) claims.issuer = v.iss;
+  return claims;
+}
+
+const encoder = new TextEncoder();
+
+/** The cache key: a token's SHA-256, base64 (one flat 44-character string). */
+async function sha256(token: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(token)));
+  return btoa(String.fromCharCode(...bytes));
 }

@@ -1,5 +1,8 @@
-/** What the guard decided about one request. An unknown or malformed token is `invalid`. */
-export type GuardOutcome = "live" | "missing" | "invalid" | "expired" | "revoked" | "outage";
+/**
+ * What the guard decided about one request. An unknown, malformed or forged token is
+ * `invalid`; `limited`: its client was past the failure limit (429).
+ */
+export type GuardOutcome = "live" | "missing" | "invalid" | "expired" | "revoked" | "outage" | "limited";
 
 /** The part of Workers Analytics Engine's dataset binding the guard uses. */
 export interface GuardMetrics {

@@ -2,7 +2,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bearerToken } from "../http/auth.js";
 import { errorJson, isStoreOutage, keysUnavailable, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { decisionPoint, type DecisionFacts, type GuardMetrics, type GuardOutcome } from "./guard-metrics.js";
-import { checkAtEdge } from "../http/edge-check.js";
+import { checkAtEdge, type TokenFormat } from "../http/edge-check.js";
+import type { TokenTags } from "../tokens/tagged.js";
+import type { FailureLimit } from "./failure-limit.js";
 import type { JwtVerifier } from "../jwt/verifier.js";
 import { StorageError } from "../store/core/errors.js";
 import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/core/types.js";
@@ -40,6 +42,15 @@ export interface TokenGuardOptions {
    * @default undefined (every token is looked up)
    */
   jwt?: JwtVerifier;
+  /**
+   * Checks tagged opaque tokens' tags at the edge: a bad tag is refused as an unknown token,
+   * with no store call. @default undefined (no tag is checked)
+   */
+  tags?: TokenTags;
+  /** "tagged": only tagged opaque tokens reach the store; the rest are refused at the edge. @default "any" */
+  tokenFormat?: TokenFormat;
+  /** Refuses a client past a limit of failed credentials with 429. @default undefined (no limit) */
+  failureLimit?: FailureLimit;
   /**
    * A Workers Analytics Engine dataset (or anything with `writeDataPoint`): one data point per
    * decision, with no token and no hash (see {@link decisionPoint}).
@@ -81,6 +92,8 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   if (failMode !== "closed" && failMode !== "open") throw new Error('tokenGuard: failMode must be "closed" or "open"');
   const log = options.log ?? ((line: string) => console.error(line));
   const jwt = options.jwt;
+  const edgeOptions = { jwt: options.jwt, tags: options.tags, format: options.tokenFormat };
+  const limit = options.failureLimit;
   const metrics = options.metrics;
   const storeFor = typeof options.store === "function" ? options.store : () => options.store as TokenStore;
   let lastOutageLog = Number.NEGATIVE_INFINITY;
@@ -110,9 +123,14 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
       metrics?.writeDataPoint(decisionPoint(outcome, seen));
       return answer;
     };
+    const client = limit?.clientOf(c);
+    if (limit?.refuses(client, Date.now())) return decided("limited", limit.tooMany(c));
+    // a failed credential counts against its client; the one that crosses the limit gets 429
+    const failed = async (outcome: GuardOutcome, answer: Response): Promise<Response> =>
+      (await limit?.failed(client, Date.now())) ? decided("limited", limit!.tooMany(c)) : decided(outcome, answer);
     const token = bearerToken(c.req.header("Authorization"));
     if (token === undefined) {
-      return decided(
+      return failed(
         "missing",
         errorJson(c, 401, "missing_token", "a bearer token is required", {
           "WWW-Authenticate": `Bearer realm="${realm}"`,
@@ -120,15 +138,17 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
       );
     }
     if (token === null || token.length > LIMITS.token)
-      return decided("invalid", invalidToken(c, realm, "the token is malformed"));
+      return failed("invalid", invalidToken(c, realm, "the token is malformed"));
     seen.kind = jwt?.accepts(token) ? "jwt" : "opaque";
     let metadata: StoredTokenMetadata;
     try {
       const hints = hintsOf(c, (use) => (seen.cache = use));
       const store = storeFor(c);
-      // a JWT is verified at the edge first: one that fails costs no store round trip
-      const edge = await checkAtEdge(jwt, token, hints);
-      if (edge.kind === "rejected") return decided("invalid", invalidToken(c, realm, edge.description));
+      // a JWT is verified, and a tag checked, at the edge first: a failure costs no store round trip
+      const edge = await checkAtEdge(edgeOptions, token, hints);
+      if (edge.kind === "rejected") return failed("invalid", invalidToken(c, realm, edge.description));
+      // no oracle: a forged tag is answered exactly as an unknown token
+      if (edge.kind === "forged") return failed("invalid", invalidToken(c, realm, DESCRIPTIONS.token_not_found!));
       // never fail open on keys: that would admit forged tokens
       if (edge.kind === "keys_unavailable") {
         logOutage(edge.error);
@@ -144,7 +164,7 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     } catch (e) {
       // anything but a StorageError is treated as an outage too: never admit on a surprise
       if (e instanceof StorageError && !isStoreOutage(e)) {
-        return decided(
+        return failed(
           OUTCOMES[e.err.code] ?? "invalid",
           invalidToken(c, realm, DESCRIPTIONS[e.err.code] ?? "the token is not valid"),
         );

@@ -1,12 +1,14 @@
 import { vValidator } from "@hono/valibot-validator";
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import openapi from "../openapi.json" with { type: "json" };
 import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
 import { MAX_BODY_BYTES } from "../http/body.js";
 import { errorJson, keysUnavailable, withStore } from "../http/errors.js";
-import { checkAtEdge } from "../http/edge-check.js";
+import { checkAtEdge, type TokenFormat } from "../http/edge-check.js";
+import type { TokenTags } from "../tokens/tagged.js";
 import type { JwtVerifier } from "../jwt/verifier.js";
 import { ErrTokenRevoked, StorageError } from "../store/core/errors.js";
 import { LIMITS, type JwtClaims, type TokenMetadata, type TokenStore } from "../store/core/types.js";
@@ -17,6 +19,10 @@ export interface AdminDeps {
   adminToken: string;
   /** With a key set configured: JWS-shaped tokens in bodies are verified before the store sees them. */
   jwt?: JwtVerifier;
+  /** Checks tagged tokens before any store call, and mints a token when a body brings none. */
+  tags?: TokenTags;
+  /** "tagged": an untagged opaque token is unknown without a store call, and cannot be stored. @default "any" */
+  tokenFormat?: TokenFormat;
   cache?: Pick<VerdictCache, "stats" | "maxStalenessMs" | "maxEntries">;
 }
 
@@ -38,7 +44,8 @@ const Field = (name: string) => v.optional(v.string(`${name} must be a string`))
 export const TokenBody = v.strictObject({ token: Token }, (issue) => strictMessage(issue));
 export const StoreBody = v.strictObject(
   {
-    token: BearerToken,
+    // left out: the server mints a tagged token and answers it once
+    token: v.optional(BearerToken),
     id: v.string("id must be a string"),
     subject: v.string("subject must be a string"),
     issuer: Field("issuer"),
@@ -87,7 +94,7 @@ const requireJson: MiddlewareHandler = async (c, next) => {
  * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>`. Tokens travel in
  * bodies, never in URLs, because URLs end up in logs.
  */
-export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono {
+export function adminRoutes({ store, adminToken, cache, jwt, tags, tokenFormat }: AdminDeps): Hono {
   const admin = new Hono();
 
   admin.use("*", async function adminAuth(c, next) {
@@ -107,23 +114,52 @@ export function adminRoutes({ store, adminToken, cache, jwt }: AdminDeps): Hono 
     }),
   );
 
+  const edgeOptions = { jwt, tags, format: tokenFormat };
   /**
    * Runs `fn` with the body's token and, for a JWS-shaped token when a key set is configured,
-   * its verified claims. A JWT that fails verification never reaches the store: 400.
+   * its verified claims. What the edge refuses never reaches the store: a JWT that fails
+   * verification is 400; a forged tag (or an untagged token under TOKEN_FORMAT=tagged) is
+   * `forged`'s answer, 404 unless the route says otherwise.
    */
-  /** Runs `fn` with a JWT's verified claims (undefined for an opaque token); a JWT that fails is refused here. */
-  const withToken = (c: Context, token: string, fn: (claims: JwtClaims | undefined) => Promise<Response>) =>
+  const withToken = (
+    c: Context,
+    token: string,
+    fn: (claims: JwtClaims | undefined) => Promise<Response>,
+    forged = () => errorJson(c, 404, "token_not_found", "no such token: its tag does not verify"),
+  ) =>
     withStore(c, async () => {
-      const edge = await checkAtEdge(jwt, token);
+      const edge = await checkAtEdge(edgeOptions, token);
       if (edge.kind === "rejected") return errorJson(c, 400, "invalid_token", edge.description);
       if (edge.kind === "keys_unavailable") return keysUnavailable(c);
+      if (edge.kind === "forged") return forged();
       return fn(edge.kind === "jwt" ? edge.claims : undefined);
     });
 
-  admin.post("/tokens", requireJson, jsonBody(StoreBody), (c) => {
-    const { token, ...metadata } = c.req.valid("json");
+  admin.post("/tokens", requireJson, jsonBody(StoreBody), async (c) => {
+    const { token: given, ...metadata } = c.req.valid("json");
+    if (given === undefined && tags === undefined)
+      return errorJson(c, 400, "invalid_request", "token is required: minting one needs TOKEN_HASH_KEY on the server");
+    // minted here: the only time the raw token is ever shown
+    const token = given ?? (await tags!.mint());
+    const refuse = () =>
+      errorJson(
+        c,
+        400,
+        "invalid_request",
+        tokenFormat === "tagged"
+          ? "only tagged tokens are accepted (TOKEN_FORMAT=tagged): leave token out to mint one"
+          : "the token's tag does not verify: leave token out to mint one",
+      );
     // answer from what was stored: a second read could race a concurrent delete or revoke
-    return withToken(c, token, async () => c.json(await store.store(token, metadata as TokenMetadata), 201));
+    return withToken(
+      c,
+      token,
+      async () => {
+        const stored = await store.store(token, metadata as TokenMetadata);
+        return c.json(given === undefined ? { token, ...stored } : stored, 201);
+      },
+      refuse,
+    );
   });
   admin.post("/tokens/lookup", requireJson, jsonBody(TokenBody), (c) => {
     const { token } = c.req.valid("json");

@@ -1,11 +1,13 @@
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { MAX_BODY_BYTES } from "../http/body.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
-import { checkAtEdge } from "../http/edge-check.js";
+import { checkAtEdge, type TokenFormat } from "../http/edge-check.js";
+import type { TokenTags } from "../tokens/tagged.js";
 import type { JwtVerifier } from "../jwt/verifier.js";
 import { ErrClientMismatch, StorageError } from "../store/core/errors.js";
 import type { JwtClaims, TokenStore } from "../store/core/types.js";
@@ -18,6 +20,10 @@ export interface OAuthDeps {
   adminToken: string;
   /** With a key set configured: JWS-shaped tokens are verified, never written unverified. */
   jwt?: JwtVerifier;
+  /** Tagged tokens' tags, checked before any store call. */
+  tags?: TokenTags;
+  /** "tagged": an untagged opaque token is treated as invalid without a store call. @default "any" */
+  tokenFormat?: TokenFormat;
 }
 
 /** The form both endpoints take (RFC 7009 §2.1, RFC 7662 §2.1); OpenAPI is generated from it. */
@@ -139,11 +145,17 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
         })
       : undefined;
 
-  /** A JWS-shaped token's verified claims; undefined for an opaque token; null when it does not verify. */
+  const edgeOptions = { jwt: deps.jwt, tags: deps.tags, format: deps.tokenFormat };
+
+  /**
+   * A JWS-shaped token's verified claims; undefined for an opaque token the store decides
+   * about; null for a token that is invalid at the edge (a JWT that does not verify, a forged tag).
+   */
   async function claimsOf(token: string): Promise<JwtClaims | null | undefined> {
-    const edge = await checkAtEdge(deps.jwt, token);
+    const edge = await checkAtEdge(edgeOptions, token);
     if (edge.kind === "keys_unavailable") throw edge.error;
-    return edge.kind === "jwt" ? edge.claims : edge.kind === "rejected" ? null : undefined;
+    if (edge.kind === "rejected" || edge.kind === "forged") return null;
+    return edge.kind === "jwt" ? edge.claims : undefined;
   }
 
   oauth.post("/revoke", async (c) => {

@@ -3,7 +3,7 @@
  * inline or by the local JWKS server; a memory store with a movable clock behind the app.
  */
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import { JwtVerifier } from "../../src/jwt/verifier.js";
 import { ADMIN, adminJson, bearer, CLIENT_ID, CLIENT_SECRET, harness } from "../support/worker.js";
@@ -38,7 +38,7 @@ function sign(s: Signer, claims: JWTPayload = {}, header: Record<string, unknown
 }
 const b64url = (x: unknown) => btoa(JSON.stringify(x)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 
-function setup(o: { url?: string; issuer?: string; audience?: string } = {}) {
+function setup(o: { url?: string; issuer?: string; audience?: string; cacheEntries?: number } = {}) {
   const clock = { t: NOW };
   const jwt = new JwtVerifier({
     ...(o.url ? { url: o.url } : { jwks: inline }),
@@ -46,6 +46,7 @@ function setup(o: { url?: string; issuer?: string; audience?: string } = {}) {
     audience: o.audience,
     now: () => clock.t,
     cooldownMs: 30_000,
+    cacheEntries: o.cacheEntries,
   });
   const h = harness({ jwt });
   h.clock.t = NOW;
@@ -54,6 +55,11 @@ function setup(o: { url?: string; issuer?: string; audience?: string } = {}) {
   return { h, jwt };
 }
 const guarded = (h: ReturnType<typeof harness>, token: string) => h.app.request("/api/x", { headers: bearer(token) });
+/** The error_description of a 401, or the status when it is not one. */
+const refusal = async (res: Response) =>
+  res.status === 401
+    ? /error_description="([^"]*)"/.exec(res.headers.get("WWW-Authenticate") ?? "")?.[1]
+    : `status ${res.status}`;
 
 describe("JWT verification in the guard", () => {
   it("admits a good token with sub and jti as identity headers, after one revocation check", async () => {
@@ -130,6 +136,134 @@ describe("the verifier's options", () => {
     expect(() => new JwtVerifier({ jwks: inline, algorithms: [] })).toThrow(TypeError);
     expect(() => new JwtVerifier({ jwks: inline, algorithms: [] })).toThrow(/^algorithms: no algorithm is given/);
   });
+
+  it("refuses a cacheEntries that is not a whole number from 0 to 1,000,000, naming the option", () => {
+    for (const cacheEntries of [-1, 1.5, 1_000_001, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new JwtVerifier({ jwks: inline, cacheEntries }), String(cacheEntries)).toThrow(TypeError);
+      expect(() => new JwtVerifier({ jwks: inline, cacheEntries })).toThrow(/^cacheEntries must be a whole number/);
+    }
+    for (const cacheEntries of [0, 1, 1_000_000])
+      expect(new JwtVerifier({ jwks: inline, cacheEntries }).cacheStats().capacity).toBe(cacheEntries);
+    expect(new JwtVerifier({ jwks: inline }).cacheStats().capacity).toBe(10_000);
+  });
+});
+
+describe("the verified-JWT cache", () => {
+  it("skips only the signature of a token seen again: same claims, a revocation check on every request", async () => {
+    const { h, jwt } = setup({ issuer: "https://idp.test", audience: "api" });
+    const token = await sign(es, { sub: "carol", jti: "j-carol" });
+    for (let i = 1; i <= 3; i++) {
+      const res = await guarded(h, token);
+      expect(res.status).toBe(200);
+      expect(h.origin.at(-1)!.headers.get("X-Token-Subject")).toBe("carol");
+      expect(h.store.calls).toEqual({ checkJwt: i });
+    }
+    expect(jwt.cacheStats()).toEqual({ entries: 1, capacity: 10_000, hits: 2, misses: 1 });
+    // the same claims as a full verification, made afresh for each answer
+    const uncached = new JwtVerifier({ jwks: inline, issuer: "https://idp.test", audience: "api", now: () => NOW });
+    const full = await uncached.verify(token);
+    const hit = await jwt.verify(token);
+    expect(hit).toEqual(full);
+    expect(hit).toEqual({
+      subject: "carol",
+      id: "j-carol",
+      issuer: "https://idp.test",
+      keyId: "es-1",
+      issuedAt: new Date((sec(NOW) - 60) * 1000),
+      expiresAt: new Date((sec(NOW) + 3600) * 1000),
+    });
+    expect(hit).not.toBe(await jwt.verify(token));
+    expect(jwt.cacheStats().hits).toBe(4);
+    // a cached token revoked in the store is refused: the cache never answers for revocation
+    expect(await (await h.app.request("/admin/tokens/revoke", adminJson({ token }))).json()).toEqual({ revoked: true });
+    expect(await refusal(await guarded(h, token))).toBe("the token has been revoked");
+    expect(jwt.cacheStats().hits).toBe(6); // the admin call verified it too
+  });
+
+  // each: the claims; the last clock move (ms) at which the token holds and the first at which it
+  // does not (tolerance 30 s); the full path's answer then
+  const recheck: [string, JWTPayload, number, number, string][] = [
+    ["past exp + tolerance", { exp: sec(NOW) + 60 }, 89_000, 90_000, "the token has expired"],
+    ["back before nbf − tolerance", { nbf: sec(NOW) + 10 }, -20_000, -21_000, "the token is not yet valid"],
+    [
+      "back before iat − tolerance",
+      { iat: sec(NOW) + 10, exp: sec(NOW) + 600 },
+      -20_000,
+      -21_000,
+      "the token issue time is not acceptable",
+    ],
+  ];
+  for (const [what, claims, holds, move, description] of recheck) {
+    it(`refuses a cached token once the clock is ${what}, as an uncached one: "${description}"`, async () => {
+      const { h, jwt } = setup();
+      const off = setup({ cacheEntries: 0 });
+      const token = await sign(es, claims);
+      for (let i = 0; i < 2; i++) {
+        expect((await guarded(h, token)).status).toBe(200);
+        expect((await guarded(off.h, token)).status).toBe(200);
+      }
+      expect(jwt.cacheStats()).toMatchObject({ entries: 1, hits: 1 });
+      // one second short of the bound it still holds, from the cache
+      h.clock.t = off.h.clock.t = NOW + holds;
+      expect((await guarded(h, token)).status).toBe(200);
+      expect((await guarded(off.h, token)).status).toBe(200);
+      expect(jwt.cacheStats().hits).toBe(2);
+      h.clock.t = off.h.clock.t = NOW + move;
+      expect(await refusal(await guarded(off.h, token))).toBe(description);
+      expect(await refusal(await guarded(h, token))).toBe(description);
+      expect(jwt.cacheStats()).toMatchObject({ entries: 0, hits: 2, misses: 2 });
+      expect(off.jwt.cacheStats()).toEqual({ entries: 0, capacity: 0, hits: 0, misses: 0 });
+    });
+  }
+
+  it("checks issuer and audience again on a hit, against the options as they are now", async () => {
+    const options = { jwks: inline, issuer: "https://idp.test", audience: "api", now: () => NOW };
+    const jwt = new JwtVerifier(options);
+    const token = await sign(es, { aud: ["api", "other-api"] });
+    await jwt.verify(token);
+    await jwt.verify(token);
+    expect(jwt.cacheStats()).toMatchObject({ entries: 1, hits: 1 });
+    options.audience = "other-api"; // held too: a miss, then a full verification that passes
+    await jwt.verify(token);
+    expect(jwt.cacheStats()).toMatchObject({ entries: 1, hits: 1, misses: 2 });
+    options.audience = "third-api";
+    await expect(jwt.verify(token)).rejects.toMatchObject({ description: "the token audience is not accepted" });
+    options.audience = "api";
+    options.issuer = "https://elsewhere.test";
+    await expect(jwt.verify(token)).rejects.toMatchObject({ description: "the token issuer is not accepted" });
+    expect(jwt.cacheStats()).toMatchObject({ entries: 0, hits: 1 });
+  });
+
+  it("never caches a failure: a bad signature or an expired token is refused in full each time", async () => {
+    const { h, jwt } = setup();
+    const forged = await sign(other);
+    const expired = await sign(es, { exp: sec(NOW) - 31, iat: sec(NOW) - 100 });
+    for (let i = 0; i < 2; i++) {
+      expect(await refusal(await guarded(h, forged))).toBe("the token signature is invalid");
+      expect(await refusal(await guarded(h, expired))).toBe("the token has expired");
+    }
+    expect(jwt.cacheStats()).toEqual({ entries: 0, capacity: 10_000, hits: 0, misses: 4 });
+    expect(h.store.total()).toBe(0);
+  });
+
+  it("keeps at most cacheEntries tokens, dropping the least recently used", async () => {
+    const { h, jwt } = setup({ cacheEntries: 2 });
+    const [a, b, c] = await Promise.all([sign(es), sign(rs), sign(es)]);
+    for (const t of [a, b, a, c]) expect((await guarded(h, t)).status).toBe(200); // a was used after b: b goes
+    expect(jwt.cacheStats()).toEqual({ entries: 2, capacity: 2, hits: 1, misses: 3 });
+    expect((await guarded(h, a)).status).toBe(200);
+    expect((await guarded(h, c)).status).toBe(200);
+    expect(jwt.cacheStats()).toMatchObject({ entries: 2, hits: 3, misses: 3 });
+    expect((await guarded(h, b)).status).toBe(200);
+    expect(jwt.cacheStats()).toMatchObject({ entries: 2, hits: 3, misses: 4 });
+  });
+
+  it("is off with cacheEntries: 0", async () => {
+    const { h, jwt } = setup({ cacheEntries: 0 });
+    const token = await sign(es);
+    for (let i = 0; i < 3; i++) expect((await guarded(h, token)).status).toBe(200);
+    expect(jwt.cacheStats()).toEqual({ entries: 0, capacity: 0, hits: 0, misses: 0 });
+  });
 });
 
 describe("the key set over HTTP", () => {
@@ -157,6 +291,57 @@ describe("the key set over HTTP", () => {
     h.clock.t += 30_000;
     expect((await guarded(h, await sign(rs))).status).toBe(200);
     expect(await fetches(name)).toBe(3);
+  });
+
+  it("does not let a cached token outlive its key's removal from the set", async () => {
+    const name = `removed-${crypto.randomUUID()}`;
+    await serve(name, [es.jwk, rs.jwk]);
+    const { h, jwt } = setup({ url: `${jwksUrl}/${name}` });
+    const token = await sign(es);
+    expect((await guarded(h, token)).status).toBe(200);
+    expect((await guarded(h, token)).status).toBe(200);
+    expect(jwt.cacheStats()).toMatchObject({ entries: 1, hits: 1 });
+    // es-1 leaves the set; an unknown kid after the cooldown makes the key set refetch it
+    await serve(name, [rs.jwk]);
+    h.clock.t += 30_000;
+    expect(await refusal(await guarded(h, await sign(es, {}, { kid: "es-2" })))).toBe("no key matches the token");
+    expect(await fetches(name)).toBe(2);
+    expect(await refusal(await guarded(h, token))).toBe("no key matches the token");
+    expect(jwt.cacheStats()).toMatchObject({ entries: 0, hits: 1 });
+    // a token of a key still in the set is cached again as usual
+    const kept = await sign(rs);
+    expect((await guarded(h, kept)).status).toBe(200);
+    expect((await guarded(h, kept)).status).toBe(200);
+    expect(jwt.cacheStats()).toMatchObject({ entries: 1, hits: 2 });
+  });
+
+  it("refuses a cached token whose kid now names another key, as the full check does", async () => {
+    const name = `replaced-${crypto.randomUUID()}`;
+    await serve(name, [es.jwk]);
+    const { h, jwt } = setup({ url: `${jwksUrl}/${name}` });
+    const token = await sign(es);
+    expect((await guarded(h, token)).status).toBe(200);
+    expect((await guarded(h, token)).status).toBe(200);
+    await serve(name, [other.jwk]); // the same kid, es-1, for a different key
+    h.clock.t += 30_000;
+    expect((await guarded(h, await sign(es, {}, { kid: "es-2" }))).status).toBe(401);
+    expect(await fetches(name)).toBe(2);
+    expect(await refusal(await guarded(h, token))).toBe("the token signature is invalid");
+    expect(jwt.cacheStats()).toMatchObject({ entries: 0, hits: 1 });
+  });
+
+  it("still refreshes the key set past its lifetime when every request is a cache hit", async () => {
+    const name = `busy-${crypto.randomUUID()}`;
+    await serve(name, [es.jwk]);
+    const { h, jwt } = setup({ url: `${jwksUrl}/${name}` });
+    const token = await sign(es, { exp: sec(NOW) + 3600 });
+    expect((await guarded(h, token)).status).toBe(200);
+    await serve(name, [rs.jwk]);
+    h.clock.t += 11 * 60_000; // past the 10-minute lifetime: the hit answers and starts a refresh
+    expect((await guarded(h, token)).status).toBe(200);
+    expect(jwt.cacheStats().hits).toBe(1);
+    await vi.waitFor(async () => expect(await refusal(await guarded(h, token))).toBe("no key matches the token"));
+    expect(await fetches(name)).toBe(2);
   });
 
   it("keeps admitting with cached keys while the key set is down, and fails closed (503) with none", async () => {

@@ -30,6 +30,9 @@ function setup() {
       previousHashKeys: [],
       cacheMaxStalenessMs: 0,
       cacheMaxEntries: 1,
+      tokenFormat: "any",
+      tokenPrefix: "ets_",
+      failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },
     },
     fetchOrigin: async () => new Response("origin"),
   });

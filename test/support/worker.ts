@@ -2,7 +2,9 @@
 import type { AppConfig } from "../../src/config.js";
 import { createApp } from "../../src/app.js";
 import type { JwtVerifier } from "../../src/jwt/verifier.js";
+import type { FailureLimit } from "../../src/middleware/failure-limit.js";
 import type { GuardMetrics } from "../../src/middleware/guard-metrics.js";
+import type { TokenTags } from "../../src/tokens/tagged.js";
 import { MemoryTokenStore, RedisTokenStore, type TokenStore } from "../../src/store/index.js";
 
 export const ADMIN = "admin-token-for-tests-0123456789";
@@ -21,6 +23,9 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     previousHashKeys: [],
     cacheMaxStalenessMs: 0,
     cacheMaxEntries: 10_000,
+    tokenFormat: "any",
+    tokenPrefix: "ets_",
+    failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },
     ...overrides,
   };
 }
@@ -75,7 +80,14 @@ export interface Harness {
 
 /** A tiny app per test: memory store with a movable clock, an origin that records and echoes. */
 export function harness(
-  options: { config?: Partial<AppConfig>; store?: TokenStore; jwt?: JwtVerifier; metrics?: GuardMetrics } = {},
+  options: {
+    config?: Partial<AppConfig>;
+    store?: TokenStore;
+    jwt?: JwtVerifier;
+    metrics?: GuardMetrics;
+    tags?: TokenTags;
+    failureLimit?: FailureLimit;
+  } = {},
 ): Harness {
   const clock = { t: Date.UTC(2026, 10, 27, 12) };
   const memory = new MemoryTokenStore({ now: () => clock.t });
@@ -85,6 +97,8 @@ export function harness(
   const app = createApp({
     store,
     jwt: options.jwt,
+    tags: options.tags,
+    failureLimit: options.failureLimit,
     metrics: options.metrics,
     config: testConfig(options.config),
     log: (line) => logs.push(line),
