@@ -8,7 +8,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
 import { buildOpenApi, ROUTES } from "../scripts/openapi.js";
 import { createApp } from "../src/app.js";
-import type { AppConfig } from "../src/config.js";
+import { testConfig } from "./support/worker.js";
 import { MemoryTokenStore, RedisTokenStore, type TokenStore } from "../src/store/index.js";
 
 const ADMIN = "admin-token-for-tests-0123456789";
@@ -18,20 +18,7 @@ const committed = JSON.parse(readFileSync("src/openapi.json", "utf8")) as {
 };
 
 function app(store: TokenStore = new MemoryTokenStore()) {
-  const config: AppConfig = {
-    adminToken: ADMIN,
-    originUrl: "http://origin.test",
-    failMode: "closed",
-    realm: "r",
-    oauthClients: new Map([CLIENT]),
-    keyPrefix: "t:",
-    previousHashKeys: [],
-    cacheMaxStalenessMs: 0,
-    cacheMaxEntries: 1,
-    tokenFormat: "any",
-    tokenPrefix: "ets_",
-    failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },
-  };
+  const config = testConfig({ adminToken: ADMIN, realm: "r", oauthClients: new Map([CLIENT]) });
   return createApp({ store, config, fetchOrigin: async () => new Response("origin"), log: () => {} });
 }
 const honoPath = (p: string) => p.replace(/\{(\w+)\}/g, ":$1");

@@ -122,6 +122,19 @@ describe("configuration", () => {
       { ...good, JWT_JWKS: '{"keys":[]}', JWT_ALGORITHMS: " , " },
       "JWT_ALGORITHMS",
     ],
+    ["a TOKEN_FORMAT that is neither any nor tagged", { ...good, TOKEN_FORMAT: "strict" }, "TOKEN_FORMAT"],
+    ["TOKEN_FORMAT=tagged without TOKEN_HASH_KEY", { ...good, TOKEN_FORMAT: "tagged" }, "TOKEN_FORMAT"],
+    ["a TOKEN_PREFIX with a space", { ...good, TOKEN_PREFIX: "ets " }, "TOKEN_PREFIX"],
+    [
+      "a FAILURE_LIMIT_CLIENT_HEADER that is no header name",
+      { ...good, FAILURE_LIMIT_CLIENT_HEADER: "X Client: ip" },
+      "FAILURE_LIMIT_CLIENT_HEADER",
+    ],
+    [
+      "a FAILURE_LIMIT_PERIOD_S other than 10 or 60",
+      { ...good, FAILURE_LIMIT_PERIOD_S: "30" },
+      "FAILURE_LIMIT_PERIOD_S",
+    ],
     [
       "both JWT_JWKS_URL and JWT_JWKS",
       { ...good, JWT_JWKS: '{"keys":[]}', JWT_JWKS_URL: "https://idp.test/jwks" },

@@ -6,6 +6,7 @@ import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { MemoryTokenStore } from "../../src/store/index.js";
+import { testConfig } from "../support/worker.js";
 
 const ISSUER = "https://edge.test";
 const as: oauth.AuthorizationServer = {
@@ -20,20 +21,7 @@ function setup() {
   const store = new MemoryTokenStore();
   const app = createApp({
     store,
-    config: {
-      adminToken: "admin-token-for-tests-0123456789",
-      originUrl: "http://origin.test",
-      failMode: "closed",
-      realm: "r",
-      oauthClients: new Map([[CLIENT.client_id, SECRET]]),
-      keyPrefix: "t:",
-      previousHashKeys: [],
-      cacheMaxStalenessMs: 0,
-      cacheMaxEntries: 1,
-      tokenFormat: "any",
-      tokenPrefix: "ets_",
-      failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },
-    },
+    config: testConfig({ realm: "r", oauthClients: new Map([[CLIENT.client_id, SECRET]]) }),
     fetchOrigin: async () => new Response("origin"),
   });
   const options = { [oauth.customFetch]: async (url: string, init: RequestInit) => app.request(url, init) };
