@@ -57,6 +57,7 @@ export {
   ASYMMETRIC_ALGORITHMS,
   DEFAULT_ALGORITHMS,
   type JwtVerifierOptions,
+  type JwtCacheStats,
 } from "./jwt/verifier.js";
 export { KeySet, KeySetUnavailable, type KeySetOptions } from "./jwt/key-set.js";
 export { mintToken, TokenTags, DEFAULT_TOKEN_PREFIX, type TagCheck, type TokenTagsOptions } from "./tokens/tagged.js";
