@@ -120,6 +120,11 @@ export function readConfig(env: Env): AppConfig {
   const clientHeader = str("FAILURE_LIMIT_CLIENT_HEADER") ?? "CF-Connecting-IP";
   if (!/^[A-Za-z0-9-]{1,64}$/.test(clientHeader))
     throw new ConfigError("FAILURE_LIMIT_CLIENT_HEADER", "must be a header name: letters, digits and -");
+  if (/^(authorization|proxy-authorization|cookie)$/i.test(clientHeader))
+    throw new ConfigError(
+      "FAILURE_LIMIT_CLIENT_HEADER",
+      "must not be a credential header: its value would become a rate-limit key",
+    );
   const period = str("FAILURE_LIMIT_PERIOD_S") ?? "60";
   if (period !== "10" && period !== "60")
     throw new ConfigError("FAILURE_LIMIT_PERIOD_S", "must be 10 or 60, the period of the [[ratelimits]] binding");

@@ -131,6 +131,11 @@ describe("configuration", () => {
       "FAILURE_LIMIT_CLIENT_HEADER",
     ],
     [
+      "a FAILURE_LIMIT_CLIENT_HEADER that carries credentials",
+      { ...good, FAILURE_LIMIT_CLIENT_HEADER: "Authorization" },
+      "FAILURE_LIMIT_CLIENT_HEADER",
+    ],
+    [
       "a FAILURE_LIMIT_PERIOD_S other than 10 or 60",
       { ...good, FAILURE_LIMIT_PERIOD_S: "30" },
       "FAILURE_LIMIT_PERIOD_S",

@@ -12,6 +12,8 @@ export interface FailureLimitOptions {
 
 /** Clients this isolate remembers as over the limit; the oldest is forgotten past this. */
 const MAX_BLOCKED = 10_000;
+/** Longest client value kept as a key (an IPv6 address is at most 45); longer ones share one key. */
+const MAX_CLIENT_CHARS = 256;
 
 /**
  * Counts failed credentials (401s) per client with the Rate Limiting binding. A client past the
@@ -35,7 +37,9 @@ export class FailureLimit {
 
   /** The client a request comes from, or undefined (nothing is counted for an unnamed client). */
   clientOf(c: Context): string | undefined {
-    return c.req.header(this.clientHeader) || undefined;
+    const v = c.req.header(this.clientHeader);
+    if (!v) return undefined;
+    return v.length > MAX_CLIENT_CHARS ? "(oversized)" : v;
   }
 
   /** Whether `client` is refused now, before anything else is checked. */
@@ -51,7 +55,12 @@ export class FailureLimit {
   /** Counts one failure of `client`; true when that puts it past the limit (then it is refused for a period). */
   async failed(client: string | undefined, now: number): Promise<boolean> {
     if (client === undefined) return false;
-    const { success } = await this.limiter.limit({ key: client });
+    let success: boolean;
+    try {
+      ({ success } = await this.limiter.limit({ key: client }));
+    } catch {
+      return false; // the limit is advisory: a binding failure leaves the 401 as it is, never a 5xx
+    }
     if (success) return false;
     this.blocked.delete(client);
     this.blocked.set(client, now + this.periodMs);

@@ -92,6 +92,8 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   if (failMode !== "closed" && failMode !== "open") throw new Error('tokenGuard: failMode must be "closed" or "open"');
   const log = options.log ?? ((line: string) => console.error(line));
   const jwt = options.jwt;
+  if (options.tokenFormat !== undefined && options.tokenFormat !== "any" && options.tokenFormat !== "tagged")
+    throw new Error('tokenGuard: tokenFormat must be "any" or "tagged"');
   const edgeOptions = { jwt: options.jwt, tags: options.tags, format: options.tokenFormat };
   const limit = options.failureLimit;
   const metrics = options.metrics;

@@ -156,7 +156,9 @@ export function adminRoutes({ store, adminToken, cache, jwt, tags, tokenFormat }
       token,
       async () => {
         const stored = await store.store(token, metadata as TokenMetadata);
-        return c.json(given === undefined ? { token, ...stored } : stored, 201);
+        // the one response that carries a raw token: no cache may keep it (RFC 6749 §5.1)
+        if (given === undefined) return c.json({ token, ...stored }, 201, { "Cache-Control": "no-store" });
+        return c.json(stored, 201);
       },
       refuse,
     );

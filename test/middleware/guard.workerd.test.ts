@@ -217,5 +217,6 @@ describe("tokenGuard on its own", () => {
   it("rejects bad options when it is built", () => {
     expect(() => tokenGuard({} as never)).toThrow(/store is required/);
     expect(() => tokenGuard({ store: new MemoryTokenStore(), failMode: "maybe" as never })).toThrow(/failMode/);
+    expect(() => tokenGuard({ store: new MemoryTokenStore(), tokenFormat: "Tagged" as never })).toThrow(/tokenFormat/);
   });
 });

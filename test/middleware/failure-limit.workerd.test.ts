@@ -1,0 +1,52 @@
+/**
+ * The failure limit's edges: a binding that fails leaves the 401 as it is (never a 5xx), and
+ * what a client sends as its name cannot grow the isolate's memory; the mint response is never cached.
+ */
+import { describe, expect, it } from "vitest";
+import { FailureLimit } from "../../src/middleware/failure-limit.js";
+import { TokenTags } from "../../src/tokens/tagged.js";
+import { adminJson, bearer, harness } from "../support/worker.js";
+
+describe("the failure limit when things go wrong", () => {
+  it("answers 401, not a 5xx, when the Rate Limiting binding throws", async () => {
+    const broken = {
+      limit: async () => {
+        throw new Error("rate limiter unavailable");
+      },
+    } as unknown as RateLimit;
+    const h = harness({
+      tags: new TokenTags({ secret: "p" }),
+      failureLimit: new FailureLimit({ limiter: broken }),
+    });
+    const ip = { "CF-Connecting-IP": "1.2.3.4" };
+    const missing = await h.app.request("/api/x", { headers: ip });
+    const forged = await h.app.request("/api/x", { headers: { ...ip, ...bearer("ets_" + "A".repeat(48)) } });
+    const unknown = await h.app.request("/api/x", { headers: { ...ip, ...bearer("unknown-token") } });
+    expect([missing.status, forged.status, unknown.status]).toEqual([401, 401, 401]);
+  });
+
+  it("keeps no oversized client name: the blocked clients stay small whatever the header holds", async () => {
+    const always = { limit: async () => ({ success: false }) } as unknown as RateLimit;
+    const limit = new FailureLimit({ limiter: always, clientHeader: "X-Client" });
+    const h = harness({ failureLimit: limit });
+    const big = "x".repeat(60_000);
+    for (let i = 0; i < 200; i++) {
+      const res = await h.app.request("/api/x", { headers: { "X-Client": `${i}-${big}` } });
+      expect(res.status).toBe(429);
+    }
+    const blocked = (limit as unknown as { blocked: Map<string, number> }).blocked;
+    let bytes = 0;
+    for (const k of blocked.keys()) bytes += k.length;
+    // 200 clients already hold 12 MB; MAX_BLOCKED (10,000) of them would hold 600 MB
+    expect(bytes).toBeLessThan(1_000_000);
+  });
+});
+
+describe("the mint response", () => {
+  it("is marked Cache-Control: no-store, the one answer that carries a raw token", async () => {
+    const h = harness({ tags: new TokenTags({ secret: "p" }) });
+    const res = await h.app.request("/admin/tokens", adminJson({ id: "m", subject: "s" }));
+    expect(res.status).toBe(201);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+  });
+});
