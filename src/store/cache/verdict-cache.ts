@@ -316,8 +316,10 @@ export class VerdictCache implements TokenStore {
       // epoch or reset it: that newer read already saw what this one saw
       if (current !== undefined && readNo < this.cursorRead) return;
       if (batch.reset) this.counters.resets++;
-      // unknown and expired verdicts age on their own; refusals stay until an event lifts them
-      for (const [hash, v] of this.verdicts) if (v.state === "live") this.verdicts.delete(hash);
+      // a reset may hide any event: a revocation (live verdicts go) or a delete that lifted a
+      // revocation (revoked ones go too); unknown and expired verdicts age on their own
+      for (const [hash, v] of this.verdicts)
+        if (v.state === "live" || v.state === "revoked") this.verdicts.delete(hash);
       this.moveCursor(batch.cursor, readNo);
     } else {
       for (const event of batch.events) this.drop(event);

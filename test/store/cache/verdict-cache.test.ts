@@ -329,6 +329,22 @@ for (const [name, backend] of BACKENDS) {
       expect(await sentinel(w.b.get(token))).toBe("token_revoked");
     });
 
+    it("lets a revocation lifted by a delete that a reset hid go: the token stored again is live on B", async () => {
+      const w = world(backend, { feedMaxLength: 3 });
+      const token = tok();
+      await w.a.revokeKey("lift-begins");
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      await w.a.revoke(token);
+      expect(await sentinel(w.b.get(token))).toBe("token_revoked"); // B caches the refusal
+      await w.a.delete(token); // the event that lifts it...
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      for (let i = 0; i < 40; i++) await w.a.revokeKey(`lift-${i}-${token}`); // ...is lost to a reset
+      const resets = w.b.stats().resets;
+      await syncB(w);
+      expect(w.b.stats().resets).toBe(resets + 1);
+      expect(await sentinel(w.b.get(token))).toBe("live");
+    });
+
     it("reads a backlog of more than a page a page at a time, without a reset, keeping its verdicts", async () => {
       const w = world(backend, { feedPageSize: 3 });
       const [token, kept] = [tok(), tok()];
