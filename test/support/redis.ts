@@ -56,8 +56,13 @@ export async function redisSnapshot(r: IORedis, prefix: string): Promise<IndexSn
         ...(f.r === undefined ? {} : { revokedAt: Number(f.r) }),
       });
     } else if (rest.startsWith("i:")) snap.ids.push([rest.slice(2), value[0]!]);
-    else if (rest.startsWith("s:")) snap.subjects.push([rest.slice(2), pairs(value).map(([h]) => h)]);
-    else if (rest === "x") snap.expiry = pairs(value).map(([h]) => h);
+    else if (rest.startsWith("s:")) {
+      // the subject's marker (the latest `ia` stored) is not a token
+      const hashes = pairs(value)
+        .map(([h]) => h)
+        .filter((h) => h !== "~ia");
+      if (hashes.length > 0) snap.subjects.push([rest.slice(2), hashes]);
+    } else if (rest === "x") snap.expiry = pairs(value).map(([h]) => h);
     else if (rest === "f" || rest === "fm")
       continue; // the change feed: not an index
     else if (/^[ckd]:/.test(rest))

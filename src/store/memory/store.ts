@@ -145,11 +145,16 @@ export class MemoryTokenStore implements FeedStore {
     checkName("revokeSubject", "subject", subject);
     this.assertOpen("revokeSubject", subject);
     const now = this.now();
-    // constant cost: the cutoff refuses every token issued at or before it, and no record is touched
-    this.revocations.cutSubject(subject, now);
-    this.feed.append({ type: "subject", subject }, now);
+    // the cutoff refuses every token issued at or before it, and no record is touched; it is
+    // never earlier than a token already stored, whatever clock stored it (as on Redis)
+    let cut = now;
     let revoked = 0;
-    for (const e of this.bySubject.get(subject) ?? []) if (now <= e.expiresAt) revoked++;
+    for (const e of this.bySubject.get(subject) ?? []) {
+      cut = Math.max(cut, e.coveredFrom);
+      if (now <= e.expiresAt) revoked++;
+    }
+    this.revocations.cutSubject(subject, cut);
+    this.feed.append({ type: "subject", subject }, now);
     return { revoked };
   }
 

@@ -550,6 +550,21 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         expect(await store.list("hana")).toEqual([]);
       });
 
+      it("reaches a token stored just before it by a writer whose clock ran ahead", async () => {
+        const ahead = makeToken();
+        t += 20; // the issuing isolate's clock is 20 ms ahead of the revoking one's
+        await store.store(ahead, makeMeta({ subject: "ines" }));
+        t -= 20;
+        expect(await store.revokeSubject("ines")).toEqual({ revoked: 1 });
+        t += 1000;
+        await rejects(store.get(ahead), ErrTokenRevoked, "get");
+        expect(await store.list("ines")).toEqual([]);
+        // a token issued after the cutoff, by any clock, is live
+        const later = makeToken();
+        await store.store(later, makeMeta({ subject: "ines" }));
+        expect((await store.get(later)).subject).toBe("ines");
+      });
+
       it("answers 0 for an unknown subject and rejects a malformed one", async () => {
         expect(await store.revokeSubject("nobody")).toEqual({ revoked: 0 });
         const e = await rejects(store.revokeSubject(""), ErrInvalidMetadata, "revokeSubject");

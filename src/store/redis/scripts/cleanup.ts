@@ -1,3 +1,5 @@
+import { SUBJECT_MARKER } from "./fragments.js";
+
 /**
  * cleanup: takes up to `batch` entries due before now off the expiry index and removes each
  * token that is still expired, with its id and subject entries; a token stored again with a
@@ -12,7 +14,7 @@
  *       4 retention        (n) ms a change stays in the feed
  * Reply: [removed, popped]; popped < batch means nothing more is due.
  * Commands: ZRANGEBYSCORE x, per entry HMGET t and ZADD x or ZREM x (with GET i, [DEL i],
- *   ZREM s, DEL t for an expired token); ZRANGE f 0 0, [ZRANGE f, ZREMRANGEBYRANK f] (an old
+ *   ZREM s, ZCARD s, [ZREM s marker], DEL t for an expired token); ZRANGE f 0 0, [ZRANGE f, ZREMRANGEBYRANK f] (an old
  *   change): 3 with the EVALSHA when nothing is due.
  */
 export const CLEANUP = `
@@ -29,7 +31,10 @@ for _, h in ipairs(due) do
   local r = redis.call('HMGET', t, 'id', 's', 'e')
   if r[1] and tonumber(now) > tonumber(r[3]) then
     if redis.call('GET', prefix .. 'i:' .. r[1]) == h then redis.call('DEL', prefix .. 'i:' .. r[1]) end
-    redis.call('ZREM', prefix .. 's:' .. r[2], h)
+    local sk = prefix .. 's:' .. r[2]
+    redis.call('ZREM', sk, h)
+    -- the subject's last token: its marker goes too, and with it the set
+    if redis.call('ZCARD', sk) == 1 then redis.call('ZREM', sk, '${SUBJECT_MARKER}') end
     redis.call('DEL', t)
     removed = removed + 1
   end

@@ -9,8 +9,10 @@
  *                        subject cutoff is compared with (issuedAt, but never after the store),
  *                        k = keyId (if any), r = revokedAt ms (if revoked one by one)
  *   P i:<id>       STRING h, expiring with the token
- *   P s:<subject>  ZSET  h scored by expiresAt; no TTL: cleanup removes expired members, and
- *                        Redis drops a set when its last member goes
+ *   P s:<subject>  ZSET  h scored by expiresAt (the longest it was stored with), and the marker
+ *                        member "~ia" scored by the latest `ia` stored (revokeSubject's cutoff
+ *                        is never earlier); no TTL: cleanup removes expired members and the
+ *                        marker with the last one, and Redis drops an empty set
  *   P x            ZSET  every h scored by expiresAt: cleanup's work list (no TTL); a deleted
  *                        token's h stays until cleanup, at its expiry, finds no record
  *   P f            ZSET  the change feed (below), each change scored by its seq (no TTL)
@@ -40,6 +42,9 @@
  * Every script returns one string: JSON, or "!<code>" for an outcome the caller turns into
  * a StorageError (REFUSALS). `now` always comes from the caller's clock, never from Redis.
  */
+
+/** The member of `P s:<subject>` scored by the latest `ia` stored for the subject (no hash is "~ia"). */
+export const SUBJECT_MARKER = "~ia";
 
 /** The feed is trimmed to its length cap on every FEED_TRIM_EVERY-th append, not on each. */
 export const FEED_TRIM_EVERY = 32;

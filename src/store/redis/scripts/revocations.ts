@@ -1,8 +1,10 @@
-import { FEED_APPEND, MIGRATE } from "./fragments.js";
+import { FEED_APPEND, MIGRATE, SUBJECT_MARKER } from "./fragments.js";
 
 /**
  * revokeSubject: records the subject's cutoff (keeping the latest) and appends "s<subject>".
- * Constant cost: no token record is touched; every read applies the cutoff.
+ * Constant cost: no token record is touched; every read applies the cutoff. The cutoff is
+ * `now`, or the subject's latest stored `ia` if that is later (another writer's clock ahead),
+ * so every token stored before this call is reached.
  *
  * KEYS  1 subject_key      P s:<subject>
  *       2 feed_key         P f
@@ -14,8 +16,8 @@ import { FEED_APPEND, MIGRATE } from "./fragments.js";
  *       4 maxlen           (n) the feed's length cap
  *       5 cutoff_ttl       (n) ms the cutoff is kept: maxTokenLifetime + grace
  * Reply: how many unexpired stored tokens of the subject the cutoff reaches.
- * Commands: SET c GET, [SET c] (a later cutoff was already set), ZCOUNT s, feed_append:
- *   5 with the EVALSHA, whatever the subject holds.
+ * Commands: ZSCORE s (the marker), SET c GET, [SET c] (a later cutoff was already set),
+ *   ZCOUNT s, feed_append: 6 with the EVALSHA, whatever the subject holds.
  */
 export const REVOKE_SUBJECT =
   FEED_APPEND +
@@ -29,9 +31,13 @@ local subject       = ARGV[2]
 local epoch         = ARGV[3]
 local maxlen        = tonumber(ARGV[4])
 local cutoff_ttl    = tonumber(ARGV[5])
-local before = redis.call('SET', cutoff_key, now, 'PX', cutoff_ttl, 'GET')
-if before and tonumber(before) > now then redis.call('SET', cutoff_key, before, 'PX', cutoff_ttl) end
+-- never earlier than the latest token stored for the subject, whatever its writer's clock said
+local latest = tonumber(redis.call('ZSCORE', subject_key, '${SUBJECT_MARKER}') or 0)
+local cut = math.max(now, latest)
+local before = redis.call('SET', cutoff_key, cut, 'PX', cutoff_ttl, 'GET')
+if before and tonumber(before) > cut then redis.call('SET', cutoff_key, before, 'PX', cutoff_ttl) end
 local reached = redis.call('ZCOUNT', subject_key, now, '+inf')
+if latest >= now then reached = reached - 1 end -- the marker is not a token
 feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 's' .. subject)
 return tostring(reached)
 `;

@@ -1,4 +1,4 @@
-import { ANSWER, COVERS, FEED_APPEND, MIGRATE } from "./fragments.js";
+import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_MARKER } from "./fragments.js";
 
 /**
  * store: writes the token and its id, subject and expiry index entries. Refuses a token whose
@@ -27,7 +27,8 @@ import { ANSWER, COVERS, FEED_APPEND, MIGRATE } from "./fragments.js";
  *      12 key_id           '' for none
  *      13..15              migrate's
  * Reply: "true", or "!revoked" (the stored record is revoked), "!covered", "!conflict".
- * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s, ZADD x
+ * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s (the
+ *   token and the subject's marker, one command), ZADD x
  *   (7, and the EVALSHA: 8).
  * More when: the id is held by another token (HGET t:<holder> e, [SET i]); the token is stored
  *   again (PEXPIRE i or GET i:<old id> [DEL], [ZREM s:<old subject>], [HDEL t k], feed_append).
@@ -90,7 +91,10 @@ if key_id ~= '' then
 end
 redis.call('HSET', token_key, unpack(fields))
 redis.call('PEXPIRE', token_key, ttl)
-redis.call('ZADD', subject_key, exp, h)
+-- GT keeps the latest covered_from on the subject's marker (and an entry's longest expiry):
+-- revokeSubject sets its cutoff no earlier, so it reaches every token stored before it,
+-- whatever the clocks of the writers
+redis.call('ZADD', subject_key, 'GT', exp, h, covered_from, '${SUBJECT_MARKER}')
 redis.call('ZADD', expiry_key, exp, h)
 if prev[1] then feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h) end
 return 'true'
@@ -213,8 +217,8 @@ local grace       = tonumber(ARGV[3])
 local found, recs, out = {}, {}, {}
 redis.call('ZREMRANGEBYSCORE', subject_key, '-inf', '(' .. (tonumber(now) - grace))
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', subject_key, now, '+inf')) do
-  local r = redis.call('HMGET', prefix .. 't:' .. h, 'm', 'r', 's', 'ia', 'k')
-  if r[1] and not r[2] then
+  local r = h ~= '${SUBJECT_MARKER}' and redis.call('HMGET', prefix .. 't:' .. h, 'm', 'r', 's', 'ia', 'k', 'e') or {}
+  if r[1] and not r[2] and tonumber(r[6]) >= tonumber(now) then
     found[#found + 1] = r[1]
     recs[#recs + 1] = { r[3], r[4], r[5] }
   end
