@@ -4,7 +4,8 @@ import { SUBJECT_MARKER } from "./fragments.js";
  * cleanup: takes up to `batch` entries due before now off the expiry index and removes each
  * token that is still expired, with its id and subject entries; a token stored again with a
  * later expiry goes back in the index. Then forgets feed changes older than the retention
- * window (appends trim the feed by length only, so this keeps its age bounded too).
+ * window, up to `batch` of them a call (appends trim the feed by length only, so this keeps
+ * its age bounded too).
  *
  * KEYS  1 expiry_key       P x
  *       2 feed_key         P f
@@ -48,8 +49,9 @@ local oldest = tonumber(now) - retention
 local at = function(m) return tonumber(string.match(m, '^%d+:(%-?%d+):')) end
 local first = redis.call('ZRANGE', feed_key, 0, 0)[1]
 if first and at(first) < oldest then
-  local all, old = redis.call('ZRANGE', feed_key, 0, -1), 0
-  for i, m in ipairs(all) do
+  -- at most a batch of the oldest changes per call: the script's work stays bounded
+  local oldest_changes, old = redis.call('ZRANGE', feed_key, 0, batch - 1), 0
+  for i, m in ipairs(oldest_changes) do
     if at(m) >= oldest then break end
     old = i
   end
