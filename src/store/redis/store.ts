@@ -136,7 +136,6 @@ export class RedisTokenStore implements FeedStore {
         rec.keyId ?? "",
         ...this.migrateArgs(h, previous),
       ],
-      { revoked: "stays_revoked" },
     );
     acknowledged("store", key, raw);
     return toMetadata(rec);
@@ -411,8 +410,6 @@ export class RedisTokenStore implements FeedStore {
     script: Script,
     keys: string[],
     args: (string | number)[],
-    /** A script outcome read as another refusal here (store: "revoked" means it stays revoked). */
-    renames: Partial<Record<Refusal, Refusal>> = {},
   ): Promise<unknown> {
     if (this.closed) throw unavailable(op, key, "the store is closed");
     let raw: unknown;
@@ -426,7 +423,7 @@ export class RedisTokenStore implements FeedStore {
     if (raw.startsWith("!")) {
       const outcome = raw.slice(1);
       if (!Object.hasOwn(REFUSALS, outcome)) throw unavailable(op, key, "the reply is not a known outcome");
-      throw refusal(op, key, renames[outcome as Refusal] ?? (outcome as Refusal));
+      throw refusal(op, key, outcome as Refusal);
     }
     try {
       return JSON.parse(raw) as unknown;

@@ -26,7 +26,7 @@ import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_MARKER } from "./fragment
  *      11 covered_from     ms, stored as sent (ia): min(issuedAt, now)
  *      12 key_id           '' for none
  *      13..15              migrate's
- * Reply: "true", or "!revoked" (the stored record is revoked), "!covered", "!conflict".
+ * Reply: "true", or "!stays_revoked" (the stored record is revoked), "!covered", "!conflict".
  * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s (the
  *   token and the subject's marker, one command), ZADD x
  *   (7, and the EVALSHA: 8).
@@ -65,7 +65,7 @@ local prev = redis.call('HMGET', token_key, 'id', 's', 'r', 'ia', 'k')
 local recs = { { subject, covered_from, key_id } }
 if prev[1] then recs[2] = { prev[2], prev[4], prev[5] } end
 local cov = covers(prefix, recs)
-if prev[3] or cov[2] then return '!revoked' end
+if prev[3] or cov[2] then return '!stays_revoked' end
 if cov[1] then return '!covered' end
 local ttl = exp - now + grace
 -- claims the id unless another key holds it: one command in the common case
