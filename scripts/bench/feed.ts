@@ -61,17 +61,36 @@ for (const [i, t] of HOT.entries()) await writer.store(t, { id: `hot-${i}`, subj
 await writer.revokeKey("feed-bench-begins"); // the feed exists before the first row
 let issued = 0;
 
+/** Gets the reader's every hot token once and waits for its syncs: it sits at the feed's head. */
+async function settle(hints: { waitUntil(p: Promise<unknown>): void }, pending: Promise<unknown>[]): Promise<void> {
+  for (const t of HOT) await reader.get(t, hints);
+  await Promise.all(pending.splice(0));
+}
+
+/** READERS loops of gets on random hot tokens while `going()`; resolves how many gets were made. */
+async function readHot(hints: { waitUntil(p: Promise<unknown>): void }, going: () => boolean): Promise<number> {
+  let gets = 0;
+  await Promise.all(
+    Array.from({ length: READERS }, async () => {
+      while (going()) {
+        await reader.get(HOT[Math.floor(Math.random() * HOT.length)]!, hints).catch(() => undefined);
+        gets++;
+        if (gets % 64 === 0) await new Promise((r) => setImmediate(r));
+      }
+    }),
+  );
+  return gets;
+}
+
 async function row(rate: number): Promise<(string | number)[]> {
   const pending: Promise<unknown>[] = [];
   const hints = { waitUntil: (p: Promise<unknown>) => void pending.push(p) };
   // let the reader settle on the feed's head, then count from a clean slate
-  for (const t of HOT) await reader.get(t, hints);
-  await Promise.all(pending.splice(0));
+  await settle(hints, pending);
   const before = reader.stats();
   endpoint.resetStats();
   const start = performance.now();
   const end = start + seconds * 1000;
-  let gets = 0;
   let writes = 0;
   let revocations = 0;
   const inflight = new Set<Promise<unknown>>();
@@ -97,14 +116,7 @@ async function row(rate: number): Promise<(string | number)[]> {
     }
     await Promise.all(inflight);
   })();
-  const reading = Array.from({ length: READERS }, async () => {
-    while (performance.now() < end) {
-      await reader.get(HOT[Math.floor(Math.random() * HOT.length)]!, hints).catch(() => undefined);
-      gets++;
-      if (gets % 64 === 0) await new Promise((r) => setImmediate(r));
-    }
-  });
-  await Promise.all([writing, ...reading]);
+  const [, gets] = await Promise.all([writing, readHot(hints, () => performance.now() < end)]);
   await Promise.all(pending.splice(0));
   const elapsed = (performance.now() - start) / 1000;
   const after = reader.stats();
@@ -140,25 +152,18 @@ async function massRevocation(): Promise<(string | number)[]> {
     );
   const pending: Promise<unknown>[] = [];
   const hints = { waitUntil: (p: Promise<unknown>) => void pending.push(p) };
-  for (const t of HOT) await reader.get(t, hints);
-  await Promise.all(pending.splice(0));
+  await settle(hints, pending);
   const before = reader.stats();
   endpoint.resetStats();
   const start = performance.now();
   let revoking = true;
-  let gets = 0;
-  const reading = Array.from({ length: READERS }, async () => {
-    while (revoking || performance.now() - start < 2 * BOUND_MS) {
-      await reader.get(HOT[Math.floor(Math.random() * HOT.length)]!, hints).catch(() => undefined);
-      gets++;
-      if (gets % 64 === 0) await new Promise((r) => setImmediate(r));
-    }
-  });
+  // the reader keeps going one bound past the last revocation
+  const reading = readHot(hints, () => revoking || performance.now() - start < 2 * BOUND_MS);
   for (let i = 0; i < victims.length; i += 2000)
     await Promise.all(victims.slice(i, i + 2000).map((t) => writer.revoke(t)));
   const revokeSeconds = (performance.now() - start) / 1000;
   revoking = false;
-  await Promise.all(reading);
+  const gets = await reading;
   await Promise.all(pending.splice(0));
   const after = reader.stats();
   return [
