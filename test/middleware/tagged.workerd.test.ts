@@ -45,6 +45,57 @@ describe("minted tokens", () => {
   });
 });
 
+describe("minting under hostile input", () => {
+  it("never answers a 5xx, stores nothing when it refuses, and mints only usable tokens", async () => {
+    const h = tagged();
+    const hostile = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 40 }), // lone surrogates, controls
+      fc.constantFrom("%00", "%2F..%2F", "a\u0000b", "\ud800", " ", "x".repeat(300)),
+      fc.string({ maxLength: 20 }).map((x) => `%${x}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(hostile, hostile, fc.option(hostile, { nil: undefined }), async (id, subject, status) => {
+        const before = h.memory.snapshot().tokens.length;
+        const res = await h.app.request(
+          "/admin/tokens",
+          adminJson({ id, subject, ...(status === undefined ? {} : { status }) }),
+        );
+        expect(res.status).toBeLessThan(500);
+        if (res.status !== 201) {
+          expect(h.memory.snapshot().tokens).toHaveLength(before);
+          return;
+        }
+        const { token } = (await res.json()) as { token: string };
+        expect(await tags.check(token)).toBe("valid");
+        expect((await h.app.request("/api/x", { headers: bearer(token) })).status).toBe(200);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("refuses a null or repeated token field, and the wrong method, without a 5xx or a store call", async () => {
+    const h = tagged();
+    for (const body of [
+      '{"token":null,"id":"n","subject":"s"}',
+      '{"token":"a","token":"b","id":"r","subject":"s"}',
+      '{"id":"n","subject":"s","token":""}',
+    ]) {
+      const res = await h.app.request("/admin/tokens", adminJson(body));
+      expect(res.status, body).toBe(400);
+    }
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const res = await h.app.request("/admin/tokens", {
+        ...adminJson({ id: "m", subject: "s" }),
+        method,
+        ...(method === "GET" ? { body: undefined } : {}),
+      });
+      expect(res.status, method).toBeGreaterThanOrEqual(400);
+      expect(res.status, method).toBeLessThan(500);
+    }
+    expect(h.store.total()).toBe(0);
+  });
+});
+
 describe("forged tokens cost no store call", () => {
   const refusedLikeUnknown = async (h: ReturnType<typeof harness>, token: string) => {
     const res = await h.app.request("/api/x", { headers: bearer(token) });
