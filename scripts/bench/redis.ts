@@ -69,6 +69,20 @@ add("list (100 tokens)", "1 + 2×100 = 201", "≤ 104", await measure(calls, () 
 add("revoke", "4", "≤ 6", await measure(calls, (i) => store.revoke(pick(i))));
 add("revokeSubject (100 tokens)", "no such operation", "≤ 8", await measure(calls, () => store.revokeSubject("big")));
 add("revokeKey", "no such operation", "-", await measure(calls, (i) => store.revokeKey(`bench-key-${i + 2}`)));
+const jwt = (i: number) => `eyJhbGciOiJFUzI1NiJ9.eyJ9.bench-jwt-${i}`;
+const claims = () => ({
+  subject: "jwt-bench",
+  keyId: "k-jwt",
+  issuedAt: new Date(t - 1000),
+  expiresAt: new Date(t + 3_600_000),
+});
+add("denyJwt", "no such operation", "-", await measure(calls, (i) => store.denyJwt(jwt(i + 2), claims())));
+add(
+  "checkJwt (a live JWT)",
+  "no such operation",
+  "-",
+  await measure(calls, (i) => store.checkJwt(jwt(-10 - i), claims())),
+);
 add("delete", "2", "≤ 8", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
 let since = (await store.changes()).cursor;
 add(

@@ -111,7 +111,7 @@ export interface FeedConfig {
   feedRetentionMs?: number;
   /**
    * Most changes the feed keeps; older ones are trimmed first. A reader behind by more resets.
-   * Sized for a mass revocation: 100,000 tokens revoked one by one stay readable (about 15 MB
+   * Sized for a mass revocation: 100,000 tokens revoked one by one stay readable (about 17 MB
    * of Redis at the most, and only until cleanup forgets changes older than the retention).
    * @default 100_000
    */

@@ -85,6 +85,25 @@ describe("commands billed per operation", () => {
     expect(most["store (again)"]).toBeLessThanOrEqual(14);
   });
 
+  it("denyJwt and a JWT check stay within what their script headers state (no budget of their own)", async () => {
+    let deny = 0;
+    let check = 0;
+    for (let i = 0; i < 40; i++) {
+      const jwt = `eyJhbGciOiJFUzI1NiJ9.eyJ9.${raw("jwt")}`;
+      const claims = {
+        subject: "jwt-budget",
+        keyId: "k-budget",
+        issuedAt: new Date(t - 1000),
+        expiresAt: new Date(t + 60_000),
+      };
+      check = Math.max(check, (await billed(() => store.checkJwt(jwt, claims))).total);
+      deny = Math.max(deny, (await billed(() => store.denyJwt(jwt, claims))).total);
+      deny = Math.max(deny, (await billed(() => store.denyJwt(jwt, claims))).total); // denied before: PEXPIRE GT
+    }
+    expect(check).toBeLessThanOrEqual(6); // EXISTS d, HEXISTS t r, MGET, HMGET fm, [ZRANGEBYSCORE f]
+    expect(deny).toBeLessThanOrEqual(8); // SET NX, [PEXPIRE GT], EXISTS t, feed append, [trim]
+  });
+
   it("get and isRevoked ≤ 3, revoke ≤ 6, delete ≤ 8", async () => {
     const tok = raw("g");
     await store.store(tok, { id: raw("id"), subject: "bob", keyId: "k2" });
