@@ -13,8 +13,9 @@ import { waitAtMost } from "../../util/wait.js";
 
 export interface VerdictCacheOptions {
   /**
-   * The bound: a live (or unknown) verdict is served only while the last successful feed
-   * read was sent less than this many milliseconds ago. 0 is refused: leave the cache out.
+   * The bound: a live verdict is served only while the last feed read that reached the head
+   * was sent less than this many milliseconds ago, and an unknown or expired one only while
+   * the read that answered it was. 0 is refused: leave the cache out.
    * @default 1000
    */
   maxStalenessMs?: number;
@@ -50,9 +51,11 @@ const SHARED_SYNC_WAIT_MS = 5_000;
 /**
  * Wraps a store with a per-isolate verdict cache. The promise it keeps: a cached live verdict
  * is served only while now − syncSentAt < maxStalenessMs, where syncSentAt is when the last
- * successful feed read (a sync, or a miss lookup, which carries the feed) was *sent*. So a
- * change acknowledged at time T is seen by every request that starts after T + maxStalenessMs.
- * Refusals (revoked, expired) are served until dropped by a feed event for the token.
+ * feed read that reached the feed's head (a sync, or a miss lookup, which carries the feed) was
+ * *sent*. So a change acknowledged at time T is seen by every request that starts after
+ * T + maxStalenessMs. A revoked verdict is served until a feed event or a reset drops it (or its
+ * token expires); unknown and expired verdicts age on their own, since issuing a token is not
+ * in the feed.
  */
 export function withVerdictCache(store: FeedStore, options: VerdictCacheOptions = {}): VerdictCache {
   return new VerdictCache(store, options);

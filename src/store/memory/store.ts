@@ -59,7 +59,7 @@ export class MemoryTokenStore implements FeedStore {
   private readonly cleanupBatchSize: number;
   private readonly maxTokenLifetime: number;
   private readonly revocations: MemoryRevocations;
-  /** Every write that can change a verdict appends to it in the same synchronous step. */
+  /** Every write that can make a served verdict unsafe appends to it in the same synchronous step. */
   private readonly feed: MemoryFeed;
   private readonly lookupPageSize: number;
   private closed = false;

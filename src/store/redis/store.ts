@@ -57,7 +57,7 @@ export class RedisTokenStore implements FeedStore {
   private readonly batch: number;
   private readonly timeoutMs: number;
   private readonly feed: ResolvedFeedConfig;
-  /** Offered as the feed's epoch by every write; the first write to an empty feed sets it. */
+  /** Offered as the feed's epoch by every feed append; the first append to an empty feed sets it. */
   private readonly epoch = crypto.randomUUID();
   private closed = false;
 
