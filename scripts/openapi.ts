@@ -1,6 +1,6 @@
 /**
  * Generates the OpenAPI 3.1 document of the admin API and the OAuth endpoints into
- * src/openapi.json (committed; the Worker serves it at GET /admin/openapi.json). Request
+ * assets/openapi.json (committed; the Worker serves it at GET /admin/openapi.json). Request
  * bodies come from the very valibot schemas the routes validate with (@valibot/to-json-schema);
  * a test fails when the committed file differs from what this script makes, and another
  * checks every route the app serves against it.
@@ -119,6 +119,25 @@ export const ROUTES: Route[] = [
   },
   {
     method: "post",
+    path: "/admin/tokens/inspect",
+    summary: "A token's state, whatever it is: live, expired, revoked (when and by what) or unknown (inspect)",
+    requestBody: jsonBody(TokenBody),
+    responses: {
+      200: json(
+        v.object({
+          state: v.picklist(["live", "expired", "revoked", "unknown"]),
+          metadata: v.optional(Metadata),
+          revokedAt: v.optional(v.string()),
+          revokedBy: v.optional(v.picklist(["token", "subject", "key"])),
+        }),
+        "the state; metadata unless unknown; revokedAt and revokedBy for a revoked stored token",
+      ),
+      ...BODY_ERRORS,
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
     path: "/admin/tokens/revoke",
     summary: "Revoke a token; a verified JWT is deny-listed",
     requestBody: jsonBody(TokenBody),
@@ -150,6 +169,18 @@ export const ROUTES: Route[] = [
       200: json(Metadata, "the live token's metadata"),
       400: adminError("a malformed id"),
       ...TOKEN_ERRORS,
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
+    path: "/admin/tokens/by-id/{id}/revoke",
+    summary: "Revoke the token an id names (revokeById)",
+    parameters: [pathParam("id")],
+    responses: {
+      200: json(v.object({ revoked: v.literal(true) }), "revoked"),
+      400: adminError("a malformed id"),
+      404: adminError("no stored token has this id"),
       ...ADMIN_ERRORS,
     },
   },
@@ -194,6 +225,38 @@ export const ROUTES: Route[] = [
   },
   {
     method: "get",
+    path: "/admin/activity",
+    summary: "The newest revocations in the change feed, newest first",
+    parameters: [
+      {
+        name: "limit",
+        in: "query",
+        required: false,
+        schema: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
+      },
+    ],
+    responses: {
+      200: json(
+        v.object({
+          changes: v.array(
+            v.object({
+              seq: v.number(),
+              at: v.string(),
+              type: v.picklist(["token", "subject", "key"]),
+              fingerprint: v.optional(v.string()),
+              subject: v.optional(v.string()),
+              keyId: v.optional(v.string()),
+            }),
+          ),
+        }),
+        "a token by its fingerprint (revoked, deleted, deny-listed or replaced), a subject cutoff, or a key revocation",
+      ),
+      400: adminError("limit is not one whole number from 1 to 1000"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "get",
     path: "/admin/stats",
     summary: "This isolate's verdict cache counters",
     responses: {
@@ -211,6 +274,7 @@ export const ROUTES: Route[] = [
     responses: {
       200: { description: "the OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } },
       401: ADMIN_ERRORS[401],
+      404: adminError("the Worker has no ASSETS binding (wrangler.toml [assets])"),
     },
   },
   ...(["revoke", "introspect"] as const).map((name): Route => ({
@@ -270,6 +334,6 @@ export function buildOpenApi(): Json {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  writeFileSync("src/openapi.json", `${JSON.stringify(buildOpenApi(), null, 2)}\n`);
-  console.log("openapi: wrote src/openapi.json");
+  writeFileSync("assets/openapi.json", `${JSON.stringify(buildOpenApi(), null, 2)}\n`);
+  console.log("openapi: wrote assets/openapi.json");
 }

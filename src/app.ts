@@ -5,12 +5,14 @@ import { errorJson } from "./http/errors.js";
 import { tokenGuard, type TokenGuardVariables } from "./middleware/guard.js";
 import { adminRoutes } from "./routes/admin.js";
 import { oauthRoutes } from "./routes/oauth.js";
+import { serveConsole, type AssetFetcher } from "./routes/console.js";
 import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
 import type { JwtVerifier } from "./jwt/verifier.js";
 import type { FailureLimit } from "./middleware/failure-limit.js";
 import type { TokenTags } from "./tokens/tagged.js";
 import type { GuardMetrics } from "./middleware/guard-metrics.js";
 import type { TokenStore } from "./store/core/types.js";
+import type { FeedStore } from "./store/core/feed.js";
 import type { VerdictCache } from "./store/cache/verdict-cache.js";
 
 export const ADMIN_PREFIX = "/admin";
@@ -34,6 +36,10 @@ export interface AppDeps {
   failureLimit?: FailureLimit;
   /** A Workers Analytics Engine dataset: one data point per guard decision. */
   metrics?: GuardMetrics;
+  /** The store's change feed, whose newest revocations `GET /admin/activity` lists (the backend itself). */
+  feed?: Pick<FeedStore, "recentChanges">;
+  /** Serves the admin console's files (the ASSETS binding); without it /admin/console answers 404. */
+  assets?: AssetFetcher;
   /** Where operational lines (JSON) go. @default console.error */
   log?: (line: string) => void;
 }
@@ -51,6 +57,8 @@ export function createApp({
   tags,
   failureLimit,
   metrics,
+  feed,
+  assets,
   config,
   fetchOrigin,
   log = (line) => console.error(line),
@@ -71,7 +79,15 @@ export function createApp({
   });
 
   const tokenFormat = config.tokenFormat;
-  app.route(ADMIN_PREFIX, adminRoutes({ store, adminToken: config.adminToken, cache, jwt, tags, tokenFormat }));
+  // before the admin API's authentication: the page asks for the token itself
+  const consoleFiles = serveConsole(assets);
+  app.get(`${ADMIN_PREFIX}/console`, consoleFiles);
+  app.get(`${ADMIN_PREFIX}/console/`, consoleFiles);
+  app.get(`${ADMIN_PREFIX}/console/:file`, consoleFiles);
+  app.route(
+    ADMIN_PREFIX,
+    adminRoutes({ store, adminToken: config.adminToken, cache, feed, assets, jwt, tags, tokenFormat }),
+  );
   app.route(
     OAUTH_PREFIX,
     oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken, jwt, tags, tokenFormat }),

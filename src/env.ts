@@ -50,6 +50,8 @@ export interface Env {
   FAILURE_LIMITER?: RateLimit;
   /** The header naming the client for FAILURE_LIMITER. Default CF-Connecting-IP. */
   FAILURE_LIMIT_CLIENT_HEADER?: string;
+  /** The admin console's files (wrangler.toml [assets]); without it /admin/console answers 404. */
+  ASSETS?: Fetcher;
   /** FAILURE_LIMITER's period in seconds (10 or 60, as in wrangler.toml), sent as Retry-After. Default 60. */
   FAILURE_LIMIT_PERIOD_S?: string;
 }

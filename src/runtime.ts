@@ -45,9 +45,10 @@ export function runtimeFor(env: Env): Runtime {
     [...config.oauthClients],
     env.METRICS !== undefined,
     env.FAILURE_LIMITER !== undefined,
+    env.ASSETS !== undefined,
   ]);
   if (current?.key !== key) {
-    let backend: TokenStore;
+    let backend: MemoryTokenStore | RedisTokenStore;
     try {
       backend = config.redis
         ? new RedisTokenStore({
@@ -105,6 +106,8 @@ export function runtimeFor(env: Env): Runtime {
                   periodSeconds: config.failureLimit.periodSeconds,
                 }),
           metrics: env.METRICS,
+          feed: backend,
+          assets: env.ASSETS,
         }),
         store,
         config,

@@ -83,6 +83,24 @@ add(
   "-",
   await measure(calls, (i) => store.checkJwt(jwt(-10 - i), claims())),
 );
+add(
+  "inspect (the console's token check)",
+  "no such operation",
+  "≤ 3",
+  await measure(calls, (i) => store.inspect(pick(i))),
+);
+add(
+  "revokeById (the console's row revoke)",
+  "no such operation",
+  "≤ 7",
+  await measure(calls, (i) => store.revokeById(`new-${i + 2}`)), // the tokens the first row stored: live
+);
+add(
+  "recentChanges (50, the console's activity)",
+  "no such operation",
+  "2",
+  await measure(calls, () => store.recentChanges(50)),
+);
 add("delete", "2", "≤ 8", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
 let since = (await store.changes()).cursor;
 add(

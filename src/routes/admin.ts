@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import openapi from "../openapi.json" with { type: "json" };
+import type { AssetFetcher } from "./console.js";
 import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
 import { MAX_BODY_BYTES } from "../http/body.js";
 import { errorJson, keysUnavailable, withStore } from "../http/errors.js";
@@ -13,6 +13,8 @@ import type { JwtVerifier } from "../jwt/verifier.js";
 import { ErrTokenRevoked, StorageError } from "../store/core/errors.js";
 import { LIMITS, type JwtClaims, type TokenMetadata, type TokenStore } from "../store/core/types.js";
 import type { VerdictCache } from "../store/cache/verdict-cache.js";
+import { RECENT_CHANGES_MAX, type FeedStore, type RecentChange } from "../store/core/feed.js";
+import { fingerprint } from "../store/core/hash.js";
 
 export interface AdminDeps {
   store: TokenStore;
@@ -24,6 +26,21 @@ export interface AdminDeps {
   /** "tagged": an untagged opaque token is unknown without a store call, and cannot be stored. @default "any" */
   tokenFormat?: TokenFormat;
   cache?: Pick<VerdictCache, "stats" | "maxStalenessMs" | "maxEntries">;
+  /** The change feed `GET /admin/activity` reads; without it that route answers 404. */
+  feed?: Pick<FeedStore, "recentChanges">;
+  /** Where `GET /admin/openapi.json` comes from (the ASSETS binding): kept out of the Worker's bundle. */
+  assets?: AssetFetcher;
+}
+
+/** How many changes `GET /admin/activity` lists when no `limit` is given. */
+export const ACTIVITY_DEFAULT_LIMIT = 50;
+
+/** A feed change as the admin API shows it: a token by its fingerprint, never its hash or itself. */
+function activityItem({ seq, at, event }: RecentChange) {
+  const base = { seq, at: new Date(at).toISOString() };
+  if (event.type === "token") return { ...base, type: event.type, fingerprint: fingerprint(event.hash) };
+  if (event.type === "subject") return { ...base, type: event.type, subject: event.subject };
+  return { ...base, type: event.type, keyId: event.keyId };
 }
 
 /** Largest admin request body, in bytes: a token at the limit plus its metadata fits easily. */
@@ -94,7 +111,7 @@ const requireJson: MiddlewareHandler = async (c, next) => {
  * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>`. Tokens travel in
  * bodies, never in URLs, because URLs end up in logs.
  */
-export function adminRoutes({ store, adminToken, cache, jwt, tags, tokenFormat }: AdminDeps): Hono {
+export function adminRoutes({ store, adminToken, cache, feed, assets, jwt, tags, tokenFormat }: AdminDeps): Hono {
   const admin = new Hono();
 
   admin.use("*", async function adminAuth(c, next) {
@@ -183,6 +200,27 @@ export function adminRoutes({ store, adminToken, cache, jwt, tags, tokenFormat }
       return c.json({ revoked });
     });
   });
+  // every state is an answer here (the console shows it): unknown, expired, revoked with its time, live
+  admin.post("/tokens/inspect", requireJson, jsonBody(TokenBody), (c) => {
+    const { token } = c.req.valid("json");
+    return withToken(
+      c,
+      token,
+      async (claims) => {
+        if (claims === undefined) return c.json(await store.inspect(token));
+        // a verified JWT: live or revoked (deny-listed, cut off or its key revoked), from its claims
+        return store.checkJwt(token, claims).then(
+          (metadata) => c.json({ state: "live", metadata }),
+          (e: unknown) => {
+            if (e instanceof StorageError && e.err === ErrTokenRevoked)
+              return c.json({ state: "revoked", metadata: { ...claims, type: "jwt" } });
+            throw e;
+          },
+        );
+      },
+      () => c.json({ state: "unknown" }),
+    );
+  });
   // a verified JWT is deny-listed until its exp, stored or not; an opaque token must be stored
   admin.post("/tokens/revoke", requireJson, jsonBody(TokenBody), (c) => {
     const { token } = c.req.valid("json");
@@ -205,6 +243,12 @@ export function adminRoutes({ store, adminToken, cache, jwt, tags, tokenFormat }
     }),
   );
   admin.get("/tokens/by-id/:id", (c) => withStore(c, async () => c.json(await store.getById(c.req.param("id")))));
+  admin.post("/tokens/by-id/:id/revoke", (c) =>
+    withStore(c, async () => {
+      await store.revokeById(c.req.param("id"));
+      return c.json({ revoked: true });
+    }),
+  );
   admin.get("/subjects/:subject/tokens", (c) =>
     withStore(c, async () => c.json({ tokens: await store.list(c.req.param("subject")) })),
   );
@@ -212,6 +256,17 @@ export function adminRoutes({ store, adminToken, cache, jwt, tags, tokenFormat }
     withStore(c, async () => c.json(await store.revokeSubject(c.req.param("subject")))),
   );
   admin.post("/cleanup", (c) => withStore(c, async () => c.json(await store.cleanup())));
+  // the newest revocations in the change feed, newest first: what every isolate's cache follows
+  admin.get("/activity", (c) =>
+    withStore(c, async () => {
+      if (feed === undefined) return errorJson(c, 404, "not_found", "this store keeps no change feed");
+      const given = c.req.queries("limit") ?? [];
+      const limit = given.length === 0 ? ACTIVITY_DEFAULT_LIMIT : Number(given[0]);
+      if (given.length > 1 || !/^[0-9]{1,4}$/.test(given[0] ?? "0") || limit < 1 || limit > RECENT_CHANGES_MAX)
+        return errorJson(c, 400, "invalid_request", `limit must be one whole number from 1 to ${RECENT_CHANGES_MAX}`);
+      return c.json({ changes: (await feed.recentChanges(limit)).map(activityItem) });
+    }),
+  );
   // this isolate's counters only: every isolate has its own cache
   admin.get("/stats", (c) =>
     c.json({
@@ -223,7 +278,11 @@ export function adminRoutes({ store, adminToken, cache, jwt, tags, tokenFormat }
     }),
   );
   // generated from the schemas above by `npm run openapi`; a test keeps it current
-  admin.get("/openapi.json", (c) => c.json(openapi));
+  admin.get("/openapi.json", async (c) => {
+    const res = await assets?.fetch(new URL("/openapi.json", c.req.url));
+    if (!res?.ok) return errorJson(c, 404, "not_found", "the OpenAPI document is not deployed (no ASSETS)");
+    return new Response(res.body, { headers: { "Content-Type": "application/json" } });
+  });
   admin.all("*", (c: Context) =>
     errorJson(c, 404, "not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`),
   );

@@ -14,6 +14,11 @@ const ROUTES: [string, string, unknown][] = [
   ["GET", "/admin/subjects/s/tokens", undefined],
   ["POST", "/admin/subjects/s/revoke", undefined],
   ["POST", "/admin/cleanup", undefined],
+  ["POST", "/admin/tokens/inspect", { token: "t" }],
+  ["POST", "/admin/tokens/by-id/i/revoke", undefined],
+  ["GET", "/admin/activity", undefined],
+  ["GET", "/admin/stats", undefined],
+  ["GET", "/admin/openapi.json", undefined],
 ];
 
 describe("admin auth", () => {

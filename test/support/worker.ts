@@ -5,7 +5,8 @@ import type { JwtVerifier } from "../../src/jwt/verifier.js";
 import type { FailureLimit } from "../../src/middleware/failure-limit.js";
 import type { GuardMetrics } from "../../src/middleware/guard-metrics.js";
 import type { TokenTags } from "../../src/tokens/tagged.js";
-import { MemoryTokenStore, RedisTokenStore, type TokenStore } from "../../src/store/index.js";
+import { MemoryTokenStore, RedisTokenStore, type FeedStore, type TokenStore } from "../../src/store/index.js";
+import type { AssetFetcher } from "../../src/routes/console.js";
 
 export const ADMIN = "admin-token-for-tests-0123456789";
 export const CLIENT_ID = "client-a";
@@ -34,21 +35,25 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
 export function countingStore(inner: TokenStore): TokenStore & { calls: Record<string, number>; total(): number } {
   const calls: Record<string, number> = {};
   const wrapped = {} as TokenStore;
-  for (const name of [
-    "store",
-    "get",
-    "getById",
-    "delete",
-    "list",
-    "revoke",
-    "revokeSubject",
-    "isRevoked",
-    "cleanup",
-    "close",
-    "checkJwt",
-    "denyJwt",
-    "revokeKey",
-  ] as const) {
+  // every method of the contract: a method added to TokenStore and missing here fails typecheck
+  const methods: Record<keyof TokenStore, true> = {
+    store: true,
+    get: true,
+    getById: true,
+    inspect: true,
+    delete: true,
+    list: true,
+    revoke: true,
+    revokeById: true,
+    revokeSubject: true,
+    isRevoked: true,
+    cleanup: true,
+    close: true,
+    checkJwt: true,
+    denyJwt: true,
+    revokeKey: true,
+  };
+  for (const name of Object.keys(methods) as (keyof TokenStore)[]) {
     (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
       calls[name] = (calls[name] ?? 0) + 1;
       return (inner[name] as (...a: unknown[]) => Promise<unknown>)(...args);
@@ -87,6 +92,8 @@ export function harness(
     metrics?: GuardMetrics;
     tags?: TokenTags;
     failureLimit?: FailureLimit;
+    /** The ASSETS binding (console, OpenAPI): pass `env.ASSETS` from cloudflare:test. */
+    assets?: AssetFetcher;
   } = {},
 ): Harness {
   const clock = { t: Date.UTC(2026, 10, 27, 12) };
@@ -100,6 +107,14 @@ export function harness(
     tags: options.tags,
     failureLimit: options.failureLimit,
     metrics: options.metrics,
+    assets: options.assets,
+    // the activity route reads the backend's feed: the memory store's, or a given feed store's
+    feed:
+      options.store === undefined
+        ? memory
+        : "recentChanges" in options.store
+          ? (options.store as FeedStore)
+          : undefined,
     config: testConfig(options.config),
     log: (line) => logs.push(line),
     fetchOrigin: async (req) => {

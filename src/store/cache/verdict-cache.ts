@@ -5,6 +5,7 @@ import type {
   JwtClaims,
   RevokeOptions,
   StoredTokenMetadata,
+  TokenStatus,
   TokenMetadata,
   TokenStore,
 } from "../core/types.js";
@@ -187,8 +188,22 @@ export class VerdictCache implements TokenStore {
     return this.writing(token, "denyJwt", () => this.inner.denyJwt(token, claims));
   }
 
+  /** The token's cached verdicts are found by its id: the id's live verdict goes, whatever the outcome. */
+  async revokeById(id: string): Promise<void> {
+    try {
+      await this.inner.revokeById(id);
+    } finally {
+      this.generation++;
+      for (const [hash, c] of this.verdicts) if (c.state === "live" && c.id === id) this.verdicts.delete(hash);
+    }
+  }
+
   getById(id: string): Promise<StoredTokenMetadata> {
     return this.inner.getById(id);
+  }
+
+  inspect(token: string): Promise<TokenStatus> {
+    return this.inner.inspect(token);
   }
 
   list(subject: string): Promise<StoredTokenMetadata[]> {

@@ -15,6 +15,16 @@ export interface FeedCursor {
 export type ChangeEvent =
   { type: "token"; hash: string } | { type: "subject"; subject: string } | { type: "key"; keyId: string };
 
+/** A change as the admin console lists it: its sequence number, when it was written (ms), what. */
+export interface RecentChange {
+  seq: number;
+  at: number;
+  event: ChangeEvent;
+}
+
+/** The most changes `recentChanges` answers. */
+export const RECENT_CHANGES_MAX = 1000;
+
 /**
  * What a feed read answers. `reset` means the reader cannot know what it missed (no cursor
  * yet, another epoch, or trimmed past its cursor): it must drop every verdict that the feed
@@ -59,6 +69,8 @@ export interface FeedStore extends TokenStore {
   ): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
   /** The feed's changes since `since`, in one round trip. */
   changes(since?: FeedCursor): Promise<ChangeBatch>;
+  /** The feed's newest changes, newest first: at most `limit` (1 to RECENT_CHANGES_MAX), one round trip. */
+  recentChanges(limit: number): Promise<RecentChange[]>;
 }
 
 /**
@@ -103,6 +115,17 @@ const HASH = /^[0-9a-f]{64}$/;
 export function checkHash(op: string, hash: unknown): asserts hash is string {
   if (typeof hash !== "string" || !HASH.test(hash))
     throw new StorageError(op, NO_KEY, ErrInvalidMetadata, "hash must be 64 lowercase hex digits");
+}
+
+/** A `recentChanges` limit: a whole number from 1 to RECENT_CHANGES_MAX, else ErrInvalidMetadata. */
+export function checkRecentLimit(limit: unknown): asserts limit is number {
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > RECENT_CHANGES_MAX)
+    throw new StorageError(
+      "recentChanges",
+      NO_KEY,
+      ErrInvalidMetadata,
+      `limit must be a whole number from 1 to ${RECENT_CHANGES_MAX}`,
+    );
 }
 
 /** A cursor handed back by a caller; a malformed one reads as no cursor (so: reset). */

@@ -13,7 +13,7 @@ export {
   ErrClientMismatch,
 } from "./errors.js";
 export { createHasher, fingerprint, type TokenHasher } from "./hash.js";
-export type { FeedStore, FeedCursor, ChangeBatch, ChangeEvent, Verdict } from "./feed.js";
+export type { FeedStore, FeedCursor, ChangeBatch, ChangeEvent, RecentChange, Verdict } from "./feed.js";
 export {
   LIMITS,
   DEFAULT_TTL_MS,
@@ -25,6 +25,7 @@ export {
   type JwtClaims,
   type TokenMetadata,
   type StoredTokenMetadata,
+  type TokenStatus,
   type FeedConfig,
   type BaseStoreConfig,
   type MemoryStoreConfig,

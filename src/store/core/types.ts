@@ -25,6 +25,16 @@ export interface TokenMetadata {
 export type StoredTokenMetadata = TokenMetadata & { issuedAt: Date; expiresAt: Date };
 
 /**
+ * What `inspect` answers: `get`'s verdict as data, for an operator. A revoked token says when
+ * and by what: its own mark, its subject's cutoff (the latest `revokeSubject`, whose time is the
+ * cutoff) or its signing key's revocation. Expired comes before revoked, as in `get`.
+ */
+export type TokenStatus =
+  | { state: "unknown" }
+  | { state: "live" | "expired"; metadata: StoredTokenMetadata }
+  | { state: "revoked"; metadata: StoredTokenMetadata; revokedAt: Date; revokedBy: "token" | "subject" | "key" };
+
+/**
  * The claims of a JWT whose signature and times were already verified (see the guard's JWT
  * verifier). The store never sees a JWT it has not been told is valid.
  */
@@ -65,6 +75,8 @@ export interface TokenStore {
   /** The live token's metadata; rejects with ErrTokenNotFound, ErrTokenExpired or ErrTokenRevoked. */
   get(token: string, hints?: GetHints): Promise<StoredTokenMetadata>;
   getById(id: string): Promise<StoredTokenMetadata>;
+  /** The token's state, whatever it is (never rejected for being unknown, expired or revoked). */
+  inspect(token: string): Promise<TokenStatus>;
   /** Removes the token, its id and subject index entries and its revocation mark. */
   delete(token: string): Promise<void>;
   /** The subject's live tokens (neither expired nor revoked), by `issuedAt` then `id`. */
@@ -74,6 +86,11 @@ export interface TokenStore {
    * (its `clientId` set and different) is refused with ErrClientMismatch and left live.
    */
   revoke(token: string, options?: RevokeOptions): Promise<void>;
+  /**
+   * `revoke` for a caller that holds the token's id but not the token (the admin console's
+   * subject list). Idempotent; rejects with ErrTokenNotFound when no stored token has the id.
+   */
+  revokeById(id: string): Promise<void>;
   isRevoked(token: string): Promise<boolean>;
   /**
    * Revokes every token of `subject` ("log out everywhere") by recording a cutoff: every token

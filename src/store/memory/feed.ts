@@ -1,4 +1,4 @@
-import type { ChangeBatch, ChangeEvent, FeedCursor, ResolvedFeedConfig } from "../core/feed.js";
+import type { ChangeBatch, ChangeEvent, FeedCursor, RecentChange, ResolvedFeedConfig } from "../core/feed.js";
 import { validCursor } from "../core/feed.js";
 
 interface FeedEntry {
@@ -46,6 +46,16 @@ export class MemoryFeed {
     const more = missing > page;
     const cursor = more ? { epoch: this.epoch, seq: got.at(-1)!.seq } : head;
     return { cursor, reset: false, more, events: got.map((e) => e.event) };
+  }
+
+  /** The newest changes still kept, newest first. */
+  recent(limit: number): RecentChange[] {
+    const out: RecentChange[] = [];
+    for (let i = this.entries.length - 1; i >= this.head && out.length < limit; i--) {
+      const { seq, at, event } = this.entries[i]!;
+      out.push({ seq, at, event });
+    }
+    return out;
   }
 
   private get size(): number {

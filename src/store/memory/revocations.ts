@@ -8,7 +8,8 @@ import type { TokenRecord } from "../core/validate.js";
  */
 export class MemoryRevocations {
   private readonly cutoffs = new Map<string, { at: number; until: number }>();
-  private readonly keys = new Map<string, number>();
+  /** keyId → when it was revoked, and until when the revocation is kept */
+  private readonly keys = new Map<string, { at: number; until: number }>();
   private readonly denied = new Map<string, number>();
 
   constructor(private readonly lifetime: number) {}
@@ -18,7 +19,7 @@ export class MemoryRevocations {
   }
 
   revokeKey(keyId: string, now: number): void {
-    this.keys.set(keyId, now + this.lifetime);
+    this.keys.set(keyId, { at: now, until: now + this.lifetime });
   }
 
   deny(hash: string, expiresAt: number): void {
@@ -44,14 +45,25 @@ export class MemoryRevocations {
    * token: see Entry), or a revoked key, covers it.
    */
   covers(rec: Pick<TokenRecord, "subject" | "issuedAt" | "keyId"> & { coveredFrom?: number }, now: number): boolean {
+    return this.coveredBy(rec, now) !== undefined;
+  }
+
+  /** What covers the token, and since when: its subject's cutoff first, then its key's revocation. */
+  coveredBy(
+    rec: Pick<TokenRecord, "subject" | "issuedAt" | "keyId"> & { coveredFrom?: number },
+    now: number,
+  ): { by: "subject" | "key"; at: number } | undefined {
     const cut = this.cutoffs.get(rec.subject);
-    if (cut !== undefined && now <= cut.until && (rec.coveredFrom ?? rec.issuedAt) <= cut.at) return true;
-    return rec.keyId !== undefined && now <= (this.keys.get(rec.keyId) ?? Number.NEGATIVE_INFINITY);
+    if (cut !== undefined && now <= cut.until && (rec.coveredFrom ?? rec.issuedAt) <= cut.at)
+      return { by: "subject", at: cut.at };
+    const key = rec.keyId === undefined ? undefined : this.keys.get(rec.keyId);
+    return key !== undefined && now <= key.until ? { by: "key", at: key.at } : undefined;
   }
 
   sweep(now: number): void {
     for (const [k, v] of this.cutoffs) if (now > v.until) this.cutoffs.delete(k);
-    for (const m of [this.keys, this.denied]) for (const [k, until] of m) if (now > until) m.delete(k);
+    for (const [k, v] of this.keys) if (now > v.until) this.keys.delete(k);
+    for (const [k, until] of this.denied) if (now > until) this.denied.delete(k);
   }
 
   clear(): void {

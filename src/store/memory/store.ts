@@ -5,7 +5,9 @@ import {
   verdictOf,
   type ChangeBatch,
   type FeedCursor,
+  checkRecentLimit,
   type FeedStore,
+  type RecentChange,
   type Verdict,
 } from "../core/feed.js";
 import { fingerprint } from "../core/hash.js";
@@ -13,7 +15,14 @@ import { MemoryFeed } from "./feed.js";
 import { MinHeap } from "./heap.js";
 import { Entry } from "./entry.js";
 import { MemoryRevocations } from "./revocations.js";
-import type { JwtClaims, MemoryStoreConfig, RevokeOptions, StoredTokenMetadata, TokenMetadata } from "../core/types.js";
+import type {
+  JwtClaims,
+  MemoryStoreConfig,
+  RevokeOptions,
+  StoredTokenMetadata,
+  TokenMetadata,
+  TokenStatus,
+} from "../core/types.js";
 import {
   byIssuedAtThenId,
   checkName,
@@ -112,6 +121,21 @@ export class MemoryTokenStore implements FeedStore {
     return toMetadata(this.live("getById", id, this.byId.get(id)));
   }
 
+  async inspect(token: string): Promise<TokenStatus> {
+    const [hash] = await this.lookupKey("inspect", token);
+    const e = this.byHash.get(hash);
+    if (e === undefined) return { state: "unknown" };
+    const now = this.now();
+    const metadata = toMetadata(e);
+    if (now > e.expiresAt) return { state: "expired", metadata };
+    if (e.revokedAt !== undefined)
+      return { state: "revoked", metadata, revokedAt: new Date(e.revokedAt), revokedBy: "token" };
+    const covered = this.revocations.coveredBy(e, now);
+    if (covered !== undefined)
+      return { state: "revoked", metadata, revokedAt: new Date(covered.at), revokedBy: covered.by };
+    return { state: "live", metadata };
+  }
+
   async delete(token: string): Promise<void> {
     const [hash, key] = await this.lookupKey("delete", token);
     this.unlink(this.existing("delete", key, this.byHash.get(hash)));
@@ -139,6 +163,15 @@ export class MemoryTokenStore implements FeedStore {
     if (entry.revokedAt !== undefined) return;
     entry.revokedAt = this.now();
     this.feed.append({ type: "token", hash }, entry.revokedAt);
+  }
+
+  async revokeById(id: string): Promise<void> {
+    checkName("revokeById", "id", id);
+    this.assertOpen("revokeById", id);
+    const entry = this.existing("revokeById", id, this.byId.get(id));
+    if (entry.revokedAt !== undefined) return;
+    entry.revokedAt = this.now();
+    this.feed.append({ type: "token", hash: entry.hash }, entry.revokedAt);
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {
@@ -233,6 +266,12 @@ export class MemoryTokenStore implements FeedStore {
   async changes(since?: FeedCursor): Promise<ChangeBatch> {
     this.assertOpen("changes", NO_KEY);
     return this.feed.read(since);
+  }
+
+  async recentChanges(limit: number): Promise<RecentChange[]> {
+    checkRecentLimit(limit);
+    this.assertOpen("recentChanges", NO_KEY);
+    return this.feed.recent(limit);
   }
 
   /** Pops due entries off the expiry heap: cost grows with the expired count, not the store's size. */

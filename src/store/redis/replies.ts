@@ -1,6 +1,7 @@
 import { ErrStoreUnavailable, StorageError } from "../core/errors.js";
-import type { ChangeBatch, ChangeEvent, Verdict } from "../core/feed.js";
-import { toMetadata, type TokenRecord } from "../core/validate.js";
+import type { ChangeBatch, ChangeEvent, RecentChange, Verdict } from "../core/feed.js";
+import type { TokenStatus } from "../core/types.js";
+import { NO_KEY, toMetadata, type TokenRecord } from "../core/validate.js";
 
 /** Reading what the Redis scripts answer: every malformed reply is ErrStoreUnavailable. */
 
@@ -46,13 +47,36 @@ export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
   ) {
     throw unavailable(op, key, "the feed reply is malformed");
   }
-  const events = f.ev.map((x): ChangeEvent => {
-    if (typeof x === "string" && x.startsWith("t")) return { type: "token", hash: x.slice(1) };
-    if (typeof x === "string" && x.startsWith("s")) return { type: "subject", subject: x.slice(1) };
-    if (typeof x === "string" && x.startsWith("k")) return { type: "key", keyId: x.slice(1) };
-    throw unavailable(op, key, "a feed event is malformed");
-  });
+  const events = f.ev.map((x) => parseEvent(op, key, x));
   return { cursor: { epoch: f.e, seq: f.n }, reset: f.r, more: f.m, events };
+}
+
+function parseEvent(op: string, key: string, x: unknown): ChangeEvent {
+  if (typeof x === "string" && x.startsWith("t")) return { type: "token", hash: x.slice(1) };
+  if (typeof x === "string" && x.startsWith("s")) return { type: "subject", subject: x.slice(1) };
+  if (typeof x === "string" && x.startsWith("k")) return { type: "key", keyId: x.slice(1) };
+  throw unavailable(op, key, "a feed event is malformed");
+}
+
+/** The feed's members as stored, "<seq>:<ms>:<event>", newest first. */
+export function parseRecent(raw: unknown): RecentChange[] {
+  if (!Array.isArray(raw)) throw unavailable("recentChanges", NO_KEY, "the reply is not a list");
+  return raw.map((m: unknown) => {
+    const parts = typeof m === "string" ? /^(\d+):(-?\d+):(.*)$/s.exec(m) : null;
+    if (parts === null) throw unavailable("recentChanges", NO_KEY, "a feed member is malformed");
+    return { seq: Number(parts[1]), at: Number(parts[2]), event: parseEvent("recentChanges", NO_KEY, parts[3]) };
+  });
+}
+
+/** inspect's reply: {s, m, at, by}. */
+export function parseStatus(key: string, raw: unknown): TokenStatus {
+  const r = raw as { s?: unknown; m?: unknown; at?: unknown; by?: unknown } | null;
+  if (r?.s === "unknown") return { state: "unknown" };
+  const metadata = () => toMetadata(parseRecord("inspect", key, r?.m));
+  if (r?.s === "live" || r?.s === "expired") return { state: r.s, metadata: metadata() };
+  if (r?.s === "revoked" && typeof r.at === "number" && (r.by === "token" || r.by === "subject" || r.by === "key"))
+    return { state: "revoked", metadata: metadata(), revokedAt: new Date(r.at), revokedBy: r.by };
+  throw unavailable("inspect", key, "the status is malformed");
 }
 
 /** A stored record back from Redis; anything malformed means the store answered wrongly. */

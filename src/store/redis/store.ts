@@ -2,16 +2,27 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { ErrInvalidConfig, REFUSALS, refusal, StorageError, type Refusal } from "../core/errors.js";
 import {
   checkHash,
+  checkRecentLimit,
   resolveFeedConfig,
   validCursor,
   type ChangeBatch,
   type FeedCursor,
   type FeedStore,
+  type RecentChange,
   type ResolvedFeedConfig,
   type Verdict,
 } from "../core/feed.js";
 import { fingerprint } from "../core/hash.js";
-import { acknowledged, describeFailure, parseBatch, parseRecord, parseVerdict, unavailable } from "./replies.js";
+import {
+  acknowledged,
+  describeFailure,
+  parseBatch,
+  parseRecent,
+  parseRecord,
+  parseStatus,
+  parseVerdict,
+  unavailable,
+} from "./replies.js";
 import * as lua from "./scripts/index.js";
 import {
   DENY_GRACE_MS,
@@ -20,6 +31,7 @@ import {
   type RevokeOptions,
   type StoredTokenMetadata,
   type TokenMetadata,
+  type TokenStatus,
 } from "../core/types.js";
 import {
   byIssuedAtThenId,
@@ -165,6 +177,18 @@ export class RedisTokenStore implements FeedStore {
     return toMetadata(parseRecord("getById", id, raw));
   }
 
+  async inspect(token: string): Promise<TokenStatus> {
+    const [h, key, previous] = await tokenKeys("inspect", token, this.hashers);
+    const raw = await this.run(
+      "inspect",
+      key,
+      this.scripts.INSPECT,
+      [`${this.prefix}t:${h}`],
+      [this.now(), this.prefix, ...this.migrateArgs(h, previous)],
+    );
+    return parseStatus(key, raw);
+  }
+
   async delete(token: string): Promise<void> {
     const [h, key, previous] = await tokenKeys("delete", token, this.hashers);
     const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
@@ -211,6 +235,21 @@ export class RedisTokenStore implements FeedStore {
         clientId,
         ...this.migrateArgs(h, previous),
       ]),
+    );
+  }
+
+  async revokeById(id: string): Promise<void> {
+    checkName("revokeById", "id", id);
+    acknowledged(
+      "revokeById",
+      id,
+      await this.run(
+        "revokeById",
+        id,
+        this.scripts.REVOKE_BY_ID,
+        [`${this.prefix}i:${id}`, ...this.feedKeys()],
+        [this.prefix, this.now(), ...this.feedArgs()],
+      ),
     );
   }
 
@@ -353,6 +392,12 @@ export class RedisTokenStore implements FeedStore {
       NO_KEY,
       await this.run("changes", NO_KEY, this.scripts.CHANGES, this.feedKeys(), this.cursorArgs(since)),
     );
+  }
+
+  async recentChanges(limit: number): Promise<RecentChange[]> {
+    checkRecentLimit(limit);
+    const raw = await this.run("recentChanges", NO_KEY, this.scripts.RECENT_CHANGES, [`${this.prefix}f`], [limit]);
+    return parseRecent(raw);
   }
 
   /** One script call per batch of `cleanupBatchSize`, until a batch comes back short. */

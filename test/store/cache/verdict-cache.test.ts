@@ -294,6 +294,21 @@ for (const [name, backend] of BACKENDS) {
       expect(await sentinel(w.a.checkJwt(token, claims))).toBe("token_revoked");
     });
 
+    it("drops this isolate's verdict at once for a token revoked through it by id, and only that one", async () => {
+      const w = world(backend);
+      const [token, other] = [tok(), tok()];
+      await w.a.revokeKey("by-id-begins"); // the feed has begun (an empty Redis feed has no epoch yet)
+      await w.a.store(token, { id: `by-id-${token}`, subject: "by-id" });
+      await w.a.store(other, { id: `by-id-${other}`, subject: "by-id" });
+      expect(await sentinel(w.a.get(token))).toBe("live");
+      expect(await sentinel(w.a.get(other))).toBe("live");
+      const misses = w.a.stats().misses;
+      await w.a.revokeById(`by-id-${token}`); // the clock does not move: no sync can help
+      expect(await sentinel(w.a.get(token))).toBe("token_revoked");
+      expect(await sentinel(w.a.get(other))).toBe("live");
+      expect(w.a.stats().misses).toBe(misses + 1); // the other verdict stayed cached
+    });
+
     it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
       const w = world(backend, { feedMaxLength: 3 });
       const [token, other] = [tok(), tok()];

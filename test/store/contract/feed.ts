@@ -36,6 +36,33 @@ export function feedContract(name: string, factory: FeedStoreFactory): void {
       }
     });
 
+    it("lists the newest changes first with their times, naming tokens by hash only, within the limit", async () => {
+      expect(await store.recentChanges(10)).toEqual([]);
+      const [a, b] = [tok(), tok()];
+      await store.store(a, { id: "ra", subject: "recent-alice" });
+      await store.store(b, { id: "rb", subject: "recent-alice" });
+      const t0 = t;
+      await store.revoke(a);
+      t += 1_000;
+      await store.revokeSubject("recent-alice");
+      t += 1_000;
+      await store.revokeKey("recent-key");
+      t += 1_000;
+      await store.revokeById("rb");
+      const got = await store.recentChanges(10);
+      expect(got.map(({ at, event }) => ({ at: at - t0, event }))).toEqual([
+        { at: 3_000, event: { type: "token", hash: sha(b) } },
+        { at: 2_000, event: { type: "key", keyId: "recent-key" } },
+        { at: 1_000, event: { type: "subject", subject: "recent-alice" } },
+        { at: 0, event: { type: "token", hash: sha(a) } },
+      ]);
+      expect(got.map((c) => c.seq)).toEqual([4, 3, 2, 1].map((i) => got[3]!.seq + i - 1));
+      expect(await store.recentChanges(2)).toEqual(got.slice(0, 2));
+      for (const bad of [0, 1001, 1.5, -1, Number.NaN])
+        await expect(store.recentChanges(bad)).rejects.toMatchObject({ err: ErrInvalidMetadata });
+      expect(JSON.stringify(got)).not.toContain(a);
+    });
+
     it("answers a reader with no cursor with a reset and the current position", async () => {
       const first = await store.changes();
       expect(first.reset).toBe(true);

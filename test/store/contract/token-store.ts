@@ -504,6 +504,66 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe("inspect and revokeById", () => {
+      it("inspect answers every state, with when and by what a token was revoked", async () => {
+        expect(await store.inspect(makeToken())).toEqual({ state: "unknown" });
+        const [live, marked, cut, keyed, expiring] = [makeToken(), makeToken(), makeToken(), makeToken(), makeToken()];
+        const md = await store.store(live, makeMeta({ subject: "insp-live", clientId: "c1", keyId: "insp-k0" }));
+        expect(await store.inspect(live)).toEqual({ state: "live", metadata: md });
+        const mMd = await store.store(marked, makeMeta({ subject: "insp-marked" }));
+        const cMd = await store.store(cut, makeMeta({ subject: "insp-cut" }));
+        const kMd = await store.store(keyed, makeMeta({ subject: "insp-keyed", keyId: "insp-k1" }));
+        const eMd = await store.store(expiring, makeMeta({ subject: "insp-exp", expiresAt: new Date(t + 10) }));
+        const at = t;
+        await store.revoke(marked);
+        t += 1_000;
+        await store.revokeSubject("insp-cut");
+        t += 1_000;
+        await store.revokeKey("insp-k1");
+        t += 1_000;
+        await store.revoke(marked); // a second revocation keeps the first time
+        expect(await store.inspect(marked)).toEqual({
+          state: "revoked",
+          metadata: mMd,
+          revokedAt: new Date(at),
+          revokedBy: "token",
+        });
+        expect(await store.inspect(cut)).toEqual({
+          state: "revoked",
+          metadata: cMd,
+          revokedAt: new Date(at + 1_000),
+          revokedBy: "subject",
+        });
+        expect(await store.inspect(keyed)).toEqual({
+          state: "revoked",
+          metadata: kMd,
+          revokedAt: new Date(at + 2_000),
+          revokedBy: "key",
+        });
+        expect(await store.inspect(expiring)).toEqual({ state: "expired", metadata: eMd });
+        expect(await store.inspect(live)).toEqual({ state: "live", metadata: md }); // nothing reached it
+        await rejects(store.inspect(`${live}\ud800`), ErrInvalidMetadata, "inspect");
+      });
+
+      it("revokeById marks the token its id names, idempotently, and nothing else", async () => {
+        const [a, b] = [makeToken(), makeToken()];
+        await store.store(a, makeMeta({ id: "rbi-a", subject: "rbi" }));
+        await store.store(b, makeMeta({ id: "rbi-b", subject: "rbi" }));
+        const at = t;
+        await store.revokeById("rbi-a");
+        t += 1_000;
+        await store.revokeById("rbi-a");
+        await rejects(store.get(a), ErrTokenRevoked, "get");
+        expect((await store.list("rbi")).map((m) => m.id)).toEqual(["rbi-b"]);
+        expect(await store.inspect(a)).toMatchObject({ state: "revoked", revokedAt: new Date(at), revokedBy: "token" });
+        await rejects(store.revokeById("rbi-none"), ErrTokenNotFound, "revokeById");
+        await rejects(store.revokeById(""), ErrInvalidMetadata, "revokeById");
+        await store.delete(b);
+        await rejects(store.revokeById("rbi-b"), ErrTokenNotFound, "revokeById"); // nothing created by it
+        expect((await h.snapshot()).tokens.map((x) => x.id)).toEqual(["rbi-a"]);
+      });
+    });
+
     describe("revokeSubject", () => {
       it("revokes every token of the subject and no other, counting the unexpired tokens it reaches", async () => {
         const mine = [makeToken(), makeToken(), makeToken()];

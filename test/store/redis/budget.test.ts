@@ -37,6 +37,10 @@ beforeAll(async () => {
   await store.checkJwt(jwt, claims).catch(() => undefined);
   const { hash } = await store.tokenHashes(warm);
   await store.lookup(hash, (await store.changes()).cursor);
+  await store.inspect(warm);
+  await store.recentChanges(1);
+  await store.store("budget-warm-2", { id: "warm-2", subject: "warm-2" });
+  await store.revokeById("warm-2");
   await store.delete(warm);
   await store.cleanup();
 });
@@ -140,5 +144,24 @@ describe("commands billed per operation", () => {
     await store.store(tok, { id: raw("id"), subject: "carol" });
     const { hash } = await store.tokenHashes(tok);
     expect((await billed(() => store.lookup(hash, cursor))).total).toBeLessThanOrEqual(5);
+  });
+
+  it("the console's reads and writes: inspect ≤ 3, revokeById ≤ 6 (7 on a trimming append), recentChanges 2", async () => {
+    let byId = 0;
+    for (let i = 0; i < 40; i++) {
+      const id = raw("rbi");
+      await store.store(raw("rbi"), { id, subject: "console" });
+      byId = Math.max(byId, (await billed(() => store.revokeById(id))).total);
+    }
+    const tok = raw("i");
+    await store.store(tok, { id: raw("id"), subject: "dave", keyId: "k3" });
+    const inspect = (await billed(() => store.inspect(tok))).total;
+    await store.revoke(tok);
+    const inspectRevoked = (await billed(() => store.inspect(tok))).total;
+    const recent = await billed(() => store.recentChanges(50));
+    expect(inspect).toBeLessThanOrEqual(3); // HMGET t, MGET c k
+    expect(inspectRevoked).toBeLessThanOrEqual(2); // marked: no MGET
+    expect(byId).toBeLessThanOrEqual(7); // GET i, EXISTS t, HSETNX, HINCRBY, ZADD, [ZREMRANGEBYSCORE]
+    expect(recent.total).toBe(2); // ZREVRANGE
   });
 });

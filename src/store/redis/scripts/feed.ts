@@ -110,3 +110,19 @@ local since_seq     = tonumber(ARGV[2])
 local page          = tonumber(ARGV[3])
 return feed_read(feed_key, feed_meta_key, since_epoch, since_seq, page)
 `;
+
+/**
+ * recentChanges: the feed's newest changes, newest first, each as stored ("<seq>:<ms>:<event>").
+ *
+ * KEYS  1 feed_key         P f
+ * ARGV  1 limit            (n) most changes returned
+ * Reply: a JSON array of members.
+ * Commands: ZREVRANGE f: 2 with the EVALSHA.
+ */
+export const RECENT_CHANGES = `
+local feed_key = KEYS[1]
+local limit    = tonumber(ARGV[1])
+local got = redis.call('ZREVRANGE', feed_key, 0, limit - 1)
+if #got == 0 then return '[]' end
+return cjson.encode(got)
+`;

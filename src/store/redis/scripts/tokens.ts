@@ -275,6 +275,76 @@ return 'true'
 `;
 
 /**
+ * inspect: get's verdict as data, with when and by what a revoked token was revoked (its mark,
+ * its subject's cutoff, or its key's revocation, in that order).
+ *
+ * KEYS  1 token_key        P t:<h>
+ * ARGV  1 now              (n) ms
+ *       2 prefix           P
+ *       3..5               migrate's
+ * Reply: {"s": "unknown"|"expired"|"revoked"|"live", "m": metadata, "at": ms, "by": "token"|"subject"|"key"}.
+ * Commands: HMGET t, [MGET c:<subject> k:<kid>] (live and unmarked): at most 3 with the EVALSHA.
+ */
+export const INSPECT =
+  MIGRATE +
+  `
+local token_key       = KEYS[1]
+local now             = tonumber(ARGV[1])
+local prefix          = ARGV[2]
+local migrate_prefix  = ARGV[3]
+local previous_hashes = ARGV[4]
+local current_hash    = ARGV[5]
+migrate(migrate_prefix, previous_hashes, current_hash)
+local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
+local m, expires_at, revoked_at, subject, ia, kid = r[1], r[2], r[3], r[4], r[5], r[6]
+if not m then return '{"s":"unknown"}' end
+local function revoked(at, by) return '{"s":"revoked","m":' .. m .. ',"at":' .. at .. ',"by":"' .. by .. '"}' end
+if now > tonumber(expires_at) then return '{"s":"expired","m":' .. m .. '}' end
+if revoked_at then return revoked(revoked_at, 'token') end
+local names = { prefix .. 'c:' .. subject }
+if kid and kid ~= '' then names[2] = prefix .. 'k:' .. kid end
+local got = redis.call('MGET', unpack(names))
+if got[1] and tonumber(ia or 0) <= tonumber(got[1]) then return revoked(got[1], 'subject') end
+if got[2] then return revoked(got[2], 'key') end
+return '{"s":"live","m":' .. m .. '}'
+`;
+
+/**
+ * revokeById: revoke for the token an id names (the admin console holds ids, not tokens):
+ * marks it revoked, keeping the first revocation time, and appends "t<h>" when the mark is new.
+ *
+ * KEYS  1 id_key           P i:<id>
+ *       2 feed_key         P f
+ *       3 feed_meta_key    P fm
+ * ARGV  1 prefix           P
+ *       2 now              ms, written as the revocation time (r) and to the feed
+ *       3 epoch            offered as the feed's epoch
+ *       4 maxlen           (n) the feed's length cap
+ * Reply: "true", or "!not_found".
+ * Commands: GET i, EXISTS t, HSETNX t r, [feed_append] (a new mark): at most 6 with the EVALSHA.
+ */
+export const REVOKE_BY_ID =
+  FEED_APPEND +
+  `
+local id_key        = KEYS[1]
+local feed_key      = KEYS[2]
+local feed_meta_key = KEYS[3]
+local prefix        = ARGV[1]
+local now           = ARGV[2]
+local epoch         = ARGV[3]
+local maxlen        = tonumber(ARGV[4])
+local h = redis.call('GET', id_key)
+if not h then return '!not_found' end
+local token_key = prefix .. 't:' .. h
+-- HSETNX would create a record that is not there
+if redis.call('EXISTS', token_key) == 0 then return '!not_found' end
+if redis.call('HSETNX', token_key, 'r', now) == 1 then
+  feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h)
+end
+return 'true'
+`;
+
+/**
  * isRevoked: whether the token is marked or covered, expired or not.
  *
  * KEYS  1 token_key        P t:<h>
