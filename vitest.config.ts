@@ -7,11 +7,15 @@ export default defineConfig({
     reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results.json" }]] : ["default"],
     // one setup for every project: Redis, the Upstash endpoint and the echo origin
     globalSetup: ["test/support/global-setup.ts"],
+    // the Worker logs one {"event":"audit",…} line per admin write (for Workers Logs): not test output
+    onConsoleLog: (line) => !line.startsWith('{"event":"audit"'),
     projects: [
       {
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
+          // the browser tests poll the page; a loaded 2-core machine needs more than the default 1 s
+          expect: { poll: { timeout: 10_000 } },
           // *.workerd.test.ts run inside the Workers runtime (the project below)
           exclude: ["test/**/*.workerd.test.ts"],
         },
@@ -20,6 +24,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
+            // SELF is the development entry: the deployed one, plus the memory store without Upstash settings
+            main: "./src/worker-dev.ts",
             miniflare: {
               bindings: {
                 ADMIN_TOKEN: "test-admin-token-0123456789",

@@ -13,7 +13,8 @@ export function runWranglerDev(extra: string[]): ReturnType<typeof spawn> {
     copyFileSync(".dev.vars.example", ".dev.vars");
     console.log("dev: created .dev.vars from .dev.vars.example (ADMIN_TOKEN=dev-admin-token-change-me)");
   }
-  const child = spawn("npx", ["wrangler", "dev", "--test-scheduled", ...extra], {
+  // src/worker-dev.ts: the deployed Worker, plus the memory store when no Upstash setting is given
+  const child = spawn("npx", ["wrangler", "dev", "src/worker-dev.ts", "--test-scheduled", ...extra], {
     stdio: "inherit",
     // miniflare (the one this wrangler pins) honours CLOUDFLARE_CF_FETCH_ENABLED: without it, an
     // offline first run prints an ENOTFOUND stack fetching the `Request.cf` data before "Ready"

@@ -54,7 +54,7 @@ const oauthError = (description: string) => json(OAuthError, description);
 
 /** Statuses every admin route can answer, and those of routes that take a JSON body. */
 const ADMIN_ERRORS = {
-  401: adminError("no or wrong admin token"),
+  401: adminError("no or wrong admin token, or a Cloudflare Access assertion that does not verify"),
   503: adminError("the store cannot be reached (Retry-After)"),
 };
 const BODY_ERRORS = {
@@ -130,7 +130,7 @@ export const ROUTES: Route[] = [
           revokedAt: v.optional(v.string()),
           revokedBy: v.optional(v.picklist(["token", "subject", "key"])),
         }),
-        "the state; metadata unless unknown; revokedAt and revokedBy for a revoked stored token",
+        "the state; metadata unless unknown; revokedAt and revokedBy for a revoked stored opaque token (a verified JWT is live or revoked, with its claims as metadata and no time)",
       ),
       ...BODY_ERRORS,
       ...ADMIN_ERRORS,
@@ -257,6 +257,67 @@ export const ROUTES: Route[] = [
   },
   {
     method: "get",
+    path: "/admin/audit",
+    summary: "Who wrote what: the audit trail of admin and OAuth writes, newest first",
+    parameters: [
+      {
+        name: "since",
+        in: "query",
+        required: false,
+        schema: { type: "string" },
+        description: "epoch ms or an ISO 8601 time: records appended at or after it",
+      },
+      {
+        name: "before",
+        in: "query",
+        required: false,
+        schema: { type: "string", pattern: "^\\d{1,15}-\\d{1,15}$" },
+        description: "the `next` of the previous page",
+      },
+      {
+        name: "limit",
+        in: "query",
+        required: false,
+        schema: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
+      },
+    ],
+    responses: {
+      200: json(
+        v.object({
+          records: v.array(
+            v.object({
+              id: v.string(),
+              at: v.string(),
+              actor: v.string(),
+              action: v.picklist([
+                "store",
+                "revoke",
+                "revokeById",
+                "delete",
+                "revokeSubject",
+                "revokeKey",
+                "denyJwt",
+                "cleanup",
+              ]),
+              target: v.object({
+                fingerprint: v.optional(v.string()),
+                id: v.optional(v.string()),
+                subject: v.optional(v.string()),
+                keyId: v.optional(v.string()),
+              }),
+              result: v.string(),
+            }),
+          ),
+          next: v.optional(v.string()),
+        }),
+        "records newest first (a token named by its fingerprint, never itself); next when older ones follow",
+      ),
+      400: adminError("a bad or repeated since, before or limit"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "get",
     path: "/admin/stats",
     summary: "This isolate's verdict cache counters",
     responses: {
@@ -306,7 +367,7 @@ export function buildOpenApi(): Json {
     // client_secret_post travels in the form body, which no security scheme can name: {} stands for it
     const security = path.startsWith("/oauth/")
       ? [{ clientBasic: [] }, { adminBearer: [] }, {}]
-      : [{ adminBearer: [] }];
+      : [{ adminBearer: [] }, { accessAssertion: [] }];
     (paths[path] ??= {}) as Json;
     (paths[path] as Json)[method] = { ...op, security };
   }
@@ -321,7 +382,17 @@ export function buildOpenApi(): Json {
     paths,
     components: {
       securitySchemes: {
-        adminBearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
+        adminBearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "ADMIN_TOKEN (unless ADMIN_TOKEN_ENABLED is false)",
+        },
+        accessAssertion: {
+          type: "apiKey",
+          in: "header",
+          name: "Cf-Access-Jwt-Assertion",
+          description: "a Cloudflare Access assertion (ACCESS_TEAM_DOMAIN and ACCESS_AUD set); Access adds it itself",
+        },
         clientBasic: {
           type: "http",
           scheme: "basic",

@@ -13,6 +13,8 @@ import type { TokenTags } from "./tokens/tagged.js";
 import type { GuardMetrics } from "./middleware/guard-metrics.js";
 import type { TokenStore } from "./store/core/types.js";
 import type { FeedStore } from "./store/core/feed.js";
+import type { AccessVerifier } from "./jwt/access.js";
+import { auditor, type AuditDeps } from "./http/audit.js";
 import type { VerdictCache } from "./store/cache/verdict-cache.js";
 
 export const ADMIN_PREFIX = "/admin";
@@ -38,6 +40,10 @@ export interface AppDeps {
   metrics?: GuardMetrics;
   /** The store's change feed, whose newest revocations `GET /admin/activity` lists (the backend itself). */
   feed?: Pick<FeedStore, "recentChanges">;
+  /** Verifies Cloudflare Access assertions on /admin/* (config.access). */
+  access?: AccessVerifier;
+  /** Where admin and OAuth writes are recorded (the backend's audit log); without it, log lines only. */
+  audit?: AuditDeps;
   /** Serves the admin console's files (the ASSETS binding); without it /admin/console answers 404. */
   assets?: AssetFetcher;
   /** Where operational lines (JSON) go. @default console.error */
@@ -59,10 +65,13 @@ export function createApp({
   metrics,
   feed,
   assets,
+  access,
+  audit,
   config,
   fetchOrigin,
-  log = (line) => console.error(line),
+  log: given,
 }: AppDeps) {
+  const log = given ?? ((line: string) => console.error(line));
   const app = new Hono<{ Variables: TokenGuardVariables }>();
 
   app.onError((err, c) => {
@@ -80,17 +89,21 @@ export function createApp({
 
   const tokenFormat = config.tokenFormat;
   // before the admin API's authentication: the page asks for the token itself
-  const consoleFiles = serveConsole(assets);
+  const consoleFiles = serveConsole(assets, access);
   app.get(`${ADMIN_PREFIX}/console`, consoleFiles);
   app.get(`${ADMIN_PREFIX}/console/`, consoleFiles);
   app.get(`${ADMIN_PREFIX}/console/:file`, consoleFiles);
+  // audit lines are information, not errors: console.log unless a `log` was given
+  const audited = auditor(audit, given ?? ((line) => console.log(line)));
+  const { adminToken } = config;
+  const auditLog = audit?.log;
   app.route(
     ADMIN_PREFIX,
-    adminRoutes({ store, adminToken: config.adminToken, cache, feed, assets, jwt, tags, tokenFormat }),
+    adminRoutes({ store, adminToken, access, audited, auditLog, cache, feed, assets, jwt, tags, tokenFormat }),
   );
   app.route(
     OAUTH_PREFIX,
-    oauthRoutes({ store, clients: config.oauthClients, adminToken: config.adminToken, jwt, tags, tokenFormat }),
+    oauthRoutes({ store, clients: config.oauthClients, adminToken, audited, jwt, tags, tokenFormat }),
   );
   app.use(
     "*",

@@ -8,7 +8,12 @@ import { DEFAULT_TOKEN_PREFIX } from "./tokens/tagged.js";
 
 /** The Worker's settings, checked. Built from Env by {@link readConfig}. */
 export interface AppConfig {
-  readonly adminToken: string;
+  /** The shared admin token; undefined when ADMIN_TOKEN_ENABLED is "false" (Access only). */
+  readonly adminToken?: string;
+  /** Cloudflare Access in front of /admin/*: its assertion names the person making each admin call. */
+  readonly access?: AccessConfig;
+  /** AUDIT_MAX_RECORDS: audit records the store keeps. */
+  readonly auditMaxRecords: number;
   readonly originUrl: string;
   readonly failMode: FailMode;
   readonly realm: string;
@@ -30,6 +35,15 @@ export interface AppConfig {
   readonly tokenPrefix: string;
   /** How FAILURE_LIMITER (when bound) names a client, and its period (Retry-After). */
   readonly failureLimit: { readonly clientHeader: string; readonly periodSeconds: number };
+}
+
+export interface AccessConfig {
+  /** ACCESS_TEAM_DOMAIN as an origin, https://<team>.cloudflareaccess.com: the assertion's issuer. */
+  readonly teamDomain: string;
+  /** ACCESS_AUD: the Access application's audience tag. */
+  readonly audience: string;
+  /** ACCESS_CERTS_URL: where the signing keys are, when not the team's own certs URL (tests, local runs). */
+  readonly certsUrl?: string;
 }
 
 export interface JwtConfig {
@@ -65,10 +79,19 @@ export function readConfig(env: Env): AppConfig {
     if (typeof v !== "string") throw new ConfigError(name, "must be a string");
     return v;
   };
-  const adminToken = str("ADMIN_TOKEN");
-  if (adminToken === undefined)
+  const access = readAccessConfig(str);
+  const tokenEnabled = str("ADMIN_TOKEN_ENABLED") ?? "true";
+  if (tokenEnabled !== "true" && tokenEnabled !== "false")
+    throw new ConfigError("ADMIN_TOKEN_ENABLED", 'must be "true" or "false"');
+  if (tokenEnabled === "false" && access === undefined)
+    throw new ConfigError(
+      "ADMIN_TOKEN_ENABLED",
+      '"false" needs ACCESS_TEAM_DOMAIN and ACCESS_AUD: nobody could sign in',
+    );
+  const adminToken = tokenEnabled === "true" ? str("ADMIN_TOKEN") : undefined;
+  if (tokenEnabled === "true" && adminToken === undefined)
     throw new ConfigError("ADMIN_TOKEN", "is missing: set it with `wrangler secret put ADMIN_TOKEN` (or in .dev.vars)");
-  if (adminToken.length < MIN_ADMIN_TOKEN)
+  if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN)
     throw new ConfigError("ADMIN_TOKEN", `must be at least ${MIN_ADMIN_TOKEN} characters`);
 
   const originUrl = str("ORIGIN_URL");
@@ -131,6 +154,8 @@ export function readConfig(env: Env): AppConfig {
 
   return {
     adminToken,
+    access,
+    auditMaxRecords: wholeSetting(str("AUDIT_MAX_RECORDS"), "AUDIT_MAX_RECORDS", 10_000, 1, 1_000_000, "records"),
     originUrl: originUrl.replace(/\/+$/, ""),
     failMode,
     realm,
@@ -146,6 +171,28 @@ export function readConfig(env: Env): AppConfig {
     tokenPrefix,
     failureLimit: { clientHeader, periodSeconds: Number(period) },
   };
+}
+
+/** ACCESS_TEAM_DOMAIN and ACCESS_AUD (both or neither) put Cloudflare Access in front of /admin/*. */
+function readAccessConfig(str: (name: keyof Env) => string | undefined): AccessConfig | undefined {
+  const team = str("ACCESS_TEAM_DOMAIN");
+  const audience = str("ACCESS_AUD");
+  const certsUrl = str("ACCESS_CERTS_URL");
+  if (team === undefined && audience === undefined) {
+    if (certsUrl !== undefined) throw new ConfigError("ACCESS_CERTS_URL", "needs ACCESS_TEAM_DOMAIN and ACCESS_AUD");
+    return undefined;
+  }
+  if (team === undefined || audience === undefined)
+    throw new ConfigError(team === undefined ? "ACCESS_TEAM_DOMAIN" : "ACCESS_AUD", "is missing: Access needs both");
+  // "<team>.cloudflareaccess.com", with or without https://
+  const host = team.replace(/^https:\/\//, "").replace(/\/$/, "");
+  if (!/^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$/i.test(host))
+    throw new ConfigError("ACCESS_TEAM_DOMAIN", "must be your team domain, e.g. myteam.cloudflareaccess.com");
+  if (!/^[\x21-\x7e]{1,256}$/.test(audience))
+    throw new ConfigError("ACCESS_AUD", "must be the application's audience tag (printable, no spaces)");
+  if (certsUrl !== undefined && !isHttpUrl(certsUrl))
+    throw new ConfigError("ACCESS_CERTS_URL", "must be an http(s) URL");
+  return { teamDomain: `https://${host.toLowerCase()}`, audience, certsUrl };
 }
 
 /** JWT_JWKS_URL or JWT_JWKS (not both) turns verification on; the other JWT_* settings refine it. */

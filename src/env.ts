@@ -6,6 +6,16 @@ export interface Env {
   UPSTASH_REDIS_REST_TOKEN?: string;
   /** Secret. Bearer token of the admin API (at least 16 characters). */
   ADMIN_TOKEN?: string;
+  /** "false" turns ADMIN_TOKEN off once Cloudflare Access is in place (needs ACCESS_*). Default "true". */
+  ADMIN_TOKEN_ENABLED?: string;
+  /** Cloudflare Access team domain, e.g. myteam.cloudflareaccess.com: with ACCESS_AUD, /admin/* accepts Access identities. */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's audience (AUD) tag. */
+  ACCESS_AUD?: string;
+  /** Where Access's signing keys are, when not https://<team>/cdn-cgi/access/certs (tests, local runs). */
+  ACCESS_CERTS_URL?: string;
+  /** Audit records the store keeps (admin and OAuth writes, with who made them). Default 10000. */
+  AUDIT_MAX_RECORDS?: string;
   /** Where live requests are forwarded, e.g. https://api.internal.example. */
   ORIGIN_URL?: string;
   /** Secret, optional. Pepper: tokens are keyed by HMAC-SHA-256 under it. */

@@ -2,13 +2,15 @@ import { createApp } from "./app.js";
 import { ConfigError, readConfig, type AppConfig } from "./config.js";
 import type { Env } from "./env.js";
 import { StorageError } from "./store/core/errors.js";
-import { MemoryTokenStore } from "./store/memory/store.js";
 import { RedisTokenStore } from "./store/redis/store.js";
 import { withVerdictCache } from "./store/cache/verdict-cache.js";
 import { JwtVerifier } from "./jwt/verifier.js";
+import { AccessVerifier } from "./jwt/access.js";
 import { FailureLimit } from "./middleware/failure-limit.js";
 import { TokenTags } from "./tokens/tagged.js";
-import type { TokenStore } from "./store/core/types.js";
+import type { MemoryStoreConfig, TokenStore } from "./store/core/types.js";
+import type { FeedStore } from "./store/core/feed.js";
+import type { AuditLog } from "./store/core/audit.js";
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
@@ -27,6 +29,12 @@ const SETTING_OF: Record<string, string> = {
   timeoutMs: "STORE_TIMEOUT_MS",
 };
 
+/** A backend the Worker can run on: it keeps a change feed and an audit log. */
+export type Backend = FeedStore & { readonly audit: AuditLog };
+
+/** How the development entry (src/worker-dev.ts) makes its memory store; the deployed Worker has none. */
+export type MemoryBackend = (config: MemoryStoreConfig) => Backend;
+
 let current: { key: string; runtime: Runtime } | undefined;
 // the hot path: workerd hands every request of an isolate the same env object
 let lastEnv: Env | undefined;
@@ -37,7 +45,7 @@ let loggedConfigError: string | undefined;
  * settings change. The memory store is therefore per isolate: each isolate has its own.
  * Throws ConfigError naming a missing or malformed setting.
  */
-export function runtimeFor(env: Env): Runtime {
+export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
   if (env === lastEnv && current !== undefined) return current.runtime;
   const config = readConfig(env);
   const key = JSON.stringify([
@@ -48,7 +56,12 @@ export function runtimeFor(env: Env): Runtime {
     env.ASSETS !== undefined,
   ]);
   if (current?.key !== key) {
-    let backend: MemoryTokenStore | RedisTokenStore;
+    if (config.redis === undefined && memory === undefined)
+      throw new ConfigError(
+        "UPSTASH_REDIS_REST_URL",
+        "is missing: the deployed Worker keeps tokens in Redis (the per-isolate memory store is for `npm run dev` only)",
+      );
+    let backend: Backend;
     try {
       backend = config.redis
         ? new RedisTokenStore({
@@ -58,8 +71,13 @@ export function runtimeFor(env: Env): Runtime {
             keyPrefix: config.keyPrefix,
             hashKey: config.hashKey,
             previousHashKeys: config.previousHashKeys,
+            auditMaxRecords: config.auditMaxRecords,
           })
-        : new MemoryTokenStore({ hashKey: config.hashKey, previousHashKeys: config.previousHashKeys });
+        : memory!({
+            hashKey: config.hashKey,
+            previousHashKeys: config.previousHashKeys,
+            auditMaxRecords: config.auditMaxRecords,
+          });
     } catch (e) {
       // the store checks its own settings (Upstash URL and token, key prefix): name the binding
       if (e instanceof StorageError) throw new ConfigError(SETTING_OF[e.key] ?? e.key, e.detail);
@@ -108,6 +126,8 @@ export function runtimeFor(env: Env): Runtime {
           metrics: env.METRICS,
           feed: backend,
           assets: env.ASSETS,
+          access: config.access === undefined ? undefined : new AccessVerifier(config.access),
+          audit: { log: backend.audit, hashToken: (token) => backend.hashToken(token) },
         }),
         store,
         config,

@@ -24,6 +24,10 @@ function app(store: TokenStore = new MemoryTokenStore()) {
     store,
     config,
     feed: store instanceof MemoryTokenStore || store instanceof RedisTokenStore ? store : undefined,
+    audit:
+      store instanceof MemoryTokenStore || store instanceof RedisTokenStore
+        ? { log: store.audit, hashToken: (t) => store.hashToken(t) }
+        : undefined,
     assets: diskAssets,
     fetchOrigin: async () => new Response("origin"),
     log: () => {},
@@ -95,7 +99,8 @@ describe("the OpenAPI document", () => {
         probes.push(["a repeated parameter", { method, headers: good, body: "token=a&token=b" }]);
       }
       if (route.parameters) probes.push(["a parameter over the limit", { method, headers: good }]);
-      if (route.path === "/admin/activity") probes.push(["a bad limit", { method, headers: good }]);
+      if (route.path === "/admin/activity" || route.path === "/admin/audit")
+        probes.push(["a bad limit", { method, headers: good }]);
       for (const [what, init, store] of probes) {
         const url =
           what === "a parameter over the limit"

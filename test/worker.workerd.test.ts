@@ -1,9 +1,11 @@
-/** The deployed shape: src/worker.ts with wrangler.toml's config, a real origin over loopback. */
+/** The Worker as `npm run dev` runs it (src/worker-dev.ts: the deployed one, plus the memory store), with wrangler.toml's config, a real origin over loopback. */
 import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import { readConfig } from "../src/config.js";
-import worker from "../src/worker.js";
+import worker from "../src/worker-dev.js";
+import deployed from "../src/worker.js";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import type { SeenRequest } from "./support/echo-origin.js";
 import { UNREACHABLE_URL } from "./support/worker.js";
 
@@ -186,6 +188,21 @@ describe("configuration", () => {
       "KEY_PREFIX",
     ],
     [
+      "ACCESS_TEAM_DOMAIN without ACCESS_AUD",
+      { ...good, ACCESS_TEAM_DOMAIN: "team.cloudflareaccess.com" },
+      "ACCESS_AUD",
+    ],
+    ["ACCESS_AUD without ACCESS_TEAM_DOMAIN", { ...good, ACCESS_AUD: "aud" }, "ACCESS_TEAM_DOMAIN"],
+    [
+      "an ACCESS_TEAM_DOMAIN with a path",
+      { ...good, ACCESS_TEAM_DOMAIN: "https://team.cloudflareaccess.com/x", ACCESS_AUD: "aud" },
+      "ACCESS_TEAM_DOMAIN",
+    ],
+    ["ACCESS_CERTS_URL without Access", { ...good, ACCESS_CERTS_URL: "http://127.0.0.1:1/certs" }, "ACCESS_CERTS_URL"],
+    ["ADMIN_TOKEN_ENABLED=false without Access", { ...good, ADMIN_TOKEN_ENABLED: "false" }, "ADMIN_TOKEN_ENABLED"],
+    ["an ADMIN_TOKEN_ENABLED that is not true or false", { ...good, ADMIN_TOKEN_ENABLED: "no" }, "ADMIN_TOKEN_ENABLED"],
+    ["an AUDIT_MAX_RECORDS of 0", { ...good, AUDIT_MAX_RECORDS: "0" }, "AUDIT_MAX_RECORDS"],
+    [
       "a Redis token the client refuses",
       { ...good, UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "has white space" },
       "UPSTASH_REDIS_REST_TOKEN",
@@ -211,6 +228,64 @@ describe("configuration", () => {
       expect(JSON.parse(String(errors.mock.calls[0]![0]))).toMatchObject({ event: "config_error", setting });
     });
   }
+});
+
+describe("the deployed entry (src/worker.ts)", () => {
+  afterEach(() => vi.restoreAllMocks());
+  it("runs on Redis only: without Upstash settings every request is a 500 naming UPSTASH_REDIS_REST_URL", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const res = await deployed.fetch(
+      new Request("https://edge.test/api/x", { headers: { Authorization: "Bearer anything" } }),
+      { ADMIN_TOKEN: "a-good-admin-token-0123", ORIGIN_URL: inject("originUrl") },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("UPSTASH_REDIS_REST_URL");
+  });
+});
+
+describe("admin identity through Cloudflare Access, as the Worker is configured", () => {
+  it("admits an Access assertion with the shared token off, and its audit record names the email", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
+    const certs = `${inject("jwksUrl")}/worker-access-${crypto.randomUUID()}`;
+    await fetch(certs, {
+      method: "POST",
+      body: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "a1", alg: "RS256" }] }),
+    });
+    const bindings = {
+      ORIGIN_URL: inject("originUrl"),
+      ADMIN_TOKEN: "a-good-admin-token-0123",
+      ADMIN_TOKEN_ENABLED: "false",
+      ACCESS_TEAM_DOMAIN: "worker-team.cloudflareaccess.com",
+      ACCESS_AUD: "worker-aud",
+      ACCESS_CERTS_URL: certs,
+    };
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ email: "carol@example.com", aud: ["worker-aud"], iat: now, exp: now + 600 })
+      .setIssuer("https://worker-team.cloudflareaccess.com")
+      .setProtectedHeader({ alg: "RS256", kid: "a1" })
+      .sign(privateKey);
+    const call = (path: string, headers: Record<string, string>, method = "GET") =>
+      worker.fetch(new Request(`https://edge.test${path}`, { method, headers }), bindings, createExecutionContext());
+    expect(
+      (await call("/admin/keys/worker-access-key/revoke", { Authorization: "Bearer a-good-admin-token-0123" }, "POST"))
+        .status,
+    ).toBe(401);
+    expect(
+      (await call("/admin/keys/worker-access-key/revoke", { "Cf-Access-Jwt-Assertion": assertion }, "POST")).status,
+    ).toBe(200);
+    const audit = (await (await call("/admin/audit", { "Cf-Access-Jwt-Assertion": assertion })).json()) as {
+      records: { actor: string; action: string; target: { keyId?: string } }[];
+    };
+    expect(audit.records.find((r) => r.target.keyId === "worker-access-key")).toMatchObject({
+      actor: "carol@example.com",
+      action: "revokeKey",
+    });
+    // the console asks who the Access session names
+    const session = await call("/admin/console/session", { "Cf-Access-Jwt-Assertion": assertion });
+    expect(await session.json()).toEqual({ actor: "carol@example.com" });
+    expect(await (await call("/admin/console/session", {})).json()).toEqual({ actor: null });
+  });
 });
 
 describe("JWT_CACHE_ENTRIES", () => {
@@ -262,8 +337,18 @@ describe("cron", () => {
     const start = Date.now();
     const short = `cron-${crypto.randomUUID()}`;
     const long = `cron-${crypto.randomUUID()}`;
-    await admin("/admin/tokens", { token: short, id: `id-${short}`, subject: "cron", expiresAt: start + 60_000 });
-    await admin("/admin/tokens", { token: long, id: `id-${long}`, subject: "cron", expiresAt: start + 3_600_000 });
+    await admin("/admin/tokens", {
+      token: short,
+      id: `id-${crypto.randomUUID()}`,
+      subject: "cron",
+      expiresAt: start + 60_000,
+    });
+    await admin("/admin/tokens", {
+      token: long,
+      id: `id-${crypto.randomUUID()}`,
+      subject: "cron",
+      expiresAt: start + 3_600_000,
+    });
     vi.setSystemTime(start + 120_000);
 
     const ctx = createExecutionContext();

@@ -7,7 +7,7 @@ const WINDOW_MS = 10 * 60 * 1000;
 
 const $ = (id) => document.getElementById(id);
 
-let token = null; // also in sessionStorage, so a reload keeps the tab signed in
+let token = null; // also in sessionStorage, so a reload keeps the tab signed in; null behind Cloudflare Access
 let session = 0; // bumped on sign-in/out: late answers to an old session are dropped
 let timers = [];
 let samples = [];
@@ -20,7 +20,8 @@ class Handled extends Error {}
 // Every API call goes through here: bearer header, JSON both ways, 401 signs out.
 async function api(method, path, body) {
   const gen = session;
-  const init = { method, headers: { Authorization: `Bearer ${token}` }, cache: "no-store" };
+  // behind Cloudflare Access the browser's Access session names the person: no header to add
+  const init = { method, headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: "no-store" };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -116,7 +117,7 @@ async function signIn(candidate) {
   try {
     const stats = await api("GET", "/admin/stats");
     sessionStorage.setItem(STORAGE_KEY, candidate);
-    showApp(stats);
+    showApp(stats, "admin-token");
   } catch (err) {
     if (err instanceof Handled) return; // a 401: signOut said so
     token = null;
@@ -125,16 +126,37 @@ async function signIn(candidate) {
   }
 }
 
-function showApp(stats) {
+// Behind Cloudflare Access, the Access session alone admits this page to the admin API; the
+// Worker says whom it names (nobody, without Access), and the token form stays otherwise.
+async function signInThroughAccess() {
+  const res = await fetch("/admin/console/session", { cache: "no-store" }).catch(() => null);
+  const actor = (await res?.json().catch(() => null))?.actor;
+  if (!actor) return;
+  session++;
+  try {
+    showApp(await api("GET", "/admin/stats"), actor);
+  } catch {
+    signOut();
+  }
+}
+
+function showApp(stats, actor) {
   $("admin-token").value = "";
   say($("signin-error"), "");
   $("signin").hidden = true;
-  $("app").hidden = $("signout").hidden = false;
+  $("app").hidden = $("whoami").hidden = false;
+  $("signout").hidden = !token; // an Access session is ended at Access, not here
+  $("whoami").textContent = `Signed in as ${actor}${token ? "" : " (Cloudflare Access)"}`;
   renderStats(stats);
   refreshActivity();
-  // the activity poll is billed (2 Redis commands): a tab in the background skips it
+  refreshAudit();
+  // the activity and audit polls are billed (2 and 1 Redis commands): a tab in the background skips them
   const whenVisible = (fn) => () => document.hidden || fn();
-  timers = [setInterval(whenVisible(refreshActivity), 3000), setInterval(refreshStats, 5000)];
+  timers = [
+    setInterval(whenVisible(refreshActivity), 3000),
+    setInterval(whenVisible(refreshAudit), 3000),
+    setInterval(refreshStats, 5000),
+  ];
   $("subject-input").focus();
 }
 
@@ -147,11 +169,13 @@ function signOut(message = "") {
   // Forget what the session showed, and every field that held a token.
   for (const form of document.forms) form.reset();
   for (const line of document.querySelectorAll(".message")) say(line, "");
-  for (const list of document.querySelectorAll("#subject-tokens tbody, #activity, #stats")) list.replaceChildren();
+  for (const list of document.querySelectorAll("#subject-tokens tbody, #activity, #audit, #stats"))
+    list.replaceChildren();
   for (const box of document.querySelectorAll(".confirm, #subject-result")) box.hidden = true;
   setTokenButtons(false);
   drawChart();
-  $("app").hidden = $("signout").hidden = true;
+  $("app").hidden = $("signout").hidden = $("whoami").hidden = true;
+  $("whoami").textContent = "";
   $("signin").hidden = false;
   say($("signin-error"), message, message ? "error" : "");
   $("admin-token").focus();
@@ -308,6 +332,32 @@ function refreshActivity() {
   });
 }
 
+// Audit trail
+
+function describeTarget(target = {}) {
+  const parts = [];
+  if (target.fingerprint) parts.push(`token ${target.fingerprint}`);
+  if (target.id) parts.push(`id ${target.id}`);
+  if (target.subject) parts.push(`subject ${target.subject}`);
+  if (target.keyId) parts.push(`key ${target.keyId}`);
+  return parts.length ? parts.join(", ") : "all expired tokens";
+}
+
+function refreshAudit() {
+  return act(null, $("audit-message"), async () => {
+    const { records = [] } = await api("GET", "/admin/audit?limit=50");
+    say($("audit-message"), "");
+    const items = records.map((r) => {
+      const li = el("li");
+      li.dataset.action = r.action;
+      li.dataset.result = r.result;
+      li.append(timeEl(r.at), " ", el("strong", r.actor), ` ${r.action} ${describeTarget(r.target)}: ${r.result}`);
+      return li;
+    });
+    $("audit").replaceChildren(...(items.length ? items : [el("li", "Nothing recorded yet.")]));
+  });
+}
+
 // This isolate
 
 function refreshStats() {
@@ -377,4 +427,6 @@ const saved = sessionStorage.getItem(STORAGE_KEY);
 if (saved) {
   say($("signin-error"), "Checking the saved token…");
   signIn(saved);
+} else {
+  signInThroughAccess();
 }

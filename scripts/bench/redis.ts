@@ -101,6 +101,21 @@ add(
   "2",
   await measure(calls, () => store.recentChanges(50)),
 );
+add(
+  "audit append (what each admin or OAuth write adds)",
+  "no such operation",
+  "1",
+  await measure(calls, (i) =>
+    store.audit.append({
+      at: t,
+      actor: "admin-token",
+      action: "revoke",
+      target: { fingerprint: `${i}` },
+      result: "ok",
+    }),
+  ),
+);
+add("audit page (50 records)", "no such operation", "1", await measure(calls, () => store.audit.list({ limit: 50 })));
 add("delete", "2", "≤ 8", await measure(Math.min(calls, 900), (i) => store.delete(token(i + 2))));
 let since = (await store.changes()).cursor;
 add(

@@ -4,7 +4,11 @@ import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import type { AssetFetcher } from "./console.js";
-import { B64TOKEN, bearerToken, secretsEqual } from "../http/auth.js";
+import { B64TOKEN } from "../http/auth.js";
+import { adminAuth, type AdminVariables } from "../http/admin-auth.js";
+import type { AccessVerifier } from "../jwt/access.js";
+import type { Audited } from "../http/audit.js";
+import { AUDIT_ID, AUDIT_PAGE_MAX, type AuditLog } from "../store/core/audit.js";
 import { MAX_BODY_BYTES } from "../http/body.js";
 import { errorJson, keysUnavailable, withStore } from "../http/errors.js";
 import { checkAtEdge, type TokenFormat } from "../http/edge-check.js";
@@ -18,7 +22,14 @@ import { fingerprint } from "../store/core/hash.js";
 
 export interface AdminDeps {
   store: TokenStore;
-  adminToken: string;
+  /** The shared admin token; undefined when turned off (Access only). */
+  adminToken?: string;
+  /** Verifies Cloudflare Access assertions, when Access is configured. */
+  access?: AccessVerifier;
+  /** Records each write (who, what, on what, result); see src/http/audit.ts. */
+  audited: Audited;
+  /** Where `GET /admin/audit` reads the records from; without it that route answers 404. */
+  auditLog?: AuditLog;
   /** With a key set configured: JWS-shaped tokens in bodies are verified before the store sees them. */
   jwt?: JwtVerifier;
   /** Checks tagged tokens before any store call, and mints a token when a body brings none. */
@@ -34,6 +45,15 @@ export interface AdminDeps {
 
 /** How many changes `GET /admin/activity` lists when no `limit` is given. */
 export const ACTIVITY_DEFAULT_LIMIT = 50;
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `since`: epoch milliseconds or an ISO 8601 time with its zone; NaN for anything else. */
+function parseSince(raw: string): number {
+  if (/^\d{1,15}$/.test(raw)) return Number(raw);
+  const ms = ISO_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
+  return ms >= 0 ? ms : Number.NaN;
+}
 
 /** A feed change as the admin API shows it: a token by its fingerprint, never its hash or itself. */
 function activityItem({ seq, at, event }: RecentChange) {
@@ -111,18 +131,11 @@ const requireJson: MiddlewareHandler = async (c, next) => {
  * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>`. Tokens travel in
  * bodies, never in URLs, because URLs end up in logs.
  */
-export function adminRoutes({ store, adminToken, cache, feed, assets, jwt, tags, tokenFormat }: AdminDeps): Hono {
-  const admin = new Hono();
+export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }> {
+  const { store, cache, feed, assets, jwt, tags, tokenFormat, audited, auditLog } = deps;
+  const admin = new Hono<{ Variables: AdminVariables }>();
 
-  admin.use("*", async function adminAuth(c, next) {
-    const given = bearerToken(c.req.header("Authorization"));
-    if (typeof given !== "string" || !(await secretsEqual(given, adminToken))) {
-      return errorJson(c, 401, "unauthorized", "the admin API needs Authorization: Bearer <ADMIN_TOKEN>", {
-        "WWW-Authenticate": 'Bearer realm="admin"',
-      });
-    }
-    await next();
-  });
+  admin.use("*", adminAuth(deps));
   admin.use(
     "*",
     bodyLimit({
@@ -172,7 +185,10 @@ export function adminRoutes({ store, adminToken, cache, feed, assets, jwt, tags,
       c,
       token,
       async () => {
-        const stored = await store.store(token, metadata as TokenMetadata);
+        const { id, subject } = metadata;
+        const stored = await audited(c.get("actor"), "store", { token, id, subject }, () =>
+          store.store(token, metadata as TokenMetadata),
+        );
         // the one response that carries a raw token: no cache may keep it (RFC 6749 §5.1)
         if (given === undefined) return c.json({ token, ...stored }, 201, { "Cache-Control": "no-store" });
         return c.json(stored, 201);
@@ -212,8 +228,9 @@ export function adminRoutes({ store, adminToken, cache, feed, assets, jwt, tags,
         return store.checkJwt(token, claims).then(
           (metadata) => c.json({ state: "live", metadata }),
           (e: unknown) => {
+            // the metadata checkJwt answers for a live one; no time: a JWT's revocation has several sources
             if (e instanceof StorageError && e.err === ErrTokenRevoked)
-              return c.json({ state: "revoked", metadata: { ...claims, type: "jwt" } });
+              return c.json({ state: "revoked", metadata: { ...claims, id: claims.id ?? "", type: "jwt" } });
             throw e;
           },
         );
@@ -225,27 +242,31 @@ export function adminRoutes({ store, adminToken, cache, feed, assets, jwt, tags,
   admin.post("/tokens/revoke", requireJson, jsonBody(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, token, async (claims) => {
-      await (claims ? store.denyJwt(token, claims) : store.revoke(token));
+      await (claims
+        ? audited(c.get("actor"), "denyJwt", { token, subject: claims.subject }, () => store.denyJwt(token, claims))
+        : audited(c.get("actor"), "revoke", { token }, () => store.revoke(token)));
       return c.json({ revoked: true });
     });
   });
   admin.post("/tokens/delete", requireJson, jsonBody(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, token, async () => {
-      await store.delete(token);
+      await audited(c.get("actor"), "delete", { token }, () => store.delete(token));
       return c.json({ deleted: true });
     });
   });
   admin.post("/keys/:keyId/revoke", (c) =>
     withStore(c, async () => {
-      await store.revokeKey(c.req.param("keyId"));
+      const keyId = c.req.param("keyId");
+      await audited(c.get("actor"), "revokeKey", { keyId }, () => store.revokeKey(keyId));
       return c.json({ revoked: true });
     }),
   );
   admin.get("/tokens/by-id/:id", (c) => withStore(c, async () => c.json(await store.getById(c.req.param("id")))));
   admin.post("/tokens/by-id/:id/revoke", (c) =>
     withStore(c, async () => {
-      await store.revokeById(c.req.param("id"));
+      const id = c.req.param("id");
+      await audited(c.get("actor"), "revokeById", { id }, () => store.revokeById(id));
       return c.json({ revoked: true });
     }),
   );
@@ -253,9 +274,35 @@ export function adminRoutes({ store, adminToken, cache, feed, assets, jwt, tags,
     withStore(c, async () => c.json({ tokens: await store.list(c.req.param("subject")) })),
   );
   admin.post("/subjects/:subject/revoke", (c) =>
-    withStore(c, async () => c.json(await store.revokeSubject(c.req.param("subject")))),
+    withStore(c, async () => {
+      const subject = c.req.param("subject");
+      return c.json(await audited(c.get("actor"), "revokeSubject", { subject }, () => store.revokeSubject(subject)));
+    }),
   );
-  admin.post("/cleanup", (c) => withStore(c, async () => c.json(await store.cleanup())));
+  admin.post("/cleanup", (c) =>
+    withStore(c, async () => c.json(await audited(c.get("actor"), "cleanup", {}, () => store.cleanup()))),
+  );
+  // the audit log, newest first; `next` pages on to older records
+  admin.get("/audit", (c) =>
+    withStore(c, async () => {
+      if (auditLog === undefined) return errorJson(c, 404, "not_found", "this store keeps no audit log");
+      const q = (name: string) => c.req.queries(name) ?? [];
+      const [since, before, limit] = [q("since"), q("before"), q("limit")];
+      const bad = (message: string) => errorJson(c, 400, "invalid_request", message);
+      if (since.length > 1 || before.length > 1 || limit.length > 1) return bad("give each parameter at most once");
+      const n = limit.length === 0 ? ACTIVITY_DEFAULT_LIMIT : /^[0-9]{1,4}$/.test(limit[0]!) ? Number(limit[0]) : 0;
+      if (n < 1 || n > AUDIT_PAGE_MAX) return bad(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
+      const from = since.length === 0 ? undefined : parseSince(since[0]!);
+      if (Number.isNaN(from))
+        return bad("since must be epoch milliseconds or an ISO 8601 time such as 2026-12-04T10:00:00Z");
+      if (before.length === 1 && !AUDIT_ID.test(before[0]!)) return bad("before must be the next of a previous page");
+      const page = await auditLog.list({ since: from, before: before[0], limit: n });
+      return c.json({
+        records: page.records.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+        ...(page.next === undefined ? {} : { next: page.next }),
+      });
+    }),
+  );
   // the newest revocations in the change feed, newest first: what every isolate's cache follows
   admin.get("/activity", (c) =>
     withStore(c, async () => {

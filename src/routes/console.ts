@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { errorJson } from "../http/errors.js";
+import { ACCESS_HEADER, type AccessVerifier } from "../jwt/access.js";
 
 /** What serves the console's files: the Worker's ASSETS binding (wrangler.toml [assets]). */
 export type AssetFetcher = Pick<Fetcher, "fetch">;
@@ -20,9 +21,16 @@ const FILES = new Set(["console.js", "console.css"]);
  * needs no credential (it asks for the admin token and sends it to the admin API on each call);
  * the Worker runs first for every path (run_worker_first), so no file can shadow the origin.
  */
-export function serveConsole(assets: AssetFetcher | undefined) {
+export function serveConsole(assets: AssetFetcher | undefined, access?: AccessVerifier) {
   return async function serveConsole(c: Context): Promise<Response> {
     const file = c.req.param("file") ?? "index.html";
+    // who the Access session in front of the console names, if any: the page signs in with it
+    // instead of asking for the token (it tells the caller nothing but their own identity)
+    if (file === "session") {
+      const assertion = access && c.req.header(ACCESS_HEADER);
+      const actor = assertion ? await access!.actor(assertion).catch(() => null) : null;
+      return c.json({ actor }, 200, { "Cache-Control": "no-store" });
+    }
     if (assets === undefined || (file !== "index.html" && !FILES.has(file)))
       return errorJson(
         c,

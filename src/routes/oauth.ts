@@ -11,13 +11,17 @@ import type { TokenTags } from "../tokens/tagged.js";
 import type { JwtVerifier } from "../jwt/verifier.js";
 import { ErrClientMismatch, StorageError } from "../store/core/errors.js";
 import type { JwtClaims, TokenStore } from "../store/core/types.js";
+import { ADMIN_TOKEN_ACTOR } from "../http/admin-auth.js";
+import type { Audited } from "../http/audit.js";
 
 export interface OAuthDeps {
   store: TokenStore;
   /** client id → secret, for client_secret_basic and client_secret_post. */
   clients: ReadonlyMap<string, string>;
-  /** Also accepted as `Authorization: Bearer`, for resource servers (RFC 7662 §2.1). */
-  adminToken: string;
+  /** Also accepted as `Authorization: Bearer`, for resource servers (RFC 7662 §2.1); undefined when turned off. */
+  adminToken?: string;
+  /** Records each revocation, with the client (or "admin-token") as its actor. */
+  audited: Audited;
   /** With a key set configured: JWS-shaped tokens are verified, never written unverified. */
   jwt?: JwtVerifier;
   /** Tagged tokens' tags, checked before any store call. */
@@ -60,7 +64,8 @@ async function authenticate(c: Context, form: Record<string, string>, deps: OAut
   const header = c.req.header("Authorization");
   const bearer = bearerToken(header);
   if (bearer !== undefined) {
-    if (typeof bearer === "string" && (await secretsEqual(bearer, deps.adminToken))) return { clientId: undefined };
+    if (typeof bearer === "string" && deps.adminToken !== undefined && (await secretsEqual(bearer, deps.adminToken)))
+      return { clientId: undefined };
     // RFC 7662 §2.3 → RFC 6750 §3: a bad bearer gets a Bearer challenge, not a Basic one
     return oauthError(c, 401, "invalid_token", "the bearer token is not accepted", {
       "WWW-Authenticate": 'Bearer realm="oauth", error="invalid_token"',
@@ -165,8 +170,12 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     try {
       const claims = await claimsOf(token);
       // RFC 7009 §2.2: an invalid token is not an error; a JWT that does not verify is never written
-      if (claims !== null)
-        await (claims ? deps.store.denyJwt(token, claims) : deps.store.revoke(token, { clientId: caller.clientId }));
+      if (claims !== null) {
+        const actor = caller.clientId ?? ADMIN_TOKEN_ACTOR;
+        await (claims
+          ? deps.audited(actor, "denyJwt", { token, subject: claims.subject }, () => deps.store.denyJwt(token, claims))
+          : deps.audited(actor, "revoke", { token }, () => deps.store.revoke(token, { clientId: caller.clientId })));
+      }
     } catch (e) {
       const res = outage(c, e);
       if (res !== undefined) return res;

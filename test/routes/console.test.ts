@@ -5,6 +5,7 @@
  * to test-output/console/ for a reviewer.
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { CONSOLE_CSP } from "../../src/routes/console.js";
@@ -21,12 +22,18 @@ const SHOTS = "test-output/console";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 let dev: WranglerDev;
+// Cloudflare Access in front of the console: its certs on the local JWKS server, an assertion signed here
+const ACCESS = { team: "console-team.cloudflareaccess.com", aud: "console-aud-tag", kid: "console-access-1" };
+const accessKeys = await generateKeyPair("RS256", { extractable: true });
+const certsUrl = `${inject("jwksUrl")}/console-access-${Math.random().toString(36).slice(2)}`;
 let browser: Browser;
 let context: BrowserContext | undefined;
 const run = Math.random().toString(36).slice(2, 8);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
+  const jwk = { ...(await exportJWK(accessKeys.publicKey)), kid: ACCESS.kid, alg: "RS256" };
+  await fetch(certsUrl, { method: "POST", body: JSON.stringify({ keys: [jwk] }) });
   [dev, browser] = await Promise.all([
     startWranglerDev({
       ADMIN_TOKEN: ADMIN,
@@ -35,6 +42,9 @@ beforeAll(async () => {
       KEY_PREFIX: `${inject("runPrefix")}console:`,
       ORIGIN_URL: inject("originUrl"),
       TOKEN_HASH_KEY: "console-test-pepper",
+      ACCESS_TEAM_DOMAIN: ACCESS.team,
+      ACCESS_AUD: ACCESS.aud,
+      ACCESS_CERTS_URL: certsUrl,
     }),
     chromium.launch({
       executablePath: CHROMIUM,
@@ -51,9 +61,18 @@ afterEach(async () => {
   context = undefined;
 });
 
+/** What Cloudflare Access would add to every request of a signed-in person. */
+async function accessAssertion(email: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ email, aud: [ACCESS.aud], iat: now, exp: now + 600, type: "app" })
+    .setIssuer(`https://${ACCESS.team}`)
+    .setProtectedHeader({ alg: "RS256", kid: ACCESS.kid })
+    .sign(accessKeys.privateKey);
+}
+
 /** A fresh browser profile's tab on the console, with every dialog, page error and console error recorded. */
-async function openConsole() {
-  context ??= await browser.newContext({ viewport: { width: 1100, height: 900 } });
+async function openConsole(headers?: Record<string, string>) {
+  context ??= await browser.newContext({ viewport: { width: 1100, height: 900 }, extraHTTPHeaders: headers });
   const page = await context.newPage();
   const seen = { dialogs: [] as string[], errors: [] as string[], consoleErrors: [] as string[] };
   page.on("dialog", (d) => {
@@ -194,6 +213,11 @@ describe("the admin console in Chromium, against wrangler dev on Redis", { timeo
     const cutoff = page.locator("#activity li[data-type=subject]", { hasText: subject });
     await expect.poll(() => cutoff.count(), { timeout: 8_000 }).toBeGreaterThan(0);
     expect(await page.locator("#activity li[data-type=token]").count()).toBeGreaterThan(0); // the one revoked by id
+    // the audit trail beside it names who did it
+    const audited = page.locator("#audit li[data-action=revokeSubject]", { hasText: subject });
+    await expect.poll(() => audited.count(), { timeout: 8_000 }).toBe(1);
+    expect(await audited.textContent()).toContain("admin-token");
+    expect(await page.locator("#audit li[data-action=revokeById]", { hasText: `${subject}-1` }).count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}/3-activity.png`, fullPage: true });
     expect(seen.dialogs).toEqual([]);
     expect(seen.errors).toEqual([]);
@@ -264,5 +288,25 @@ describe("the admin console in Chromium, against wrangler dev on Redis", { timeo
     expect(seen.dialogs).toEqual([]);
     expect(seen.errors).toEqual([]);
     expect(seen.consoleErrors).toEqual([]); // not even a CSP violation: nothing tried to run
+  });
+
+  it("signs in through Cloudflare Access without a token, and the audit trail names the person", async () => {
+    const email = `dana-${run}@example.com`;
+    const keyId = raw("access-key");
+    const { page, seen } = await openConsole({ "Cf-Access-Jwt-Assertion": await accessAssertion(email) });
+    await expect.poll(() => page.isVisible("#app")).toBe(true); // no sign-in form: Access already says who
+    expect(await page.textContent("#whoami")).toContain(email);
+    expect(await page.isVisible("#signout")).toBe(false); // an Access session ends at Access
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.fill("#key-input", keyId);
+    await page.press("#key-input", "Enter");
+    await page.click("#key-confirm-yes");
+    await expect.poll(() => page.textContent("#key-message")).toContain(keyId);
+    const record = page.locator("#audit li[data-action=revokeKey]", { hasText: keyId });
+    await expect.poll(() => record.count(), { timeout: 8_000 }).toBe(1);
+    expect(await record.textContent()).toContain(email);
+    await page.screenshot({ path: `${SHOTS}/7-access-and-audit.png`, fullPage: true });
+    expect(seen.dialogs).toEqual([]);
+    expect(seen.errors).toEqual([]);
   });
 });

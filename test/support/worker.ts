@@ -5,8 +5,15 @@ import type { JwtVerifier } from "../../src/jwt/verifier.js";
 import type { FailureLimit } from "../../src/middleware/failure-limit.js";
 import type { GuardMetrics } from "../../src/middleware/guard-metrics.js";
 import type { TokenTags } from "../../src/tokens/tagged.js";
-import { MemoryTokenStore, RedisTokenStore, type FeedStore, type TokenStore } from "../../src/store/index.js";
+import {
+  MemoryTokenStore,
+  RedisTokenStore,
+  type AuditLog,
+  type FeedStore,
+  type TokenStore,
+} from "../../src/store/index.js";
 import type { AssetFetcher } from "../../src/routes/console.js";
+import type { AccessVerifier } from "../../src/jwt/access.js";
 
 export const ADMIN = "admin-token-for-tests-0123456789";
 export const CLIENT_ID = "client-a";
@@ -27,6 +34,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     tokenFormat: "any",
     tokenPrefix: "ets_",
     failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },
+    auditMaxRecords: 10_000,
     ...overrides,
   };
 }
@@ -94,11 +102,16 @@ export function harness(
     failureLimit?: FailureLimit;
     /** The ASSETS binding (console, OpenAPI): pass `env.ASSETS` from cloudflare:test. */
     assets?: AssetFetcher;
+    /** Cloudflare Access in front of /admin/*. */
+    access?: AccessVerifier;
   } = {},
 ): Harness {
   const clock = { t: Date.UTC(2026, 10, 27, 12) };
   const memory = new MemoryTokenStore({ now: () => clock.t });
   const store = countingStore(options.store ?? memory);
+  // the activity and audit routes read the backend's feed and audit log: the memory store's, or a given backend's
+  const backend =
+    options.store === undefined ? memory : "recentChanges" in options.store ? (options.store as FeedStore) : undefined;
   const origin: Request[] = [];
   const logs: string[] = [];
   const app = createApp({
@@ -108,13 +121,13 @@ export function harness(
     failureLimit: options.failureLimit,
     metrics: options.metrics,
     assets: options.assets,
-    // the activity route reads the backend's feed: the memory store's, or a given feed store's
-    feed:
-      options.store === undefined
-        ? memory
-        : "recentChanges" in options.store
-          ? (options.store as FeedStore)
-          : undefined,
+    feed: backend,
+    access: options.access,
+    // records go to the backend's audit log, at the harness's clock
+    audit:
+      backend && "audit" in backend
+        ? { log: (backend as { audit: AuditLog }).audit, hashToken: (t) => backend.hashToken(t), now: () => clock.t }
+        : undefined,
     config: testConfig(options.config),
     log: (line) => logs.push(line),
     fetchOrigin: async (req) => {

@@ -12,7 +12,8 @@
  *    *logged* by workerd ("Uncaught (in promise)"), which the pool prints and Vitest ignores.
  */
 import { afterEach, expect } from "vitest";
-import worker from "../../src/worker.js";
+import devWorker from "../../src/worker-dev.js";
+import deployedWorker from "../../src/worker.js";
 import { UNREACHABLE_URL } from "./worker.js";
 
 const PATCHED = Symbol.for("edge-token-store.test-setup");
@@ -46,9 +47,11 @@ function watch(ctx: ExecutionContext): ExecutionContext {
   return ctx;
 }
 
-// the module instance SELF serves is the one imported here (and by the tests): wrap its handlers once
-const handlers = worker as unknown as Record<string, unknown> & Record<symbol, unknown>;
-if (!handlers[PATCHED]) {
+// the module instances SELF serves (the development entry) and the tests import are the ones
+// imported here: wrap their handlers once
+for (const worker of [devWorker, deployedWorker]) {
+  const handlers = worker as unknown as Record<string, unknown> & Record<symbol, unknown>;
+  if (handlers[PATCHED]) continue;
   handlers[PATCHED] = true;
   for (const name of ["fetch", "scheduled"] as const) {
     const handler = handlers[name] as (this: unknown, arg: unknown, env: unknown, ctx: ExecutionContext) => unknown;

@@ -188,13 +188,14 @@ export class VerdictCache implements TokenStore {
     return this.writing(token, "denyJwt", () => this.inner.denyJwt(token, claims));
   }
 
-  /** The token's cached verdicts are found by its id: the id's live verdict goes, whatever the outcome. */
+  /** The marked token's verdict goes at once: the backend says which hash the id named. */
   async revokeById(id: string): Promise<void> {
+    let hash: string | undefined;
     try {
-      await this.inner.revokeById(id);
+      hash = await this.inner.revokeByIdHash(id);
     } finally {
       this.generation++;
-      for (const [hash, c] of this.verdicts) if (c.state === "live" && c.id === id) this.verdicts.delete(hash);
+      if (hash !== undefined) this.verdicts.delete(hash);
     }
   }
 

@@ -69,6 +69,8 @@ export interface FeedStore extends TokenStore {
   ): Promise<{ verdict: Verdict; changes: ChangeBatch }>;
   /** The feed's changes since `since`, in one round trip. */
   changes(since?: FeedCursor): Promise<ChangeBatch>;
+  /** `revokeById`, resolving the hash of the token it marked (the verdict cache drops that verdict). */
+  revokeByIdHash(id: string): Promise<string>;
   /** The feed's newest changes, newest first: at most `limit` (1 to RECENT_CHANGES_MAX), one round trip. */
   recentChanges(limit: number): Promise<RecentChange[]>;
 }

@@ -31,3 +31,14 @@ export {
   type MemoryStoreConfig,
   type RedisStoreConfig,
 } from "./types.js";
+export {
+  AUDIT_PAGE_MAX,
+  DEFAULT_AUDIT_RECORDS,
+  type AuditAction,
+  type AuditEntry,
+  type AuditLog,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditTarget,
+} from "./audit.js";

@@ -171,6 +171,13 @@ export interface BaseStoreConfig extends FeedConfig {
    * @default 2_592_000_000 (30 days)
    */
   maxTokenLifetime?: number;
+  /**
+   * How many audit records the store keeps (the admin API's and OAuth revocation's writes, with
+   * who made them): exactly this many in memory, about this many on Redis (a stream trimmed
+   * with `MAXLEN ~`, so up to one stream node, 100 records, more).
+   * @default 10_000
+   */
+  auditMaxRecords?: number;
 }
 
 export interface MemoryStoreConfig extends BaseStoreConfig {

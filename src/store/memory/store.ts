@@ -15,6 +15,8 @@ import { MemoryFeed } from "./feed.js";
 import { MinHeap } from "./heap.js";
 import { Entry } from "./entry.js";
 import { MemoryRevocations } from "./revocations.js";
+import { MemoryAuditLog } from "./audit.js";
+import { DEFAULT_AUDIT_RECORDS } from "../core/audit.js";
 import type {
   JwtClaims,
   MemoryStoreConfig,
@@ -70,6 +72,8 @@ export class MemoryTokenStore implements FeedStore {
   private readonly revocations: MemoryRevocations;
   /** Every write that can make a served verdict unsafe appends to it in the same synchronous step. */
   private readonly feed: MemoryFeed;
+  /** Who wrote what through the admin API and OAuth. */
+  readonly audit: MemoryAuditLog;
   private readonly lookupPageSize: number;
   private closed = false;
 
@@ -85,6 +89,7 @@ export class MemoryTokenStore implements FeedStore {
     const feed = resolveFeedConfig(config);
     this.feed = new MemoryFeed(feed);
     this.lookupPageSize = feed.lookupPageSize;
+    this.audit = new MemoryAuditLog(wholeNumber("auditMaxRecords", config?.auditMaxRecords, DEFAULT_AUDIT_RECORDS));
   }
 
   async store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
@@ -166,12 +171,18 @@ export class MemoryTokenStore implements FeedStore {
   }
 
   async revokeById(id: string): Promise<void> {
+    await this.revokeByIdHash(id);
+  }
+
+  async revokeByIdHash(id: string): Promise<string> {
     checkName("revokeById", "id", id);
     this.assertOpen("revokeById", id);
     const entry = this.existing("revokeById", id, this.byId.get(id));
-    if (entry.revokedAt !== undefined) return;
-    entry.revokedAt = this.now();
-    this.feed.append({ type: "token", hash: entry.hash }, entry.revokedAt);
+    if (entry.revokedAt === undefined) {
+      entry.revokedAt = this.now();
+      this.feed.append({ type: "token", hash: entry.hash }, entry.revokedAt);
+    }
+    return entry.hash;
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {

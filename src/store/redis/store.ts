@@ -24,6 +24,8 @@ import {
   unavailable,
 } from "./replies.js";
 import * as lua from "./scripts/index.js";
+import { RedisAuditLog } from "./audit.js";
+import { DEFAULT_AUDIT_RECORDS } from "../core/audit.js";
 import {
   DENY_GRACE_MS,
   type JwtClaims,
@@ -72,6 +74,8 @@ export class RedisTokenStore implements FeedStore {
   /** Offered as the feed's epoch by every feed append; the first append to an empty feed sets it. */
   private readonly epoch = crypto.randomUUID();
   private closed = false;
+  /** Who wrote what through the admin API and OAuth (the stream P a). */
+  readonly audit: RedisAuditLog;
 
   /** Throws StorageError / ErrInvalidConfig naming a malformed setting. */
   constructor(config: RedisStoreConfig) {
@@ -118,6 +122,8 @@ export class RedisTokenStore implements FeedStore {
         signal: () => AbortSignal.timeout(timeoutMs),
       });
     }
+    const auditMax = wholeNumber("auditMaxRecords", config.auditMaxRecords, DEFAULT_AUDIT_RECORDS);
+    this.audit = new RedisAuditLog(this.redis, `${this.prefix}a`, auditMax, this.timeoutMs);
     this.scripts = Object.fromEntries(
       Object.entries(lua).map(([name, src]) => [name, this.redis.createScript(src)]),
     ) as Record<keyof typeof lua, Script>;
@@ -239,18 +245,20 @@ export class RedisTokenStore implements FeedStore {
   }
 
   async revokeById(id: string): Promise<void> {
+    await this.revokeByIdHash(id);
+  }
+
+  async revokeByIdHash(id: string): Promise<string> {
     checkName("revokeById", "id", id);
-    acknowledged(
+    const hash = await this.run(
       "revokeById",
       id,
-      await this.run(
-        "revokeById",
-        id,
-        this.scripts.REVOKE_BY_ID,
-        [`${this.prefix}i:${id}`, ...this.feedKeys()],
-        [this.prefix, this.now(), ...this.feedArgs()],
-      ),
+      this.scripts.REVOKE_BY_ID,
+      [`${this.prefix}i:${id}`, ...this.feedKeys()],
+      [this.prefix, this.now(), ...this.feedArgs()],
     );
+    checkHash("revokeById", hash);
+    return hash;
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {

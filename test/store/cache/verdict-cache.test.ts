@@ -309,6 +309,17 @@ for (const [name, backend] of BACKENDS) {
       expect(w.a.stats().misses).toBe(misses + 1); // the other verdict stayed cached
     });
 
+    it("drops the verdict by the hash the id names, even when this isolate cached the token under another id", async () => {
+      const w = world(backend);
+      const token = tok();
+      await w.a.revokeKey("by-id-moved-begins"); // the feed has begun
+      await w.a.store(token, { id: `old-${token}`, subject: "by-id-moved" });
+      expect(await sentinel(w.a.get(token))).toBe("live"); // cached on A as old-…
+      await w.b.store(token, { id: `new-${token}`, subject: "by-id-moved" }); // B re-stores it under a new id
+      await w.a.revokeById(`new-${token}`); // the clock does not move: no sync can help
+      expect(await sentinel(w.a.get(token))).toBe("token_revoked");
+    });
+
     it("resets a reader behind a trimmed feed, dropping its live verdicts", async () => {
       const w = world(backend, { feedMaxLength: 3 });
       const [token, other] = [tok(), tok()];

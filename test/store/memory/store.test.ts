@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createTokenStore, ErrInvalidConfig, MemoryTokenStore, StorageError } from "../../../src/index.js";
 import { feedContract, type FeedStoreFactory } from "../contract/feed.js";
+import { auditContract } from "../contract/audit.js";
 import { rotationContract } from "../contract/rotation.js";
 import { jwtContract } from "../contract/jwt.js";
 import { tokenStoreContract } from "../contract/token-store.js";
@@ -20,6 +21,10 @@ const factory: FeedStoreFactory = async (options) => {
 
 tokenStoreContract("memory", factory);
 feedContract("memory", factory);
+auditContract("memory", async (auditMaxRecords) => {
+  const store = new MemoryTokenStore({ auditMaxRecords });
+  return { log: store.audit, held: async () => (await store.audit.list({ limit: 1000 })).records.length };
+});
 jwtContract("memory", factory);
 rotationContract("memory", factory);
 

@@ -164,4 +164,24 @@ describe("commands billed per operation", () => {
     expect(byId).toBeLessThanOrEqual(7); // GET i, EXISTS t, HSETNX, HINCRBY, ZADD, [ZREMRANGEBYSCORE]
     expect(recent.total).toBe(2); // ZREVRANGE
   });
+
+  it("auditing adds 1 command per admin or OAuth write (XADD with MAXLEN ~), and a page of records is 1", async () => {
+    const entry = {
+      at: t,
+      actor: "admin-token",
+      action: "revoke" as const,
+      target: { fingerprint: "0123456789ab" },
+      result: "ok",
+    };
+    const counted = async (fn: () => Promise<unknown>) => {
+      endpoint.resetStats();
+      const b = await counter.count(fn);
+      expect(endpoint.stats.requests, "round trips").toBe(1);
+      return b;
+    };
+    const append = await counted(() => store.audit.append(entry));
+    expect(append.byCommand).toEqual({ XADD: 1 });
+    const list = await counted(() => store.audit.list({ limit: 50 }));
+    expect(list.byCommand).toEqual({ XREVRANGE: 1 });
+  });
 });

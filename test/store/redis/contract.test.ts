@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from "vitest";
 import { RedisTokenStore } from "../../../src/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
 import { feedContract, type FeedStoreFactory } from "../contract/feed.js";
+import { auditContract } from "../contract/audit.js";
 import { jwtContract } from "../contract/jwt.js";
 import { rotationContract } from "../contract/rotation.js";
 import { tokenStoreContract } from "../contract/token-store.js";
@@ -43,3 +44,8 @@ tokenStoreContract("redis", factory);
 feedContract("redis", factory);
 jwtContract("redis", factory);
 rotationContract("redis", factory);
+auditContract("redis", async (auditMaxRecords) => {
+  const keyPrefix = uniquePrefix("audit");
+  const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, auditMaxRecords });
+  return { log: store.audit, held: async () => redis.xlen(`${keyPrefix}a`) };
+});

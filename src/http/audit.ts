@@ -1,0 +1,57 @@
+import type { AuditAction, AuditLog, AuditTarget } from "../store/core/audit.js";
+import { ErrStoreUnavailable, StorageError } from "../store/core/errors.js";
+import { fingerprint } from "../store/core/hash.js";
+
+export interface AuditDeps {
+  /** Where records are kept: the backend's audit log. */
+  log: AuditLog;
+  /** The hash the store keys a token by: a token is named in a record by its fingerprint. */
+  hashToken(token: string): Promise<string>;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** A write's target as the route knows it; a raw `token` is replaced by its fingerprint. */
+export type AuditSubjectOf = AuditTarget & { token?: string };
+
+/**
+ * Runs one write and records it: who (`actor`), what, on what, and how it ended ("ok"
+ * or the StorageError's code). Each record is one log line (`{"event":"audit",…}`, for Workers
+ * Logs and Logpush) and one append to the store's capped audit log. The line is written first,
+ * so a write whose append fails (the store went away in between) is still recorded; an outage
+ * that failed the write itself is not appended to the same unreachable store.
+ */
+export function auditor(deps: AuditDeps | undefined, line: (json: string) => void) {
+  return async function audited<T>(
+    actor: string,
+    action: AuditAction,
+    about: AuditSubjectOf,
+    write: () => Promise<T>,
+  ): Promise<T> {
+    let result = "ok";
+    try {
+      return await write();
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+      result = e.err.code;
+      throw e;
+    } finally {
+      const { token, ...target } = about;
+      if (token !== undefined) {
+        const hash = await deps?.hashToken(token).catch(() => undefined);
+        if (hash !== undefined) target.fingerprint = fingerprint(hash);
+      }
+      const entry = { at: (deps?.now ?? Date.now)(), actor, action, target, result };
+      line(JSON.stringify({ event: "audit", ...entry, at: new Date(entry.at).toISOString() }));
+      if (deps !== undefined && result !== ErrStoreUnavailable.code) {
+        await deps.log.append(entry).catch((e: unknown) => {
+          line(
+            JSON.stringify({ event: "audit_append_failed", action, error: e instanceof Error ? e.message : String(e) }),
+          );
+        });
+      }
+    }
+  };
+}
+
+export type Audited = ReturnType<typeof auditor>;

@@ -1,0 +1,56 @@
+import { jwtVerify, type JWTPayload } from "jose";
+import { LIMITS, type GetHints } from "../store/core/types.js";
+import { stringProblem } from "../store/core/validate.js";
+import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
+import { JwtRejected } from "./verifier.js";
+
+/** The header Cloudflare Access adds to every request it lets through to the Worker. */
+export const ACCESS_HEADER = "Cf-Access-Jwt-Assertion";
+
+export interface AccessOptions extends Pick<KeySetOptions, "now" | "fetch" | "timeoutMs"> {
+  /** The team's origin, `https://<team>.cloudflareaccess.com`: the assertion's `iss`. */
+  teamDomain: string;
+  /** The Access application's audience (AUD) tag: the assertion's `aud` must hold it. */
+  audience: string;
+  /** Where the signing keys are. @default `${teamDomain}/cdn-cgi/access/certs` */
+  certsUrl?: string;
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. @default 30 */
+  clockToleranceSeconds?: number;
+}
+
+/**
+ * Verifies Cloudflare Access assertions (RS256, against the team's certs, cached per isolate by
+ * the same KeySet as bearer JWTs) and names who made the request: the `email` of a person, or a
+ * service token's `common_name` (its client id), or else `sub`.
+ */
+export class AccessVerifier {
+  readonly keys: KeySet;
+
+  constructor(private readonly options: AccessOptions) {
+    this.keys = new KeySet({ ...options, url: options.certsUrl ?? `${options.teamDomain}/cdn-cgi/access/certs` });
+  }
+
+  /** The actor; rejects with JwtRejected (401) or KeySetUnavailable (503: never admit without keys). */
+  async actor(assertion: string, hints?: GetHints): Promise<string> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(assertion, (h, t) => this.keys.key(h, t, hints), {
+        algorithms: ["RS256"],
+        issuer: this.options.teamDomain,
+        audience: this.options.audience,
+        clockTolerance: this.options.clockToleranceSeconds ?? 30,
+        requiredClaims: ["exp", "iat"],
+        currentDate: new Date((this.options.now ?? Date.now)()),
+      }));
+    } catch (e) {
+      if (e instanceof KeySetUnavailable) throw e;
+      throw new JwtRejected("the Access assertion does not verify");
+    }
+    const { email, common_name: name, sub } = payload as JWTPayload & { email?: unknown; common_name?: unknown };
+    const actor = email ?? (name || sub);
+    // the same rules as every claim, and no control character: the actor is logged and shown
+    if (stringProblem("actor", actor, LIMITS.field) !== undefined || /[\0-\x1f\x7f-\x9f]/.test(actor as string))
+      throw new JwtRejected("the Access assertion names no acceptable identity");
+    return actor as string;
+  }
+}

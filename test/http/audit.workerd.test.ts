@@ -1,0 +1,223 @@
+/**
+ * The audit trail, inside workerd: every write through the admin API and OAuth revocation leaves
+ * exactly one record (and one log line) naming who, what, on what and the result, never a raw
+ * token; GET /admin/audit pages through them; hostile queries get a 400.
+ */
+import fc from "fast-check";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { JwtVerifier } from "../../src/jwt/verifier.js";
+import { ADMIN, adminJson, bearer, CLIENT_ID, CLIENT_SECRET, harness, unreachableStore } from "../support/worker.js";
+
+type Record_ = {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: Record<string, string>;
+  result: string;
+};
+type Page = { records: Record_[]; next?: string };
+
+const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] };
+
+const oauthRevoke = (token: string) => ({
+  method: "POST",
+  headers: {
+    Authorization: `Basic ${btoa(`${CLIENT_ID}:${CLIENT_SECRET}`)}`,
+    "Content-Type": "application/x-www-form-urlencoded",
+  },
+  body: `token=${encodeURIComponent(token)}`,
+});
+
+async function auditOf(h: ReturnType<typeof harness>, query = ""): Promise<Page> {
+  const res = await h.app.request(`/admin/audit${query}`, { headers: bearer(ADMIN) });
+  expect(res.status, query).toBe(200);
+  return (await res.json()) as Page;
+}
+
+describe("the audit trail", () => {
+  it("records every admin and OAuth write exactly once, with its actor and target, and no raw token", async () => {
+    const jwt = new JwtVerifier({ jwks, now: () => h.clock.t });
+    const h = harness({ jwt });
+    const raw = (n: number) => `raw-audit-secret-${n}-${crypto.randomUUID()}`;
+    const [a, b, c, d] = [raw(1), raw(2), raw(3), raw(4)];
+    const signed = await new SignJWT({
+      sub: "jwt-user",
+      iat: Math.floor(h.clock.t / 1000) - 10,
+      exp: Math.floor(h.clock.t / 1000) + 600,
+    })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .sign(privateKey);
+    const writes: [string, () => Response | Promise<Response>, string, string, Record<string, unknown>][] = [
+      [
+        "store",
+        () => h.app.request("/admin/tokens", adminJson({ token: a, id: "ia", subject: "sa" })),
+        "admin-token",
+        "ok",
+        { id: "ia", subject: "sa" },
+      ],
+      [
+        "store",
+        () => h.app.request("/admin/tokens", adminJson({ token: b, id: "ib", subject: "sb" })),
+        "admin-token",
+        "ok",
+        { id: "ib" },
+      ],
+      [
+        "store",
+        () => h.app.request("/admin/tokens", adminJson({ token: c, id: "ic", subject: "sc", clientId: CLIENT_ID })),
+        "admin-token",
+        "ok",
+        { id: "ic" },
+      ],
+      ["revoke", () => h.app.request("/admin/tokens/revoke", adminJson({ token: a })), "admin-token", "ok", {}],
+      [
+        "revoke",
+        () => h.app.request("/admin/tokens/revoke", adminJson({ token: d })),
+        "admin-token",
+        "token_not_found",
+        {},
+      ],
+      ["delete", () => h.app.request("/admin/tokens/delete", adminJson({ token: b })), "admin-token", "ok", {}],
+      [
+        "revokeById",
+        () => h.app.request("/admin/tokens/by-id/ic/revoke", { method: "POST", headers: bearer(ADMIN) }),
+        "admin-token",
+        "ok",
+        { id: "ic" },
+      ],
+      [
+        "revokeSubject",
+        () => h.app.request("/admin/subjects/sa/revoke", { method: "POST", headers: bearer(ADMIN) }),
+        "admin-token",
+        "ok",
+        { subject: "sa" },
+      ],
+      [
+        "revokeKey",
+        () => h.app.request("/admin/keys/k9/revoke", { method: "POST", headers: bearer(ADMIN) }),
+        "admin-token",
+        "ok",
+        { keyId: "k9" },
+      ],
+      [
+        "cleanup",
+        () => h.app.request("/admin/cleanup", { method: "POST", headers: bearer(ADMIN) }),
+        "admin-token",
+        "ok",
+        {},
+      ],
+      [
+        "denyJwt",
+        () => h.app.request("/admin/tokens/revoke", adminJson({ token: signed })),
+        "admin-token",
+        "ok",
+        { subject: "jwt-user" },
+      ],
+      ["revoke", () => h.app.request("/oauth/revoke", oauthRevoke(c)), CLIENT_ID, "ok", {}],
+      ["revoke", () => h.app.request("/oauth/revoke", oauthRevoke(d)), CLIENT_ID, "token_not_found", {}],
+    ];
+    for (const [i, [action, write, actor, result, target]] of writes.entries()) {
+      const res = await write();
+      expect(res.status, `${i} ${action}`).toBeLessThan(500);
+      const { records } = await auditOf(h, "?limit=1000");
+      expect(records, `${i} ${action}`).toHaveLength(i + 1); // exactly one more
+      expect(records[0]).toMatchObject({ actor, action, result, target });
+    }
+    const { records } = await auditOf(h, "?limit=1000");
+    const tokenActions = records.filter((r) => ["revoke", "delete", "store", "denyJwt"].includes(r.action));
+    for (const r of tokenActions) expect(r.target.fingerprint, r.action).toMatch(/^[0-9a-f]{12}$/);
+    const everything = JSON.stringify(records) + h.logs.join("\n");
+    for (const secret of [a, b, c, d, signed]) expect(everything).not.toContain(secret);
+    // one log line per record, for Workers Logs and Logpush
+    const lines = h.logs.filter((l) => JSON.parse(l).event === "audit");
+    expect(lines).toHaveLength(writes.length);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      event: "audit",
+      actor: "admin-token",
+      action: "store",
+      result: "ok",
+    });
+  });
+
+  it("records nothing for what never reached the store: bad input, no credentials, reads", async () => {
+    const h = harness();
+    await h.app.request("/admin/tokens", adminJson({ token: "t", id: 5, subject: "s" }));
+    await h.app.request("/admin/tokens/revoke", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: '{"token":"t"}',
+    });
+    await h.app.request("/admin/tokens/lookup", adminJson({ token: "t" }));
+    await h.app.request("/admin/subjects/s/tokens", { headers: bearer(ADMIN) });
+    expect((await auditOf(h)).records).toEqual([]);
+  });
+
+  it("logs a write that failed for an outage without appending to the unreachable store", async () => {
+    const h = harness({ store: unreachableStore() });
+    const res = await h.app.request("/admin/keys/k1/revoke", { method: "POST", headers: bearer(ADMIN) });
+    expect(res.status).toBe(503);
+    const lines = h.logs.map((l) => JSON.parse(l) as { event: string; result?: string });
+    expect(lines.filter((l) => l.event === "audit")).toEqual([
+      expect.objectContaining({ result: "store_unavailable" }),
+    ]);
+    expect(lines.filter((l) => l.event === "audit_append_failed")).toEqual([]);
+  });
+
+  it("pages newest first with next, and since leaves older records out", async () => {
+    const h = harness();
+    for (let i = 0; i < 23; i++) {
+      h.clock.t += 1_000;
+      await h.app.request(`/admin/keys/key-${i}/revoke`, { method: "POST", headers: bearer(ADMIN) });
+    }
+    const keys: string[] = [];
+    let query = "?limit=10";
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await auditOf(h, query);
+      keys.push(...page.records.map((r) => r.target.keyId!));
+      if (page.next === undefined) break;
+      query = `?limit=10&before=${page.next}`;
+    }
+    expect(keys).toEqual(Array.from({ length: 23 }, (_, i) => `key-${22 - i}`));
+    const since = new Date(h.clock.t - 4_000).toISOString();
+    const recent = await auditOf(h, `?since=${encodeURIComponent(since)}`);
+    expect(recent.records.map((r) => r.target.keyId)).toEqual(["key-22", "key-21", "key-20", "key-19", "key-18"]);
+    expect((await auditOf(h, `?since=${h.clock.t - 1_000}&limit=1`)).records.map((r) => r.target.keyId)).toEqual([
+      "key-22",
+    ]);
+  });
+
+  it("answers any bad since, before or limit, or a repeated one, with a 400 (fast-check)", async () => {
+    const h = harness();
+    const bad = fc.oneof(
+      fc.record({
+        since: fc.constantFrom(
+          "yesterday",
+          "-1",
+          "1e3",
+          "2026-13-01T00:00:00Z",
+          "2026-12-04",
+          "%00",
+          "",
+          "0x10",
+          "9".repeat(16),
+        ),
+      }),
+      fc.record({ limit: fc.constantFrom("0", "1001", "-5", "1.5", "ten", "", "%", "99999") }),
+      fc.record({ before: fc.constantFrom("x", "1-", "-1", "1-1-1", "%2B", "", "1".repeat(16) + "-0") }),
+      fc.constantFrom({ limit: ["5", "5"] }, { since: ["1", "2"] }, { before: ["1-0", "2-0"] }),
+    );
+    await fc.assert(
+      fc.asyncProperty(bad, async (params) => {
+        const q = new URLSearchParams();
+        for (const [k, v] of Object.entries(params)) for (const x of [v].flat()) q.append(k, x);
+        const res = await h.app.request(`/admin/audit?${q}`, { headers: bearer(ADMIN) });
+        expect(res.status, q.toString()).toBe(400);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
