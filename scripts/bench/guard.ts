@@ -24,10 +24,16 @@ const ADMIN = "bench-admin-token-0123456789";
 const TOKENS = Array.from({ length: 1000 }, (_, i) => `bench-token-${i}-${Math.random().toString(36).slice(2)}`);
 const BOUND_MS = 1000;
 
-execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], {
-  stdio: "ignore",
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-});
+// the Worker as deployed (Redis only), and the development entry for the memory rows
+for (const [entry, outdir] of [
+  [[], "dist"],
+  [["src/worker-dev.ts"], "dist/dev"],
+] as const) {
+  execFileSync("npx", ["wrangler", "deploy", ...entry, "--dry-run", "--outdir", outdir], {
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+}
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const keyPrefix = `ets-bench:${Date.now().toString(36)}:`;
@@ -53,7 +59,8 @@ const JWTS = await Promise.all(
 const guard = (vars: Record<string, string> = {}) =>
   new Miniflare({
     ...base,
-    scriptPath: "dist/worker.js",
+    // without Upstash settings: the development entry, the one that has the memory store
+    scriptPath: "UPSTASH_REDIS_REST_URL" in vars ? "dist/worker.js" : "dist/dev/worker-dev.js",
     bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, JWT_JWKS: JWKS, ...vars },
   });
 const redisVars = (cacheMs: number) => ({

@@ -22,18 +22,19 @@ export type AuditSubjectOf = AuditTarget & { token?: string };
  * that failed the write itself is not appended to the same unreachable store.
  */
 export function auditor(deps: AuditDeps | undefined, line: (json: string) => void) {
+  /** `keep(result)` false: the log line only, no append (a result that changed nothing, from a caller who may repeat it freely). */
   return async function audited<T>(
     actor: string,
     action: AuditAction,
     about: AuditSubjectOf,
     write: () => Promise<T>,
+    keep: (result: string) => boolean = () => true,
   ): Promise<T> {
     let result = "ok";
     try {
       return await write();
     } catch (e) {
-      if (!(e instanceof StorageError)) throw e;
-      result = e.err.code;
+      result = e instanceof StorageError ? e.err.code : "internal_error";
       throw e;
     } finally {
       const { token, ...target } = about;
@@ -43,7 +44,7 @@ export function auditor(deps: AuditDeps | undefined, line: (json: string) => voi
       }
       const entry = { at: (deps?.now ?? Date.now)(), actor, action, target, result };
       line(JSON.stringify({ event: "audit", ...entry, at: new Date(entry.at).toISOString() }));
-      if (deps !== undefined && result !== ErrStoreUnavailable.code) {
+      if (deps !== undefined && result !== ErrStoreUnavailable.code && keep(result)) {
         await deps.log.append(entry).catch((e: unknown) => {
           line(
             JSON.stringify({ event: "audit_append_failed", action, error: e instanceof Error ? e.message : String(e) }),

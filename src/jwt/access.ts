@@ -40,6 +40,9 @@ export class AccessVerifier {
         audience: this.options.audience,
         clockTolerance: this.options.clockToleranceSeconds ?? 30,
         requiredClaims: ["exp", "iat"],
+        // jose checks iat (not in the future, beyond the leeway) only with a maximum age; Access
+        // sessions last at most a month
+        maxTokenAge: "31d",
         currentDate: new Date((this.options.now ?? Date.now)()),
       }));
     } catch (e) {

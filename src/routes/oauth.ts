@@ -172,9 +172,18 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
       // RFC 7009 §2.2: an invalid token is not an error; a JWT that does not verify is never written
       if (claims !== null) {
         const actor = caller.clientId ?? ADMIN_TOKEN_ACTOR;
+        // an unknown token changed nothing, and any client may send any number: logged, not kept in
+        // the store's capped trail, which a flood of them would otherwise empty of admin records
+        const changed = (result: string) => result !== "token_not_found";
         await (claims
           ? deps.audited(actor, "denyJwt", { token, subject: claims.subject }, () => deps.store.denyJwt(token, claims))
-          : deps.audited(actor, "revoke", { token }, () => deps.store.revoke(token, { clientId: caller.clientId })));
+          : deps.audited(
+              actor,
+              "revoke",
+              { token },
+              () => deps.store.revoke(token, { clientId: caller.clientId }),
+              changed,
+            ));
       }
     } catch (e) {
       const res = outage(c, e);

@@ -33,6 +33,7 @@ export class RedisAuditLog implements AuditLog {
   async list(query: AuditQuery): Promise<AuditPage> {
     checkAuditQuery(query);
     const { since, before, limit } = query;
+    if (before === "0-0") return { records: [] }; // nothing is older, and Redis refuses "(0-0"
     const end = before === undefined ? "+" : `(${before}`;
     const raw = await this.call(["XREVRANGE", this.key, end, since === undefined ? "-" : since, "COUNT", limit + 1]);
     if (!Array.isArray(raw)) throw unavailable("audit", NO_KEY, "the reply is not a list");
@@ -53,7 +54,9 @@ function toRecord(entry: unknown): AuditRecord {
   const [id, fields] = Array.isArray(entry) ? entry : [];
   let r: Partial<AuditEntry> | undefined;
   try {
-    r = Array.isArray(fields) && fields[0] === "r" ? (JSON.parse(String(fields[1])) as AuditEntry) : undefined;
+    // a caller's own client may parse the JSON itself (automaticDeserialization)
+    const value: unknown = Array.isArray(fields) && fields[0] === "r" ? fields[1] : undefined;
+    r = typeof value === "string" ? (JSON.parse(value) as AuditEntry) : (value as AuditEntry | undefined);
   } catch {
     // malformed: refused below
   }

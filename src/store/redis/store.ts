@@ -257,8 +257,9 @@ export class RedisTokenStore implements FeedStore {
       [`${this.prefix}i:${id}`, ...this.feedKeys()],
       [this.prefix, this.now(), ...this.feedArgs()],
     );
-    checkHash("revokeById", hash);
-    return hash;
+    const h = (hash as { h?: unknown } | null)?.h;
+    checkHash("revokeById", h);
+    return h;
   }
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {

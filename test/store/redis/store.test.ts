@@ -418,4 +418,18 @@ describe("config", () => {
     t += 2 * HOUR;
     expect(await store.cleanup()).toEqual({ removed: 1 });
   });
+
+  it("answers the console's calls and the audit log with a caller's own client too", async () => {
+    const redis = new Redis({ url: endpoint.url, token: ENDPOINT_TOKEN, enableTelemetry: false });
+    const store = new RedisTokenStore({ redis, keyPrefix: uniquePrefix("own-console"), now: () => t });
+    const tok = secret("own-console");
+    await store.store(tok, { id: "own-1", subject: "own", expiresAt: new Date(t + HOUR) });
+    await store.revokeById("own-1");
+    expect(await store.inspect(tok)).toMatchObject({ state: "revoked", revokedBy: "token" });
+    expect((await store.recentChanges(5)).map((c) => c.event.type)).toEqual(["token"]);
+    const entry = { at: t, actor: "admin-token", action: "revokeById" as const, target: { id: "own-1" }, result: "ok" };
+    await store.audit.append(entry);
+    const { records } = await store.audit.list({ limit: 5 });
+    expect(records.map(({ id: _id, ...r }) => r)).toEqual([entry]);
+  });
 });

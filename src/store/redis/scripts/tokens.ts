@@ -320,7 +320,7 @@ return '{"s":"live","m":' .. m .. '}'
  *       2 now              ms, written as the revocation time (r) and to the feed
  *       3 epoch            offered as the feed's epoch
  *       4 maxlen           (n) the feed's length cap
- * Reply: the token's hash as a JSON string (the verdict cache drops its verdict by it), or "!not_found".
+ * Reply: {"h": the token's hash} (the verdict cache drops its verdict by it), or "!not_found".
  * Commands: GET i, EXISTS t, HSETNX t r, [feed_append] (a new mark): 6 with the EVALSHA, 7 on the
  *   feed's first or every FEED_TRIM_EVERY-th append.
  */
@@ -342,7 +342,7 @@ if redis.call('EXISTS', token_key) == 0 then return '!not_found' end
 if redis.call('HSETNX', token_key, 'r', now) == 1 then
   feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h)
 end
-return '"' .. h .. '"'
+return '{"h":"' .. h .. '"}'
 `;
 
 /**
