@@ -61,6 +61,11 @@ const guard = (vars: Record<string, string> = {}) =>
     ...base,
     // without Upstash settings: the development entry, the one that has the memory store
     scriptPath: "UPSTASH_REDIS_REST_URL" in vars ? "dist/worker.js" : "dist/dev/worker-dev.js",
+    // the Worker's stdout is its audit lines (one per admin write): not the bench's output
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.resume();
+      stderr.pipe(process.stderr);
+    },
     bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, JWT_JWKS: JWKS, ...vars },
   });
 const redisVars = (cacheMs: number) => ({
