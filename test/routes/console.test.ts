@@ -12,8 +12,8 @@ import { CONSOLE_CSP } from "../../src/routes/console.js";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.js";
 
 // the page's globals as the callbacks given to page.evaluate see them (this file is typed for Node)
-declare const sessionStorage: { readonly length: number };
-declare const localStorage: { readonly length: number };
+declare const sessionStorage: { readonly length: number; [key: string]: unknown };
+declare const localStorage: { readonly length: number; [key: string]: unknown };
 declare const document: { body: { innerText: string } };
 declare const window: { __pwned?: number };
 
@@ -243,6 +243,10 @@ describe("the admin console in Chromium, against wrangler dev on Redis", { timeo
     // the raw token is nowhere in the document, nor in any attribute
     expect(await page.content()).not.toContain(token);
     expect(await page.evaluate(() => document.body.innerText)).not.toContain(token);
+    // nor in the tab's storage: only the admin token is kept there
+    expect(
+      await page.evaluate(() => JSON.stringify([Object.values(sessionStorage), Object.values(localStorage)])),
+    ).toBe(JSON.stringify([[ADMIN], []]));
   });
 
   it("revokes a signing key behind a confirmation", async () => {

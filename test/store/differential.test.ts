@@ -51,7 +51,7 @@ for (const seed of [1, 2, 3]) {
       const token = tokens[rand(tokens.length)]!;
       const id = `id-${rand(5)}`;
       const subject = `sub-${rand(3)}`;
-      const k = rand(12);
+      const k = rand(14);
       if (k < 4) {
         // dates relative to the clock when the step runs, the same for both stores
         const [ago, ttl] = [rand(5) * 1000, (rand(6) - 1) * 60_000];
@@ -66,6 +66,8 @@ for (const seed of [1, 2, 3]) {
       else if (k === 8) ops.push([`delete ${token}`, (s) => s.delete(token)]);
       else if (k === 9) ops.push([`list ${subject}`, (s) => s.list(subject)]);
       else if (k === 10) ops.push(["cleanup", (s) => s.cleanup()]);
+      else if (k === 11) ops.push([`inspect ${token}`, (s) => s.inspect(token)]);
+      else if (k === 12) ops.push([`revokeById ${id}`, (s) => s.revokeById(id)]);
       else if (rand(4) === 0) ops.push([`revokeSubject ${subject}`, (s) => s.revokeSubject(subject)]);
       else ops.push(["tick 30s", async () => undefined]);
     }
