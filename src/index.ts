@@ -26,7 +26,16 @@ export {
   type FeedCursor,
   type ChangeBatch,
   type ChangeEvent,
+  type RecentChange,
   type Verdict,
+  type TokenStatus,
+  type AuditLog,
+  type AuditEntry,
+  type AuditRecord,
+  type AuditPage,
+  type AuditQuery,
+  type AuditAction,
+  type AuditTarget,
   LIMITS,
   DEFAULT_TTL_MS,
   DEFAULT_MAX_TOKEN_LIFETIME_MS,
@@ -60,6 +69,9 @@ export {
   type JwtCacheStats,
 } from "./jwt/verifier.js";
 export { KeySet, KeySetUnavailable, type KeySetOptions } from "./jwt/key-set.js";
+export { AccessVerifier, ACCESS_HEADER, type AccessOptions } from "./jwt/access.js";
+export { adminAuth, ADMIN_TOKEN_ACTOR, type AdminAuthOptions, type AdminVariables } from "./http/admin-auth.js";
+export { auditor, type AuditDeps, type Audited } from "./http/audit.js";
 export { mintToken, TokenTags, DEFAULT_TOKEN_PREFIX, type TagCheck, type TokenTagsOptions } from "./tokens/tagged.js";
 export { checkAtEdge, type EdgeCheck, type EdgeOptions, type TokenFormat } from "./http/edge-check.js";
 export { FailureLimit, type FailureLimitOptions } from "./middleware/failure-limit.js";
