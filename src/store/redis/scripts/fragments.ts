@@ -95,9 +95,10 @@ end
 `;
 
 /**
- * covers(prefix, recs): for each record {subject, ia, kid} (kid false or '' for none), whether
- * a subject cutoff at or after ia, or a revocation of its key, covers it. One MGET reads every
- * cutoff and key revocation the records name, however many records there are.
+ * covers(prefix, recs): for each record {subject, ia, kid} (kid false or '' for none), what
+ * covers it: {'subject', cutoff} for a subject cutoff at or after ia, else {'key', revoked at}
+ * for a revocation of its key, else false. One MGET reads every cutoff and key revocation the
+ * records name, however many records there are.
  * Commands: MGET c:<subject>... k:<kid>... (when recs is not empty).
  */
 export const COVERS = `
@@ -117,9 +118,10 @@ local function covers(prefix, recs)
   local got = redis.call('MGET', unpack(keys))
   for i, r in ipairs(recs) do
     local cut = got[at['c:' .. r[1]]]
-    local by_cut = cut and tonumber(r[2] or 0) <= tonumber(cut)
-    local by_key = r[3] and r[3] ~= '' and got[at['k:' .. r[3]]]
-    out[i] = (by_cut or by_key) and true or false
+    local key_at = r[3] and r[3] ~= '' and got[at['k:' .. r[3]]]
+    if cut and tonumber(r[2] or 0) <= tonumber(cut) then out[i] = { 'subject', cut }
+    elseif key_at then out[i] = { 'key', key_at }
+    else out[i] = false end
   end
   return out
 end

@@ -283,9 +283,10 @@ return 'true'
  *       2 prefix           P
  *       3..5               migrate's
  * Reply: {"s": "unknown"|"expired"|"revoked"|"live", "m": metadata, "at": ms, "by": "token"|"subject"|"key"}.
- * Commands: HMGET t, [MGET c:<subject> k:<kid>] (live and unmarked): at most 3 with the EVALSHA.
+ * Commands: HMGET t, [MGET (covers)] (unexpired and unmarked): at most 3 with the EVALSHA.
  */
 export const INSPECT =
+  COVERS +
   MIGRATE +
   `
 local token_key       = KEYS[1]
@@ -296,19 +297,13 @@ local previous_hashes = ARGV[4]
 local current_hash    = ARGV[5]
 migrate(migrate_prefix, previous_hashes, current_hash)
 local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
-local m, expires_at, revoked_at, subject, ia, kid = r[1], r[2], r[3], r[4], r[5], r[6]
+local m, expires_at, revoked_at = r[1], r[2], r[3]
 if not m then return '{"s":"unknown"}' end
-local function revoked(at, by) return '{"s":"revoked","m":' .. m .. ',"at":' .. at .. ',"by":"' .. by .. '"}' end
 if now > tonumber(expires_at) then return '{"s":"expired","m":' .. m .. '}' end
-if revoked_at then return revoked(revoked_at, 'token') end
-local names = { prefix .. 'c:' .. subject }
-if kid and kid ~= '' then names[2] = prefix .. 'k:' .. kid end
-local got = redis.call('MGET', unpack(names))
-if got[1] and tonumber(ia or 0) <= tonumber(got[1]) then return revoked(got[1], 'subject') end
-if got[2] then return revoked(got[2], 'key') end
-return '{"s":"live","m":' .. m .. '}'
+local by = revoked_at and { 'token', revoked_at } or covers(prefix, { { r[4], r[5], r[6] } })[1]
+if not by then return '{"s":"live","m":' .. m .. '}' end
+return '{"s":"revoked","m":' .. m .. ',"at":' .. by[2] .. ',"by":"' .. by[1] .. '"}'
 `;
-
 /**
  * revokeById: revoke for the token an id names (the admin console holds ids, not tokens):
  * marks it revoked, keeping the first revocation time, and appends "t<h>" when the mark is new.
