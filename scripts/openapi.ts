@@ -11,8 +11,9 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
 import { MAX_BODY_BYTES } from "../src/http/body.js";
 import { ErrorBodySchema } from "../src/http/errors.js";
-import { StoreBody, TokenBody } from "../src/routes/admin.js";
+import { ACTIVITY_DEFAULT_LIMIT, StoreBody, TokenBody } from "../src/routes/admin.js";
 import { OAuthForm } from "../src/routes/oauth.js";
+import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from "../src/store/index.js";
 
 type Json = Record<string, unknown>;
 const schema = (s: v.GenericSchema): Json => {
@@ -70,6 +71,14 @@ const pathParam = (name: string) => ({
   required: true,
   schema: { type: "string", minLength: 1, maxLength: 256 },
 });
+
+/** The page size of the list routes (activity, audit). */
+const LIMIT_PARAM = {
+  name: "limit",
+  in: "query",
+  required: false,
+  schema: { type: "integer", minimum: 1, maximum: AUDIT_PAGE_MAX, default: ACTIVITY_DEFAULT_LIMIT },
+};
 
 interface Route {
   method: "get" | "post";
@@ -227,14 +236,7 @@ export const ROUTES: Route[] = [
     method: "get",
     path: "/admin/activity",
     summary: "The newest revocations in the change feed, newest first",
-    parameters: [
-      {
-        name: "limit",
-        in: "query",
-        required: false,
-        schema: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
-      },
-    ],
+    parameters: [LIMIT_PARAM],
     responses: {
       200: json(
         v.object({
@@ -274,12 +276,7 @@ export const ROUTES: Route[] = [
         schema: { type: "string", pattern: "^\\d{1,15}-\\d{1,15}$" },
         description: "the `next` of the previous page",
       },
-      {
-        name: "limit",
-        in: "query",
-        required: false,
-        schema: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
-      },
+      LIMIT_PARAM,
     ],
     responses: {
       200: json(
@@ -289,16 +286,7 @@ export const ROUTES: Route[] = [
               id: v.string(),
               at: v.string(),
               actor: v.string(),
-              action: v.picklist([
-                "store",
-                "revoke",
-                "revokeById",
-                "delete",
-                "revokeSubject",
-                "revokeKey",
-                "denyJwt",
-                "cleanup",
-              ]),
+              action: v.picklist(AUDIT_ACTIONS),
               target: v.object({
                 fingerprint: v.optional(v.string()),
                 id: v.optional(v.string()),

@@ -48,6 +48,27 @@ export const ACTIVITY_DEFAULT_LIMIT = 50;
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/**
+ * The query's named parameters, each once (undefined when absent), or a 400 when one is
+ * repeated: `?limit=5&limit=5000` must not mean whichever a layer happens to read.
+ */
+function singleQuery<K extends string>(c: Context, ...names: K[]): Record<K, string | undefined> | Response {
+  const out = {} as Record<K, string | undefined>;
+  for (const name of names) {
+    const given = c.req.queries(name) ?? [];
+    if (given.length > 1) return errorJson(c, 400, "invalid_request", `give ${name} at most once`);
+    out[name] = given[0];
+  }
+  return out;
+}
+
+/** A page size from the query: the default when absent, else 1 to `max` in plain digits; NaN otherwise. */
+function pageLimit(raw: string | undefined, max: number): number {
+  if (raw === undefined) return ACTIVITY_DEFAULT_LIMIT;
+  const n = /^[0-9]{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  return n >= 1 && n <= max ? n : Number.NaN;
+}
+
 /** `since`: epoch milliseconds or an ISO 8601 time with its zone; NaN for anything else. */
 function parseSince(raw: string): number {
   if (/^\d{1,15}$/.test(raw)) return Number(raw);
@@ -286,17 +307,16 @@ export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }
   admin.get("/audit", (c) =>
     withStore(c, async () => {
       if (auditLog === undefined) return errorJson(c, 404, "not_found", "this store keeps no audit log");
-      const q = (name: string) => c.req.queries(name) ?? [];
-      const [since, before, limit] = [q("since"), q("before"), q("limit")];
+      const q = singleQuery(c, "since", "before", "limit");
+      if (q instanceof Response) return q;
       const bad = (message: string) => errorJson(c, 400, "invalid_request", message);
-      if (since.length > 1 || before.length > 1 || limit.length > 1) return bad("give each parameter at most once");
-      const n = limit.length === 0 ? ACTIVITY_DEFAULT_LIMIT : /^[0-9]{1,4}$/.test(limit[0]!) ? Number(limit[0]) : 0;
-      if (n < 1 || n > AUDIT_PAGE_MAX) return bad(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
-      const from = since.length === 0 ? undefined : parseSince(since[0]!);
-      if (Number.isNaN(from))
+      const limit = pageLimit(q.limit, AUDIT_PAGE_MAX);
+      if (Number.isNaN(limit)) return bad(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
+      const since = q.since === undefined ? undefined : parseSince(q.since);
+      if (Number.isNaN(since))
         return bad("since must be epoch milliseconds or an ISO 8601 time such as 2026-12-04T10:00:00Z");
-      if (before.length === 1 && !AUDIT_ID.test(before[0]!)) return bad("before must be the next of a previous page");
-      const page = await auditLog.list({ since: from, before: before[0], limit: n });
+      if (q.before !== undefined && !AUDIT_ID.test(q.before)) return bad("before must be the next of a previous page");
+      const page = await auditLog.list({ since, before: q.before, limit });
       return c.json({
         records: page.records.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
         ...(page.next === undefined ? {} : { next: page.next }),
@@ -307,10 +327,11 @@ export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }
   admin.get("/activity", (c) =>
     withStore(c, async () => {
       if (feed === undefined) return errorJson(c, 404, "not_found", "this store keeps no change feed");
-      const given = c.req.queries("limit") ?? [];
-      const limit = given.length === 0 ? ACTIVITY_DEFAULT_LIMIT : Number(given[0]);
-      if (given.length > 1 || !/^[0-9]{1,4}$/.test(given[0] ?? "0") || limit < 1 || limit > RECENT_CHANGES_MAX)
-        return errorJson(c, 400, "invalid_request", `limit must be one whole number from 1 to ${RECENT_CHANGES_MAX}`);
+      const q = singleQuery(c, "limit");
+      if (q instanceof Response) return q;
+      const limit = pageLimit(q.limit, RECENT_CHANGES_MAX);
+      if (Number.isNaN(limit))
+        return errorJson(c, 400, "invalid_request", `limit must be a whole number from 1 to ${RECENT_CHANGES_MAX}`);
       return c.json({ changes: (await feed.recentChanges(limit)).map(activityItem) });
     }),
   );

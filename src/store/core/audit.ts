@@ -1,9 +1,18 @@
 import { ErrInvalidMetadata, StorageError } from "./errors.js";
-import { NO_KEY } from "./validate.js";
+import { checkPageLimit, NO_KEY } from "./validate.js";
 
 /** The writes an audit record names: the admin API's and OAuth revocation's. */
-export type AuditAction =
-  "store" | "revoke" | "revokeById" | "delete" | "revokeSubject" | "revokeKey" | "denyJwt" | "cleanup";
+export const AUDIT_ACTIONS = [
+  "store",
+  "revoke",
+  "revokeById",
+  "delete",
+  "revokeSubject",
+  "revokeKey",
+  "denyJwt",
+  "cleanup",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** What a write was about. A token is named by its fingerprint, never by itself. */
 export interface AuditTarget {
@@ -66,8 +75,7 @@ export const AUDIT_ID = /^\d{1,15}-\d{1,15}$/;
 /** Checks a query (ErrInvalidMetadata naming the field). */
 export function checkAuditQuery(q: AuditQuery): void {
   const bad = (detail: string) => new StorageError("audit", NO_KEY, ErrInvalidMetadata, detail);
-  if (!Number.isSafeInteger(q.limit) || q.limit < 1 || q.limit > AUDIT_PAGE_MAX)
-    throw bad(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}`);
+  checkPageLimit("audit", q.limit, AUDIT_PAGE_MAX);
   if (q.since !== undefined && (!Number.isSafeInteger(q.since) || q.since < 0))
     throw bad("since must be a time at or after 1970");
   if (q.before !== undefined && !AUDIT_ID.test(q.before)) throw bad("before must be a record id");

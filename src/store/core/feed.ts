@@ -1,6 +1,6 @@
 import { ErrInvalidMetadata, StorageError } from "./errors.js";
 import type { FeedConfig, JwtClaims, StoredTokenMetadata, TokenStore } from "./types.js";
-import { NO_KEY, toMetadata, wholeNumber, type TokenRecord } from "./validate.js";
+import { checkPageLimit, NO_KEY, toMetadata, wholeNumber, type TokenRecord } from "./validate.js";
 
 /**
  * A position in a store's change feed. `epoch` names one life of the feed: when it changes
@@ -121,13 +121,7 @@ export function checkHash(op: string, hash: unknown): asserts hash is string {
 
 /** A `recentChanges` limit: a whole number from 1 to RECENT_CHANGES_MAX, else ErrInvalidMetadata. */
 export function checkRecentLimit(limit: unknown): asserts limit is number {
-  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > RECENT_CHANGES_MAX)
-    throw new StorageError(
-      "recentChanges",
-      NO_KEY,
-      ErrInvalidMetadata,
-      `limit must be a whole number from 1 to ${RECENT_CHANGES_MAX}`,
-    );
+  checkPageLimit("recentChanges", limit, RECENT_CHANGES_MAX);
 }
 
 /** A cursor handed back by a caller; a malformed one reads as no cursor (so: reset). */

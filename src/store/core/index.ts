@@ -32,6 +32,7 @@ export {
   type RedisStoreConfig,
 } from "./types.js";
 export {
+  AUDIT_ACTIONS,
   AUDIT_PAGE_MAX,
   DEFAULT_AUDIT_RECORDS,
   type AuditAction,

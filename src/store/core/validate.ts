@@ -86,6 +86,12 @@ export function wholeNumber(name: string, value: unknown, fallback: number, min 
   return value;
 }
 
+/** A page size a caller asks for (the feed's newest changes, the audit log): a whole number from 1 to `max`. */
+export function checkPageLimit(op: string, limit: unknown, max: number): asserts limit is number {
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > max)
+    throw new StorageError(op, NO_KEY, ErrInvalidMetadata, `limit must be a whole number from 1 to ${max}`);
+}
+
 /**
  * Why `value` is not an acceptable string for `name`, or undefined when it is: a string of
  * well-formed Unicode (no lone surrogate: TextEncoder and Redis would turn one into U+FFFD, so
