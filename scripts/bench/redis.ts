@@ -108,9 +108,9 @@ add(
   await measure(calls, (i) =>
     store.audit.append({
       at: t,
-      actor: "admin-token",
+      actor: "alice@example.com",
       action: "revoke",
-      target: { fingerprint: `${i}` },
+      target: { fingerprint: (i + 2).toString(16).padStart(12, "0") },
       result: "ok",
     }),
   ),
@@ -121,7 +121,7 @@ let since = (await store.changes()).cursor;
 add(
   "lookup (verdict + feed, the cache's miss)",
   "no such operation",
-  "-",
+  "≤ 5",
   await measure(calls, (i) => store.hashToken(pick(i)).then((h) => store.lookup(h, since))),
 );
 add(
@@ -155,6 +155,9 @@ rows.push([
 const direct = new (await import("ioredis")).default(redisUrl);
 const feedBytes = Number(await direct.call("MEMORY", "USAGE", `${prefix}f`, "SAMPLES", "0"));
 const feedLength = await direct.zcard(`${prefix}f`);
+// and the audit stream's size per record (a revoke by a person, named by email)
+const auditBytes = Number(await direct.call("MEMORY", "USAGE", `${prefix}a`, "SAMPLES", "0"));
+const auditLength = await direct.xlen(`${prefix}a`);
 direct.disconnect();
 
 console.log(
@@ -163,6 +166,9 @@ console.log(
 printTable(["operation", "round trips", "Go store round trips", "commands billed", "budget", "p50 ms", "p99 ms"], rows);
 console.log(
   `\nchange feed: ${feedLength} changes kept, ${feedBytes} bytes (MEMORY USAGE), ${(feedBytes / feedLength).toFixed(0)} bytes per change`,
+);
+console.log(
+  `audit stream: ${auditLength} records, ${auditBytes} bytes (MEMORY USAGE), ${(auditBytes / auditLength).toFixed(0)} bytes per record`,
 );
 
 await store.close();

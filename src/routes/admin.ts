@@ -84,8 +84,6 @@ function activityItem({ seq, at, event }: RecentChange) {
   return { ...base, type: event.type, keyId: event.keyId };
 }
 
-/** Largest admin request body, in bytes: a token at the limit plus its metadata fits easily. */
-
 const Token = v.pipe(
   v.string("token must be a string"),
   v.minLength(1, "token must not be empty"),
@@ -149,7 +147,7 @@ const requireJson: MiddlewareHandler = async (c, next) => {
 };
 
 /**
- * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>`. Tokens travel in
+ * The admin API: JSON in and out, `Authorization: Bearer <ADMIN_TOKEN>` or a Cloudflare Access assertion (adminAuth). Tokens travel in
  * bodies, never in URLs, because URLs end up in logs.
  */
 export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }> {

@@ -41,6 +41,10 @@
  *
  * Every script returns one string: JSON, or "!<code>" for an outcome the caller turns into
  * a StorageError (REFUSALS). `now` always comes from the caller's clock, never from Redis.
+ *
+ * Counts. Each script's "Commands:" line counts the EVALSHA, for an ordinary feed append and
+ * no previous pepper: the feed's first append (HSET fm e) and every FEED_TRIM_EVERY-th one
+ * (ZREMRANGEBYSCORE f) add one command each, and key rotation adds migrate's.
  */
 
 /** The member of `P s:<subject>` scored by the latest `ia` stored for the subject (no hash is "~ia"). */

@@ -17,7 +17,8 @@ import { FEED_APPEND, MIGRATE, SUBJECT_MARKER } from "./fragments.js";
  *       5 cutoff_ttl       (n) ms the cutoff is kept: maxTokenLifetime + grace
  * Reply: how many unexpired stored tokens of the subject the cutoff reaches.
  * Commands: ZSCORE s (the marker), SET c GET, [SET c] (a later cutoff was already set),
- *   ZCOUNT s, feed_append: 6 with the EVALSHA, whatever the subject holds.
+ *   ZCOUNT s, feed_append: 6 with the EVALSHA whatever the subject holds, 7 when a later
+ *   cutoff was already set.
  */
 export const REVOKE_SUBJECT =
   FEED_APPEND +
@@ -88,7 +89,7 @@ return 'true'
  *       6..8               migrate's
  * Reply: "true".
  * Commands: SET d NX, [PEXPIRE d GT] (denied before), EXISTS t, [HSETNX t r] (stored),
- *   feed_append: 5 or more with the EVALSHA.
+ *   feed_append: 5 to 7 with the EVALSHA.
  */
 export const DENY_JWT =
   FEED_APPEND +

@@ -205,7 +205,7 @@ return 'true'
  *       3 grace            (n) ms the records outlive their expiry
  * Reply: a JSON array of metadata.
  * Commands: ZREMRANGEBYSCORE s, ZRANGEBYSCORE s, HMGET t per unexpired member (N),
- *   [MGET (covers)]: N + 4 with the EVALSHA.
+ *   [MGET (covers)]: at most N + 4 with the EVALSHA.
  */
 export const LIST =
   COVERS +
@@ -316,8 +316,7 @@ return '{"s":"revoked","m":' .. m .. ',"at":' .. by[2] .. ',"by":"' .. by[1] .. 
  *       3 epoch            offered as the feed's epoch
  *       4 maxlen           (n) the feed's length cap
  * Reply: {"h": the token's hash} (the verdict cache drops its verdict by it), or "!not_found".
- * Commands: GET i, EXISTS t, HSETNX t r, [feed_append] (a new mark): 6 with the EVALSHA, 7 on the
- *   feed's first or every FEED_TRIM_EVERY-th append.
+ * Commands: GET i, EXISTS t, HSETNX t r, [feed_append] (a new mark): at most 6 with the EVALSHA.
  */
 export const REVOKE_BY_ID =
   FEED_APPEND +
