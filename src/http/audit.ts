@@ -1,4 +1,5 @@
 import type { AuditAction, AuditLog, AuditTarget } from "../store/core/audit.js";
+import { LIMITS } from "../store/core/types.js";
 import { ErrStoreUnavailable, StorageError } from "../store/core/errors.js";
 import { fingerprint } from "../store/core/hash.js";
 
@@ -37,7 +38,11 @@ export function auditor(deps: AuditDeps | undefined, line: (json: string) => voi
       result = e instanceof StorageError ? e.err.code : "internal_error";
       throw e;
     } finally {
-      const { token, ...target } = about;
+      const { token, ...named } = about;
+      const target: AuditTarget = {};
+      // what the store refused may be any length and hold lone surrogates: a record stays small and well-formed
+      for (const [k, v] of Object.entries(named) as [keyof AuditTarget, string | undefined][])
+        if (v !== undefined) target[k] = clip(v);
       if (token !== undefined) {
         const hash = await deps?.hashToken(token).catch(() => undefined);
         if (hash !== undefined) target.fingerprint = fingerprint(hash);
@@ -56,3 +61,8 @@ export function auditor(deps: AuditDeps | undefined, line: (json: string) => voi
 }
 
 export type Audited = ReturnType<typeof auditor>;
+
+/** A target value as recorded: well-formed, and at most LIMITS.field characters (then "…"). */
+function clip(value: string): string {
+  return (value.length > LIMITS.field ? `${value.slice(0, LIMITS.field)}…` : value).toWellFormed();
+}

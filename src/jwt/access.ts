@@ -51,8 +51,13 @@ export class AccessVerifier {
     }
     const { email, common_name: name, sub } = payload as JWTPayload & { email?: unknown; common_name?: unknown };
     const actor = email ?? (name || sub);
-    // the same rules as every claim, and no control character: the actor is logged and shown
-    if (stringProblem("actor", actor, LIMITS.field) !== undefined || /[\0-\x1f\x7f-\x9f]/.test(actor as string))
+    // the same rules as every claim, and no control, format or line/paragraph separator (bidi
+    // overrides, zero widths, U+2028), which would make one name look like another where it is
+    // logged and shown
+    if (
+      stringProblem("actor", actor, LIMITS.field) !== undefined ||
+      /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(actor as string)
+    )
       throw new JwtRejected("the Access assertion names no acceptable identity");
     return actor as string;
   }

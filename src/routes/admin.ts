@@ -46,7 +46,7 @@ export interface AdminDeps {
 /** How many changes `GET /admin/activity` lists when no `limit` is given. */
 export const ACTIVITY_DEFAULT_LIMIT = 50;
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /**
  * The query's named parameters, each once (undefined when absent), or a 400 when one is
@@ -69,10 +69,19 @@ function pageLimit(raw: string | undefined, max: number): number {
   return n >= 1 && n <= max ? n : Number.NaN;
 }
 
-/** `since`: epoch milliseconds or an ISO 8601 time with its zone; NaN for anything else. */
+/**
+ * `since`: epoch milliseconds or an ISO 8601 time with its zone; NaN for anything else, an
+ * impossible date included (Date.parse would roll 2026-02-31 over into March).
+ */
 function parseSince(raw: string): number {
   if (/^\d{1,15}$/.test(raw)) return Number(raw);
-  const ms = ISO_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
+  const m = ISO_TIME.exec(raw);
+  if (m === null) return Number.NaN;
+  const [y, mo, d, h, mi, sec, zh, zm] = m.slice(1).map((x) => Number(x ?? "0"));
+  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  const real = day.getUTCMonth() === mo! - 1 && day.getUTCDate() === d;
+  if (!real || h! > 23 || mi! > 59 || sec! > 59 || zh! > 23 || zm! > 59) return Number.NaN;
+  const ms = Date.parse(raw);
   return ms >= 0 ? ms : Number.NaN;
 }
 

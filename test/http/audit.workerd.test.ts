@@ -176,6 +176,30 @@ describe("the audit trail", () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ event: "audit", result: "internal_error" });
   });
 
+  it("keeps a refused write's record small and well-formed: target values clipped, lone surrogates replaced", async () => {
+    const h = harness();
+    const long = "s".repeat(15_000);
+    expect(
+      (await h.app.request("/admin/tokens", adminJson({ token: "clip-t", id: "clip", subject: long }))).status,
+    ).toBe(400);
+    const res = await h.app.request(`/admin/subjects/${"k".repeat(8_000)}%ED%A0%80/revoke`, {
+      method: "POST",
+      headers: bearer(ADMIN),
+    });
+    expect(res.status).toBe(400);
+    // a lone surrogate in the JSON text: refused by the store, recorded as U+FFFD
+    await h.app.request("/admin/tokens", adminJson('{"token":"clip-u","id":"clip-u","subject":"a\\ud800b"}'));
+    const { records } = await auditOf(h, "?limit=10");
+    expect(records.map((r) => r.result)).toEqual(["invalid_metadata", "invalid_metadata", "invalid_metadata"]);
+    for (const r of records) {
+      expect(r.target.subject!.length).toBeLessThanOrEqual(257);
+      expect(r.target.subject!.isWellFormed()).toBe(true);
+    }
+    expect(records[2]!.target.subject).toBe(`${"s".repeat(256)}…`);
+    expect(records[0]!.target.subject).toBe("a\ufffdb");
+    expect(h.logs.every((l) => l.length < 2_000)).toBe(true);
+  });
+
   it("logs a write that failed for an outage without appending to the unreachable store", async () => {
     const h = harness({ store: unreachableStore() });
     const res = await h.app.request("/admin/keys/k1/revoke", { method: "POST", headers: bearer(ADMIN) });
@@ -210,6 +234,21 @@ describe("the audit trail", () => {
     ]);
   });
 
+  it("takes a real ISO time with its zone for since, and refuses an impossible one that Date.parse would roll over", async () => {
+    const h = harness();
+    await h.app.request("/admin/keys/iso-key/revoke", { method: "POST", headers: bearer(ADMIN) });
+    const at = new Date(h.clock.t);
+    const plus2 = new Date(h.clock.t + 2 * 3_600_000).toISOString().replace("Z", "+02:00").replace(/\.\d+/, "");
+    for (const [since, n] of [
+      [at.toISOString(), 1],
+      [new Date(h.clock.t + 1).toISOString(), 0],
+      [plus2, 1], // the same instant written in another zone (seconds only: the record's ms are later)
+      ["2024-02-29T00:00:00Z", 1], // a leap day is real
+    ] as const) {
+      expect((await auditOf(h, `?since=${encodeURIComponent(since)}`)).records, since).toHaveLength(n);
+    }
+  });
+
   it("answers any bad since, before or limit, or a repeated one, with a 400 (fast-check)", async () => {
     const h = harness();
     const bad = fc.oneof(
@@ -219,6 +258,10 @@ describe("the audit trail", () => {
           "-1",
           "1e3",
           "2026-13-01T00:00:00Z",
+          "2026-02-31T00:00:00Z",
+          "2026-12-04T24:00:00Z",
+          "2026-12-04T10:60:00Z",
+          "2026-12-04T10:00:00+24:00",
           "2026-12-04",
           "%00",
           "",

@@ -73,10 +73,11 @@ describe("minting under hostile input", () => {
     );
   });
 
-  it("refuses a null or repeated token field, and the wrong method, without a 5xx or a store call", async () => {
+  it("refuses a null token, a repeated token field whose last value is untagged, and the wrong method, without a 5xx or a store call", async () => {
     const h = tagged();
     for (const body of [
       '{"token":null,"id":"n","subject":"s"}',
+      // JSON.parse keeps the last of a repeated field: "b", untagged, so refused at the edge
       '{"token":"a","token":"b","id":"r","subject":"s"}',
       '{"id":"n","subject":"s","token":""}',
     ]) {

@@ -286,6 +286,7 @@ describe("admin input", () => {
       "/admin/tokens/revoke",
       "/admin/tokens/status",
       "/admin/tokens/delete",
+      "/admin/tokens/inspect",
     ]) {
       for (const body of bodies) {
         const res = await h.app.request(path, adminJson(body));

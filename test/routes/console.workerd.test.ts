@@ -145,21 +145,79 @@ describe("the routes the console uses", () => {
     expect(outage.status).toBe(503);
   });
 
-  it("revokes by id only what the id names, never a 5xx, whatever the id (fast-check)", async () => {
+  it("revokes by id exactly the token a hostile id names, and answers 400 or 404 otherwise, never a 5xx (fast-check)", async () => {
     const h = harness();
     await h.store.store("by-id-kept", { id: "kept", subject: "s" });
+    let n = 0;
+    const held = new Set<string>(); // ids a stored token holds, so a revoke must reach it
     await fc.assert(
-      fc.asyncProperty(segment, async (id) => {
+      fc.asyncProperty(segment, fc.boolean(), async (id, store) => {
+        const token = `by-id-hostile-${++n}`;
+        if (
+          store &&
+          (await h.store.store(token, { id, subject: "s" }).then(
+            () => true,
+            () => false,
+          ))
+        )
+          held.add(id);
         const res = await h.app.request(`/admin/tokens/by-id/${encodeHostile(id)}/revoke`, {
           method: "POST",
           headers: bearer(ADMIN),
         });
-        expect(res.status, id.slice(0, 40)).toBeLessThan(500);
-        expect([400, 404], id.slice(0, 40)).toContain(res.status);
+        if (held.has(id)) {
+          expect(res.status, id.slice(0, 40)).toBe(200);
+          expect(await h.store.getById(id).catch((e: { err?: { code: string } }) => e.err?.code)).toBe("token_revoked");
+        } else expect([400, 404], id.slice(0, 40)).toContain(res.status);
       }),
       { numRuns: 150 },
     );
+    expect(held.size).toBeGreaterThan(5); // the property did reach stored tokens
     expect(await h.store.isRevoked("by-id-kept")).toBe(false);
+  });
+
+  it("takes raw %-sequences in the new paths and queries as a client sends them: a 4xx or the decoded value, never a 5xx", async () => {
+    const h = harness({ assets: env.ASSETS });
+    const admin = { headers: bearer(ADMIN) };
+    const cases: [string, RequestInit, number][] = [
+      ["/admin/console/%2e%2e/openapi.json", {}, 401], // resolves to /admin/openapi.json: the admin's
+      ["/admin/console/%zz", {}, 404],
+      ["/admin/console/%00", {}, 404],
+      ["/admin/console/console%2Ejs", {}, 200],
+      ["/admin/activity?limit=%35", admin, 200], // "5"
+      ["/admin/activity?limit=%", admin, 400],
+      ["/admin/activity?limit=%00", admin, 400],
+      ["/admin/audit?limit=%zz", admin, 400],
+      ["/admin/audit?since=%ED%A0%80", admin, 400],
+      ["/admin/audit?before=%31-%30", admin, 200], // "1-0"
+      ["/admin/tokens/by-id/%zz/revoke", { ...admin, method: "POST" }, 404],
+      ["/admin/tokens/by-id/%ED%A0%80/revoke", { ...admin, method: "POST" }, 404], // kept as sent: no such id
+    ];
+    for (const [path, init, status] of cases) {
+      const res = await h.app.request(path, init);
+      expect(res.status, path).toBe(status);
+    }
+  });
+
+  it("answers the wrong method on every new route with a 4xx and no store call", async () => {
+    const h = harness({ assets: env.ASSETS });
+    const admin = bearer(ADMIN);
+    for (const [method, path] of [
+      ["GET", "/admin/tokens/inspect"],
+      ["PUT", "/admin/tokens/inspect"],
+      ["GET", "/admin/tokens/by-id/x/revoke"],
+      ["DELETE", "/admin/tokens/by-id/x/revoke"],
+      ["POST", "/admin/activity"],
+      ["POST", "/admin/audit"],
+      ["POST", "/admin/console"],
+      ["PUT", "/admin/console/console.js"],
+      ["POST", "/admin/console/session"],
+    ]) {
+      const res = await h.app.request(path!, { method, headers: admin });
+      expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    expect(h.store.total()).toBe(0);
   });
 
   it("lists activity newest first, by fingerprint, and refuses any limit but one whole number from 1 to 1000", async () => {

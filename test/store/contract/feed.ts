@@ -116,10 +116,8 @@ export function feedContract(name: string, factory: FeedStoreFactory): void {
       await store.getById("held");
       await store.list("s");
       await store.isRevoked(a);
-      await store
-        .store(tok(), { id: "held", subject: "s" })
-        .catch((e: StorageError) => expect(e.err).toBe(ErrIDConflict));
-      await store.revoke(tok()).catch((e: StorageError) => expect(e.err).toBe(ErrTokenNotFound));
+      await expect(store.store(tok(), { id: "held", subject: "s" })).rejects.toMatchObject({ err: ErrIDConflict });
+      await expect(store.revoke(tok())).rejects.toMatchObject({ err: ErrTokenNotFound });
       await store.lookup(sha(a), start);
       expect(await store.changes(start)).toEqual({ cursor: start, reset: false, more: false, events: [] });
     });
