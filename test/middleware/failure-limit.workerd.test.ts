@@ -42,6 +42,23 @@ describe("the failure limit when things go wrong", () => {
   });
 });
 
+describe("the client name", () => {
+  it("is the header's value up to 256 characters, one shared (oversized) name past that, and a repeated header's joined value", async () => {
+    const keys: string[] = [];
+    const recording = { limit: async ({ key }: { key: string }) => (keys.push(key), { success: true }) };
+    const limit = new FailureLimit({ limiter: recording as unknown as RateLimit, clientHeader: "X-Client" });
+    const h = harness({ failureLimit: limit });
+    const at = "c".repeat(256);
+    const over = ["d".repeat(257), "e".repeat(300)];
+    const repeated = new Headers();
+    repeated.append("X-Client", "one");
+    repeated.append("X-Client", "two");
+    for (const headers of [{ "X-Client": at }, { "X-Client": over[0]! }, { "X-Client": over[1]! }, repeated])
+      expect((await h.app.request("/api/x", { headers })).status).toBe(401);
+    expect(keys).toEqual([at, "(oversized)", "(oversized)", "one, two"]);
+  });
+});
+
 describe("the mint response", () => {
   it("is marked Cache-Control: no-store, the one answer that carries a raw token", async () => {
     const h = harness({ tags: new TokenTags({ secret: "p" }) });
