@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -24,7 +24,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
-            // SELF is the development entry: the deployed one, plus the memory store without Upstash settings
+            // exports.default is the development entry: the deployed one, plus the memory store without Upstash settings
             main: "./src/worker-dev.ts",
             miniflare: {
               bindings: {
@@ -34,8 +34,8 @@ export default defineConfig({
                 TOKEN_HASH_KEY: "test-pepper",
               },
               // a real Workers Rate Limiting binding for the failure-limit tests (not the Worker's FAILURE_LIMITER)
-              ratelimits: { TEST_LIMITER: { simple: { limit: 3, period: 60 } } },
-              // test-only: without it SELF.scheduled() fails with DataCloneError crossing the service binding
+              ratelimits: { TEST_LIMITER: { namespace_id: "1002", simple: { limit: 3, period: 60 } } },
+              // test-only: without it exports.default.scheduled() fails with DataCloneError crossing the service binding
               compatibilityFlags: ["service_binding_extra_handlers"],
             },
           })),

@@ -17,8 +17,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { Miniflare } from "miniflare";
 import { expect, it } from "vitest";
+import { COMPATIBILITY_DATE, startMiniflare } from "./support/miniflare.js";
 
 const ROOT = process.cwd();
 const PROJECT = JSON.parse(readFileSync("package.json", "utf8")) as {
@@ -84,7 +84,7 @@ it("packs into a tarball that a Workers project installs offline, typechecks, bu
     );
     writeFileSync(
       join(app, "wrangler.toml"),
-      'name = "consumer"\nmain = "src/worker.ts"\ncompatibility_date = "2026-04-26"\n',
+      `name = "consumer"\nmain = "src/worker.ts"\ncompatibility_date = "${COMPATIBILITY_DATE}"\n`,
     );
     writeFileSync(
       join(app, "tsconfig.json"),
@@ -152,10 +152,10 @@ export default {
       env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
     });
     expect(existsSync(join(app, "dist", "worker.js"))).toBe(true);
-    const mf = new Miniflare({
+    const mf = startMiniflare({
       scriptPath: resolve(app, "dist", "worker.js"),
       modules: true,
-      compatibilityDate: "2026-04-26",
+      compatibilityDate: COMPATIBILITY_DATE,
       cf: false,
     });
     try {

@@ -2,7 +2,8 @@
  * End to end on the Redis backend: the Worker inside workerd, @upstash/redis over fetch, the
  * project's Upstash-compatible endpoint and a real redis-server, all on loopback.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import worker from "../src/worker.js";

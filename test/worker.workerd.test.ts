@@ -1,5 +1,6 @@
 /** The Worker as `npm run dev` runs it (src/worker-dev.ts: the deployed one, plus the memory store), with wrangler.toml's config, a real origin over loopback. */
-import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import { readConfig } from "../src/config.js";
@@ -10,7 +11,7 @@ import type { SeenRequest } from "./support/echo-origin.js";
 import { UNREACHABLE_URL } from "./support/worker.js";
 
 const admin = (path: string, body: unknown) =>
-  SELF.fetch(`https://edge.test${path}`, {
+  exports.default.fetch(`https://edge.test${path}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" },
     body: JSON.stringify(body),
@@ -26,7 +27,7 @@ describe("the Worker in front of a real origin", () => {
 
     const path = unique("orders");
     const body = "a body with ünïcode and \u0000 bytes";
-    const res = await SELF.fetch(`https://edge.test${path}?page=2`, {
+    const res = await exports.default.fetch(`https://edge.test${path}?page=2`, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "X-Token-Subject": "mallory", "Content-Type": "text/plain" },
       body,
@@ -44,7 +45,7 @@ describe("the Worker in front of a real origin", () => {
 
     expect((await admin("/admin/tokens/revoke", { token })).status).toBe(200);
     const revokedPath = unique("after-revoke");
-    const denied = await SELF.fetch(`https://edge.test${revokedPath}`, {
+    const denied = await exports.default.fetch(`https://edge.test${revokedPath}`, {
       headers: { Authorization: `Bearer ${token}` },
     });
     expect(denied.status).toBe(401);
@@ -56,9 +57,11 @@ describe("the Worker in front of a real origin", () => {
   it("passes the origin's status and redirects back untouched", async () => {
     const token = `pass-${crypto.randomUUID()}`;
     await admin("/admin/tokens", { token, id: `id-${token}`, subject: "bob" });
-    const teapot = await SELF.fetch("https://edge.test/teapot", { headers: { Authorization: `Bearer ${token}` } });
+    const teapot = await exports.default.fetch("https://edge.test/teapot", {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     expect(teapot.status).toBe(418);
-    const redirect = await SELF.fetch("https://edge.test/redirect", {
+    const redirect = await exports.default.fetch("https://edge.test/redirect", {
       headers: { Authorization: `Bearer ${token}` },
       redirect: "manual",
     });
@@ -68,9 +71,10 @@ describe("the Worker in front of a real origin", () => {
 
   it("never contacts the origin for a missing or unknown token", async () => {
     const path = unique("nobody");
-    expect((await SELF.fetch(`https://edge.test${path}`)).status).toBe(401);
+    expect((await exports.default.fetch(`https://edge.test${path}`)).status).toBe(401);
     expect(
-      (await SELF.fetch(`https://edge.test${path}`, { headers: { Authorization: "Bearer never-issued" } })).status,
+      (await exports.default.fetch(`https://edge.test${path}`, { headers: { Authorization: "Bearer never-issued" } }))
+        .status,
     ).toBe(401);
     expect(await seenAtOrigin(path)).toEqual([]);
   });
@@ -367,10 +371,10 @@ describe("cron", () => {
     expect((await admin("/admin/tokens/lookup", { token: long })).status).toBe(200);
   });
 
-  it("fires through SELF.scheduled too", async () => {
+  it("fires through exports.default.scheduled too", async () => {
     const logs = vi.spyOn(console, "log").mockImplementation(() => {});
-    // SELF is typed as a plain Fetcher; service_binding_extra_handlers gives it scheduled()
-    const self = SELF as unknown as {
+    // the loopback is typed as a plain Fetcher; service_binding_extra_handlers gives it scheduled()
+    const self = exports.default as unknown as {
       scheduled(o: { cron: string; scheduledTime: Date }): Promise<{ outcome: string }>;
     };
     const result = await self.scheduled({ cron: "*/15 * * * *", scheduledTime: new Date() });

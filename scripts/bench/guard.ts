@@ -12,7 +12,7 @@
 import { execFileSync } from "node:child_process";
 import { Agent, request } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { Miniflare } from "miniflare";
+import { COMPATIBILITY_DATE, startMiniflare } from "../../test/support/miniflare.js";
 import { deletePrefix } from "../../test/support/redis-keys.js";
 import { startUpstashEndpoint } from "../../test/support/upstash-endpoint.js";
 import { printTable } from "./util.js";
@@ -39,9 +39,9 @@ const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const keyPrefix = `ets-bench:${Date.now().toString(36)}:`;
 const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl });
 
-const base = { modules: true, compatibilityDate: "2026-04-26", host: "127.0.0.1", port: 0, cf: false } as const;
+const base = { modules: true, compatibilityDate: COMPATIBILITY_DATE, host: "127.0.0.1", port: 0, cf: false } as const;
 // the origin runs in workerd too, so the Node process does nothing but generate load
-const originWorker = new Miniflare({ ...base, script: 'export default { fetch() { return new Response("ok"); } };' });
+const originWorker = startMiniflare({ ...base, script: 'export default { fetch() { return new Response("ok"); } };' });
 const originUrl = (await originWorker.ready).toString().replace(/\/$/, "");
 // 1,000 ES256 JWTs of 100 subjects, verified against an inline key set
 const { publicKey, privateKey } = await generateKeyPair("ES256");
@@ -57,14 +57,13 @@ const JWTS = await Promise.all(
   ),
 );
 const guard = (vars: Record<string, string> = {}) =>
-  new Miniflare({
+  startMiniflare({
     ...base,
     // without Upstash settings: the development entry, the one that has the memory store
     scriptPath: "UPSTASH_REDIS_REST_URL" in vars ? "dist/worker.js" : "dist/dev/worker-dev.js",
-    // the Worker's stdout is its audit lines (one per admin write): not the bench's output
-    handleRuntimeStdio(stdout, stderr) {
-      stdout.resume();
-      stderr.pipe(process.stderr);
+    // the Worker's logs are its audit lines (one per admin write): not the bench's output; errors are
+    handleStructuredLogs({ level, message }) {
+      if (level === "error" || level === "warn") process.stderr.write(`${message}\n`);
     },
     bindings: { ADMIN_TOKEN: ADMIN, ORIGIN_URL: originUrl, JWT_JWKS: JWKS, ...vars },
   });
@@ -75,7 +74,7 @@ const redisVars = (cacheMs: number) => ({
   CACHE_MAX_STALENESS_MS: String(cacheMs),
 });
 const workers = {
-  bare: new Miniflare({
+  bare: startMiniflare({
     ...base,
     script:
       "export default { fetch(req, env) { const u = new URL(req.url); return fetch(env.ORIGIN_URL + u.pathname + u.search, req); } };",

@@ -193,7 +193,8 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
 
 /** Lets a cache keep its background sync alive past the response, and say whether it hit. */
 function hintsOf(c: Context, onCache: (use: "hit" | "miss") => void): GetHints {
-  let ctx: ExecutionContext | undefined;
+  // Hono's own context type: workers-types 5's ExecutionContext has members Hono's lacks
+  let ctx: Context["executionCtx"] | undefined;
   try {
     ctx = c.executionCtx;
   } catch {

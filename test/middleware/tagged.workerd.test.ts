@@ -3,7 +3,7 @@
  * by the guard, the admin API and OAuth with no store call, in both TOKEN_FORMAT modes; and
  * the failure limit on a real Workers Rate Limiting binding (vitest.config.ts: TEST_LIMITER).
  */
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FailureLimit } from "../../src/middleware/failure-limit.js";

@@ -1,8 +1,8 @@
 /**
- * The console's files and the routes it added, inside workerd: the Worker as deployed (SELF,
+ * The console's files and the routes it added, inside workerd: the Worker as deployed (exports.default,
  * with the ASSETS binding wrangler.toml declares), and hostile input to every new route.
  */
-import { env, SELF } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CONSOLE_CSP } from "../../src/routes/console.js";
@@ -63,7 +63,7 @@ describe("the console's files, from the Worker as deployed", () => {
       "/admin/console/console.js",
       "/admin/console/console.css",
     ]) {
-      const res = await SELF.fetch(`https://worker.test${path}`);
+      const res = await exports.default.fetch(`https://worker.test${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("Content-Security-Policy"), path).toBe(CONSOLE_CSP);
       expect(res.headers.get("X-Frame-Options"), path).toBe("DENY");
@@ -71,18 +71,20 @@ describe("the console's files, from the Worker as deployed", () => {
       expect(res.headers.get("X-Content-Type-Options"), path).toBe("nosniff");
       expect((await res.text()).length, path).toBeGreaterThan(100);
     }
-    const page = await (await SELF.fetch("https://worker.test/admin/console")).text();
+    const page = await (await exports.default.fetch("https://worker.test/admin/console")).text();
     expect(page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script for the CSP to allow
     expect(page).not.toMatch(/\son[a-z]+=/i); // no inline event handler
   });
 
   it("hands nothing else of the assets directory out: the OpenAPI document only to the admin, on its own route", async () => {
     for (const path of ["/openapi.json", "/console/index.html", "/console/console.js", "/admin/console/openapi.json"]) {
-      const res = await SELF.fetch(`https://worker.test${path}`);
+      const res = await exports.default.fetch(`https://worker.test${path}`);
       expect([401, 404], path).toContain(res.status);
       expect(((await res.json()) as Body).error.code.length, path).toBeGreaterThan(0);
     }
-    const doc = await SELF.fetch("https://worker.test/admin/openapi.json", { headers: bearer(env.ADMIN_TOKEN!) });
+    const doc = await exports.default.fetch("https://worker.test/admin/openapi.json", {
+      headers: bearer(env.ADMIN_TOKEN!),
+    });
     expect(doc.status).toBe(200);
     expect(((await doc.json()) as { openapi: string }).openapi).toBe("3.1.0");
   });

@@ -39,10 +39,11 @@ function watchWorkerdUncaught(): string[] {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : "";
+      // a Uint8Array check, not Buffer.isBuffer: workers-types 5 declares the global Buffer as any
+      const text =
+        typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? new TextDecoder().decode(chunk) : "";
       for (const line of text.split("\n")) if (line.startsWith("uncaught exception; source = ")) seen.push(line);
-      // the pool's own teardown closes its runner socket before workerd, which then says so;
-      // the pool filters this line itself from 0.16.7 on, the pinned 0.15.1 does not
+      // the pool's own teardown closes its runner socket before workerd, which then says so
       if (text.trim() === POOL_TEARDOWN_LINE) return true;
       return write(chunk, ...rest);
     }) as typeof stream.write;

@@ -194,9 +194,10 @@ function toCommand(x: unknown): Command {
 function encode(r: unknown, b64: boolean): Reply {
   if (r === null || r === undefined) return null;
   if (typeof r === "number") return r;
-  if (Buffer.isBuffer(r)) {
+  // a Uint8Array check, not Buffer.isBuffer: workers-types 5 declares the global Buffer as any
+  if (r instanceof Uint8Array) {
     if (r.length === 2 && r[0] === 0x4f && r[1] === 0x4b) return "OK";
-    return b64 ? r.toString("base64") : r.toString("utf8");
+    return b64 ? Buffer.from(r.buffer, r.byteOffset, r.length).toString("base64") : new TextDecoder().decode(r);
   }
   if (Array.isArray(r)) return r.map((x) => encode(x, b64));
   if (r instanceof Error) return { error: r.message };

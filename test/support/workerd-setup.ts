@@ -1,6 +1,6 @@
 /**
  * Runs before every file of the workers project, in the test isolate (which is also where
- * SELF's handlers run).
+ * exports.default's handlers run).
  *
  * 1. An outage without a socket: a fetch to UNREACHABLE_URL rejects at once, the way workerd's
  *    fetch rejects when the connection is refused ("Network connection lost."). A real connect()
@@ -47,7 +47,7 @@ function watch(ctx: ExecutionContext): ExecutionContext {
   return ctx;
 }
 
-// the module instances SELF serves (the development entry) and the tests import are the ones
+// the module instances exports.default serves (the development entry) and the tests import are the ones
 // imported here: wrap their handlers once
 for (const worker of [devWorker, deployedWorker]) {
   const handlers = worker as unknown as Record<string, unknown> & Record<symbol, unknown>;
