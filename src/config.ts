@@ -27,6 +27,8 @@ export interface AppConfig {
   /** The verdict cache's bound in ms (Redis backend only); 0: no cache, one round trip per request. */
   readonly cacheMaxStalenessMs: number;
   readonly cacheMaxEntries: number;
+  /** CACHE_SHARED: the data-center tier under the verdict cache (a named Workers cache), on unless "off". */
+  readonly cacheShared: boolean;
   /** JWT verification at the edge; absent when no key set is configured. */
   readonly jwt?: JwtConfig;
   /** TOKEN_FORMAT: "tagged" lets only tagged opaque tokens reach the store. */
@@ -130,6 +132,9 @@ export function readConfig(env: Env): AppConfig {
     "milliseconds (0 turns the cache off)",
   );
   const cacheMaxEntries = wholeSetting(str("CACHE_MAX_ENTRIES"), "CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000, "entries");
+  const cacheSharedSetting = str("CACHE_SHARED") ?? "on";
+  if (cacheSharedSetting !== "on" && cacheSharedSetting !== "off")
+    throw new ConfigError("CACHE_SHARED", 'must be "on" or "off"');
 
   const hashKey = str("TOKEN_HASH_KEY");
   const tokenFormat = str("TOKEN_FORMAT") ?? "any";
@@ -166,6 +171,7 @@ export function readConfig(env: Env): AppConfig {
     keyPrefix,
     cacheMaxStalenessMs,
     cacheMaxEntries,
+    cacheShared: cacheSharedSetting === "on",
     jwt: readJwtConfig(str),
     tokenFormat,
     tokenPrefix,

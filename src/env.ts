@@ -36,6 +36,8 @@ export interface Env {
   CACHE_MAX_STALENESS_MS?: string;
   /** Most verdicts the cache keeps per isolate. Default 10000. */
   CACHE_MAX_ENTRIES?: string;
+  /** "on" (default) or "off": the data-center tier under the verdict cache (docs/verdict-cache.md). */
+  CACHE_SHARED?: string;
   /** Where to fetch the JWKS that signs JWT bearer tokens; turns JWT verification on. */
   JWT_JWKS_URL?: string;
   /** An inline JWKS (JSON) instead of JWT_JWKS_URL: static keys, tests. */

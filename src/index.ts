@@ -21,6 +21,7 @@ export {
   VerdictCache,
   type VerdictCacheOptions,
   type VerdictCacheStats,
+  type SharedCache,
   type FeedStore,
   type FeedConfig,
   type FeedCursor,

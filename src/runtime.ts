@@ -86,7 +86,11 @@ export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
     // the guard reads through a verdict cache on Redis; memory is in the isolate already
     const cache =
       backend instanceof RedisTokenStore && config.cacheMaxStalenessMs > 0
-        ? withVerdictCache(backend, { maxStalenessMs: config.cacheMaxStalenessMs, maxEntries: config.cacheMaxEntries })
+        ? withVerdictCache(backend, {
+            maxStalenessMs: config.cacheMaxStalenessMs,
+            maxEntries: config.cacheMaxEntries,
+            ...(config.cacheShared && config.redis !== undefined ? dataCenterTier(config, config.redis) : {}),
+          })
         : undefined;
     const store = cache?.authoritative ?? backend;
     let jwt: JwtVerifier | undefined;
@@ -136,6 +140,28 @@ export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
   }
   lastEnv = env;
   return current.runtime;
+}
+
+/** The name of the Workers cache that holds the data-center tier: never caches.default. */
+export const SHARED_CACHE_NAME = "edge-token-store:verdicts";
+
+/**
+ * The data-center tier's options: a named Workers cache, opened on first use, and entries
+ * signed under the pepper (or, without one, the Upstash token: a secret only this deployment
+ * holds), scoped to this database and key prefix. Where there is no Cache API, no tier.
+ */
+function dataCenterTier(config: AppConfig, redis: NonNullable<AppConfig["redis"]>) {
+  if (typeof caches === "undefined") return {};
+  let opened: Promise<Cache> | undefined;
+  const cache = () => (opened ??= caches.open(SHARED_CACHE_NAME));
+  return {
+    shared: {
+      match: async (request: Request) => (await cache()).match(request),
+      put: async (request: Request, response: Response) => (await cache()).put(request, response),
+    },
+    sharedSecret: config.hashKey ?? redis.token,
+    sharedScope: `${redis.url}\0${config.keyPrefix}`,
+  };
 }
 
 /** Logs a config error once per isolate (per distinct message). */

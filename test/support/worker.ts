@@ -31,6 +31,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     previousHashKeys: [],
     cacheMaxStalenessMs: 0,
     cacheMaxEntries: 10_000,
+    cacheShared: false,
     tokenFormat: "any",
     tokenPrefix: "ets_",
     failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },

@@ -1,5 +1,8 @@
 import { answer, Cached } from "./entry.js";
-import type { ChangeBatch, ChangeEvent, FeedCursor, FeedStore, Verdict } from "../core/feed.js";
+import { FeedFollower } from "./follower.js";
+import { SharedTier, type SharedCache, type SharedTierStats, type SharedVerdict } from "./shared-tier.js";
+import { names, usable, VerdictMap } from "./verdicts.js";
+import type { ChangeEvent, FeedCursor, FeedStore, Verdict, ChangeBatch } from "../core/feed.js";
 import type {
   GetHints,
   JwtClaims,
@@ -21,17 +24,31 @@ export interface VerdictCacheOptions {
    */
   maxStalenessMs?: number;
   /**
-   * Most verdicts kept; the least recently used goes first.
+   * Most verdicts kept in this isolate; the least recently used goes first.
    * @default 10_000
    */
   maxEntries?: number;
   /** The clock, in epoch milliseconds. @default Date.now */
   now?: () => number;
+  /**
+   * The data-center tier: a cache shared by the isolates of one data center (on Workers, a named
+   * cache from `caches.open`), through which they share verdicts and feed reads. It is never an
+   * authority: an entry is used only when it proves it is within the bound
+   * (docs/verdict-cache.md). Needs `sharedSecret`.
+   */
+  shared?: SharedCache;
+  /** The secret shared entries are authenticated under (the Worker uses its pepper). */
+  sharedSecret?: string;
+  /** What shared entries belong to: entries of another scope are ignored. @default "" */
+  sharedScope?: string;
+  /** The longest a check waits for the shared tier before asking the store. @default 25 */
+  sharedTimeoutMs?: number;
 }
 
 /** This isolate's counters (each isolate has its own cache). */
-export interface VerdictCacheStats {
+export interface VerdictCacheStats extends SharedTierStats {
   checked: number;
+  /** Checks answered without a store round trip (from this isolate's verdicts or the shared tier). */
   hits: number;
   misses: number;
   syncs: number;
@@ -39,6 +56,10 @@ export interface VerdictCacheStats {
   resets: number;
   /** Extra feed reads (round trips) spent reading a backlog of more than a page instead of resetting. */
   catchUpPages: number;
+  /** Feed reads another isolate shared through the tier, taken instead of asking the store. */
+  sharedFeedReads: number;
+  /** Shared verdicts that verified but could not prove they are within the bound here. */
+  sharedStale: number;
   /** Milliseconds since the last successful feed read was sent; null before the first. */
   lastSyncAgeMs: number | null;
   size: number;
@@ -48,6 +69,8 @@ type Lookup = (since: FeedCursor | undefined) => Promise<{ verdict: Verdict; cha
 
 /** A waiter gives up on a shared sync after this long and asks the store itself. */
 const SHARED_SYNC_WAIT_MS = 5_000;
+/** How long the tier keeps a live or revoked verdict (its feed position, not this, bounds its use). */
+const SHARED_VERDICT_TTL_MS = 60_000;
 
 /**
  * Wraps a store with a per-isolate verdict cache. The promise it keeps: a cached live verdict
@@ -56,10 +79,72 @@ const SHARED_SYNC_WAIT_MS = 5_000;
  * *sent*. So a change acknowledged at time T is seen by every request that starts after
  * T + maxStalenessMs. A revoked verdict is served until a feed event or a reset drops it (or its
  * token expires); unknown and expired verdicts age on their own, since issuing a token is not
- * in the feed.
+ * in the feed. With a shared tier, the same promise holds for what other isolates share.
  */
 export function withVerdictCache(store: FeedStore, options: VerdictCacheOptions = {}): VerdictCache {
   return new VerdictCache(store, options);
+}
+
+/**
+ * A verdict cache's writes (each drops this isolate's verdicts for what it changed), with `get`
+ * and `checkJwt` straight from the store: what the admin API and OAuth use.
+ */
+export class AuthoritativeStore implements TokenStore {
+  constructor(
+    private readonly cache: VerdictCache,
+    private readonly inner: FeedStore,
+  ) {}
+  get(token: string): Promise<StoredTokenMetadata> {
+    return this.inner.get(token);
+  }
+  checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
+    return this.inner.checkJwt(token, claims);
+  }
+  store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
+    return this.cache.store(token, metadata);
+  }
+  revoke(token: string, options?: RevokeOptions): Promise<void> {
+    return this.cache.revoke(token, options);
+  }
+  delete(token: string): Promise<void> {
+    return this.cache.delete(token);
+  }
+  revokeSubject(subject: string): Promise<{ revoked: number }> {
+    return this.cache.revokeSubject(subject);
+  }
+  revokeKey(keyId: string): Promise<void> {
+    return this.cache.revokeKey(keyId);
+  }
+  denyJwt(token: string, claims: JwtClaims): Promise<void> {
+    return this.cache.denyJwt(token, claims);
+  }
+  revokeById(id: string): Promise<void> {
+    return this.cache.revokeById(id);
+  }
+  getById(id: string): Promise<StoredTokenMetadata> {
+    return this.inner.getById(id);
+  }
+  inspect(token: string): Promise<TokenStatus> {
+    return this.inner.inspect(token);
+  }
+  list(subject: string): Promise<StoredTokenMetadata[]> {
+    return this.inner.list(subject);
+  }
+  isRevoked(token: string): Promise<boolean> {
+    return this.inner.isRevoked(token);
+  }
+  cleanup(): Promise<{ removed: number }> {
+    return this.inner.cleanup();
+  }
+  close(): Promise<void> {
+    return this.cache.close();
+  }
+}
+
+/** A write made through this isolate, remembered until no shared entry can predate it. */
+interface LocalWrite {
+  at: number;
+  event: ChangeEvent;
 }
 
 export class VerdictCache implements TokenStore {
@@ -68,27 +153,13 @@ export class VerdictCache implements TokenStore {
   /** `get` straight from the store (one round trip), writes through this cache: for the admin API and OAuth. */
   readonly authoritative: TokenStore;
   private readonly now: () => number;
-  private readonly verdicts = new Map<string, Cached>();
-  private cursor: FeedCursor | undefined;
-  private syncSentAt = Number.NEGATIVE_INFINITY;
-  /** Feed reads numbered in the order they are sent, and the number of the one that last moved the cursor. */
-  private reads = 0;
-  /** The catch-up in progress (follow), if any. */
-  private following: Promise<void> | undefined;
-  private cursorRead = 0;
-  /** The one feed read in flight (a sync, or a miss lookup), shared by every request. */
-  private inflight: Promise<unknown> | undefined;
-  /** Bumped by every local write: a lookup sent before one must not cache its verdict. */
+  private readonly verdicts: VerdictMap;
+  private readonly follower: FeedFollower;
+  private readonly tier: SharedTier | undefined;
+  /** Bumped by every local write: a lookup sent before one must not cache or share its verdict. */
   private generation = 0;
-  private readonly counters = {
-    checked: 0,
-    hits: 0,
-    misses: 0,
-    syncs: 0,
-    syncFailures: 0,
-    resets: 0,
-    catchUpPages: 0,
-  };
+  private localWrites: LocalWrite[] = [];
+  private readonly counters = { checked: 0, hits: 0, misses: 0, sharedStale: 0 };
 
   constructor(
     private readonly inner: FeedStore,
@@ -97,16 +168,18 @@ export class VerdictCache implements TokenStore {
     this.maxStalenessMs = wholeNumber("maxStalenessMs", options.maxStalenessMs, 1000);
     this.maxEntries = wholeNumber("maxEntries", options.maxEntries, 10_000);
     this.now = options.now ?? (() => Date.now());
-    // this cache itself, but for the two reads, which go straight to the store: every write
-    // still drops this isolate's cached verdicts, and a method added later is covered as is
-    this.authoritative = new Proxy(this, {
-      get(cache, name) {
-        if (name === "get") return (token: string) => inner.get(token);
-        if (name === "checkJwt") return (token: string, claims: JwtClaims) => inner.checkJwt(token, claims);
-        const value: unknown = Reflect.get(cache, name, cache);
-        return typeof value === "function" ? value.bind(cache) : value;
-      },
-    });
+    this.tier =
+      options.shared === undefined
+        ? undefined
+        : new SharedTier({
+            cache: options.shared,
+            secret: options.sharedSecret as string,
+            scope: options.sharedScope ?? "",
+            timeoutMs: options.sharedTimeoutMs,
+          });
+    this.verdicts = new VerdictMap(this.maxEntries);
+    this.follower = new FeedFollower(inner, this.verdicts, this.maxStalenessMs, this.now, this.tier);
+    this.authoritative = new AuthoritativeStore(this, inner);
   }
 
   /** The cached check: no round trip on a fresh hit, one on a miss (which also syncs). */
@@ -129,24 +202,30 @@ export class VerdictCache implements TokenStore {
   ): Promise<StoredTokenMetadata> {
     this.counters.checked++;
     let waited = false;
+    let askedTier = this.tier === undefined;
     for (;;) {
       const now = this.now();
       const cached = this.verdicts.get(hash);
       if (cached !== undefined) {
-        if (this.usable(cached, now)) {
+        if (usable(cached, now, this.follower.syncSentAt, this.maxStalenessMs)) {
           this.counters.hits++;
           hints?.onCache?.("hit");
-          this.verdicts.delete(hash); // most recently used goes last
-          this.verdicts.set(hash, cached);
-          if (now - this.syncSentAt < this.maxStalenessMs) this.syncInBackground(now, hints);
+          this.verdicts.touch(hash, cached);
+          if (now - this.follower.syncSentAt < this.maxStalenessMs) this.syncInBackground(now, hints);
           return answer(op, hash, cached, now);
         }
         // a stale live verdict: wait once for the read already in flight, then look again
-        if (cached.state === "live" && this.inflight !== undefined && !waited) {
+        if (cached.state === "live" && this.follower.inflight !== undefined && !waited) {
           waited = true;
-          await waitAtMost(this.inflight, SHARED_SYNC_WAIT_MS);
+          await waitAtMost(this.follower.inflight, SHARED_SYNC_WAIT_MS);
           continue;
         }
+      }
+      // then once the data-center tier: another isolate may have read this token, or the feed
+      if (!askedTier) {
+        askedTier = true;
+        await this.fromTier(hash);
+        continue;
       }
       this.counters.misses++;
       hints?.onCache?.("miss");
@@ -170,8 +249,7 @@ export class VerdictCache implements TokenStore {
     try {
       return await this.inner.revokeSubject(subject);
     } finally {
-      this.generation++;
-      this.drop({ type: "subject", subject });
+      this.wrote({ type: "subject", subject });
     }
   }
 
@@ -179,8 +257,7 @@ export class VerdictCache implements TokenStore {
     try {
       await this.inner.revokeKey(keyId);
     } finally {
-      this.generation++;
-      this.drop({ type: "key", keyId });
+      this.wrote({ type: "key", keyId });
     }
   }
 
@@ -194,8 +271,8 @@ export class VerdictCache implements TokenStore {
     try {
       hash = await this.inner.revokeByIdHash(id);
     } finally {
-      this.generation++;
-      if (hash !== undefined) this.verdicts.delete(hash);
+      if (hash === undefined) this.generation++;
+      else this.wrote({ type: "token", hash });
     }
   }
 
@@ -225,21 +302,15 @@ export class VerdictCache implements TokenStore {
   }
 
   stats(): VerdictCacheStats {
-    const age = this.now() - this.syncSentAt;
-    return { ...this.counters, lastSyncAgeMs: Number.isFinite(age) ? age : null, size: this.verdicts.size };
-  }
-
-  /**
-   * Whether a cached verdict may answer at `now` without a round trip. A live one: while the
-   * last complete feed read is younger than the bound. A revoked one that has not expired: until
-   * a feed event for it (only a delete can lift it). Unknown and expired ones: while the read
-   * that answered them is younger than the bound, because issuing a token appends nothing to
-   * the feed (and an expired token's record may be cleaned up and the token issued again).
-   */
-  private usable(c: Cached, now: number): boolean {
-    if (c.state === "live") return now - this.syncSentAt < this.maxStalenessMs;
-    if (c.state === "revoked" && now <= c.expiresAt) return true;
-    return now - c.fetchedAt < this.maxStalenessMs;
+    const age = this.now() - this.follower.syncSentAt;
+    const tier = this.tier?.stats() ?? { sharedHits: 0, sharedMisses: 0, sharedRejected: 0, sharedFailures: 0 };
+    return {
+      ...this.counters,
+      ...this.follower.counters,
+      ...tier,
+      lastSyncAgeMs: Number.isFinite(age) ? age : null,
+      size: this.verdicts.size,
+    };
   }
 
   /** A write through this cache: the token's cached verdict goes, whatever the outcome. */
@@ -248,118 +319,90 @@ export class VerdictCache implements TokenStore {
     try {
       return await write();
     } finally {
-      this.generation++;
-      this.verdicts.delete(hash);
+      this.wrote({ type: "token", hash });
     }
   }
 
-  /** One lookup that doubles as a sync; its verdict is cached only if nothing newer was applied. */
-  private async fetch(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<Cached> {
-    const sentAt = this.now();
-    const readNo = ++this.reads;
+  /**
+   * After a write through this isolate: its verdicts for what changed go at once, no lookup sent
+   * before it may cache its answer, and no shared entry that could predate it is taken until a
+   * feed read sent after it has arrived and the bound has passed.
+   */
+  private wrote(event: ChangeEvent): void {
+    this.generation++;
+    this.verdicts.drop(event);
+    if (this.tier !== undefined) this.localWrites.push({ at: this.now(), event });
+  }
+
+  /** Takes a shared verdict (and, if a sync is due, the shared feed) when it proves it is within the bound. */
+  private async fromTier(hash: string): Promise<void> {
+    const tier = this.tier!;
     const generation = this.generation;
-    const read = lookup(this.cursor).then((r) => {
-      this.apply(r.changes, sentAt, readNo);
+    const feedDue = this.now() - this.follower.syncSentAt >= this.follower.syncAfterMs;
+    const [read, entry] = await Promise.all([feedDue ? tier.feed() : undefined, tier.verdict(hash)]);
+    if (read !== undefined) this.follower.adopt(read);
+    if (entry === undefined) return;
+    const now = this.now();
+    const cached = new Cached(entry.verdict, entry.fetchedAt);
+    if (generation === this.generation && this.admissible(hash, cached, entry, now)) this.verdicts.set(hash, cached);
+    else this.counters.sharedStale++;
+  }
+
+  /**
+   * The adoption rules (docs/verdict-cache.md): not read after this clock's now; no write through this isolate that could postdate
+   * the entry names it; a live or revoked verdict needs this isolate's feed to vouch for it (same
+   * epoch, cursor at or past its position, no change applied since then names it). Unknown and
+   * expired verdicts then age on their own, by `usable`, like this isolate's.
+   */
+  private admissible(hash: string, cached: Cached, entry: SharedVerdict, now: number): boolean {
+    // read after this clock's now: another machine's clock runs ahead (an unknown verdict would never age)
+    if (cached.fetchedAt > now) return false;
+    const syncSentAt = this.follower.syncSentAt;
+    this.localWrites = this.localWrites.filter((w) => w.at >= syncSentAt || now - w.at < this.maxStalenessMs);
+    for (const w of this.localWrites) if (names(w.event, hash, cached)) return false;
+    if (cached.state === "live" || cached.state === "revoked")
+      return this.follower.vouchesFor(hash, cached, entry.epoch, entry.position);
+    return true;
+  }
+
+  /** One lookup that doubles as a sync; its verdict is cached (and shared) only if nothing newer was applied. */
+  private async fetch(hash: string, hints: GetHints | undefined, lookup: Lookup): Promise<Cached> {
+    const ticket = this.follower.ticket();
+    const generation = this.generation;
+    const read = lookup(this.follower.cursor).then((r) => {
+      this.follower.apply(r.changes, ticket);
       return r;
     });
     // a full page leaves the rest of the backlog to read, in the background, a page at a time
-    this.share(
-      read.then((r) => (r.changes.more ? this.follow() : undefined)),
+    this.follower.share(
+      read.then((r) => (r.changes.more ? this.follower.follow(hints) : undefined)),
       hints,
       false,
     );
     const { verdict, changes } = await read;
-    const cached = new Cached(verdict, sentAt);
-    const current = this.cursor;
+    const cached = new Cached(verdict, ticket.sentAt);
+    const current = this.follower.cursor;
     if (
       generation === this.generation &&
       current?.epoch === changes.cursor.epoch &&
       current.seq === changes.cursor.seq
     ) {
       this.verdicts.set(hash, cached);
-      if (this.verdicts.size > this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value!);
+    }
+    if (this.tier !== undefined && generation === this.generation) {
+      const lasting = cached.state === "live" || cached.state === "revoked";
+      const ttl = lasting ? SHARED_VERDICT_TTL_MS : this.maxStalenessMs;
+      // started whether or not there is a waitUntil (an optional call would skip its argument)
+      const put = this.tier.publishVerdict(hash, changes.cursor.epoch, changes.cursor.seq, cached, ttl);
+      hints?.waitUntil?.(put);
+      if (!changes.more) this.follower.publish(hints);
     }
     return cached;
   }
 
-  /** Past half the bound, one background feed read, single-flight, kept alive by waitUntil. */
+  /** Past the sync age (follower.syncAfterMs), one background feed read, single-flight, kept alive by waitUntil. */
   private syncInBackground(now: number, hints: GetHints | undefined): void {
-    if (this.inflight !== undefined || now - this.syncSentAt < this.maxStalenessMs / 2) return;
-    this.share(this.follow(), hints, true);
-  }
-
-  /**
-   * Reads the feed until caught up: a reader behind by more than a page reads the backlog a
-   * page (one round trip) at a time instead of resetting, as long as the feed still holds it.
-   */
-  private follow(): Promise<void> {
-    // one reader of the backlog at a time: a second would download the same pages again
-    this.following ??= this.readBacklog().finally(() => (this.following = undefined));
-    return this.following;
-  }
-
-  private async readBacklog(): Promise<void> {
-    for (;;) {
-      const sentAt = this.now();
-      const readNo = ++this.reads;
-      const batch = await this.inner.changes(this.cursor);
-      this.apply(batch, sentAt, readNo);
-      if (!batch.more) return;
-      this.counters.catchUpPages++;
-    }
-  }
-
-  /** Makes a feed read the shared in-flight one (unless one is), keeps it alive, and counts it. */
-  private share(read: Promise<unknown>, hints: GetHints | undefined, sync: boolean): void {
-    if (sync) this.counters.syncs++;
-    const settled = read.then(
-      () => undefined,
-      () => void this.counters.syncFailures++,
-    );
-    hints?.waitUntil?.(settled);
-    if (this.inflight !== undefined) return;
-    this.inflight = settled;
-    void settled.then(() => {
-      if (this.inflight === settled) this.inflight = undefined;
-    });
-  }
-
-  /**
-   * Applies a feed read sent at `sentAt`: drops what changed, or every live verdict on a reset.
-   * Only a read that reached the feed's head (`more: false`) makes live verdicts fresh.
-   */
-  private apply(batch: ChangeBatch, sentAt: number, readNo: number): void {
-    const current = this.cursor;
-    if (batch.reset || current === undefined || current.epoch !== batch.cursor.epoch) {
-      // an answer sent before the read that set the cursor cannot move it (back) to another
-      // epoch or reset it: that newer read already saw what this one saw
-      if (current !== undefined && readNo < this.cursorRead) return;
-      if (batch.reset) this.counters.resets++;
-      // a reset may hide any event: a revocation (live verdicts go) or a delete that lifted a
-      // revocation (revoked ones go too); unknown and expired verdicts age on their own
-      for (const [hash, v] of this.verdicts)
-        if (v.state === "live" || v.state === "revoked") this.verdicts.delete(hash);
-      this.moveCursor(batch.cursor, readNo);
-    } else {
-      for (const event of batch.events) this.drop(event);
-      if (batch.cursor.seq > current.seq) this.moveCursor(batch.cursor, readNo);
-    }
-    if (!batch.more && sentAt > this.syncSentAt) this.syncSentAt = sentAt;
-  }
-
-  private moveCursor(cursor: FeedCursor, readNo: number): void {
-    this.cursor = cursor;
-    this.cursorRead = Math.max(this.cursorRead, readNo);
-  }
-
-  /** A subject cutoff or a key revocation reaches every live verdict of that subject or key. */
-  private drop(event: ChangeEvent): void {
-    if (event.type === "token") this.verdicts.delete(event.hash);
-    else {
-      for (const [hash, v] of this.verdicts) {
-        if (v.state === "live" && (event.type === "subject" ? v.subject === event.subject : v.keyId === event.keyId))
-          this.verdicts.delete(hash);
-      }
-    }
+    if (this.follower.inflight !== undefined || now - this.follower.syncSentAt < this.follower.syncAfterMs) return;
+    this.follower.share(this.follower.follow(hints), hints, true);
   }
 }

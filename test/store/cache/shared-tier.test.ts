@@ -1,0 +1,575 @@
+/**
+ * The data-center tier: verdicts and feed reads shared between isolates through a Cache
+ * API-like cache, over two real stores (memory, and Redis through the project's endpoint).
+ * Isolates are verdict caches with their own clients over one backend and one shared cache;
+ * time moves through an injected clock. Every adoption rule of docs/verdict-cache.md has a test
+ * here that fails when the rule is taken out, and a property holds the bound with a tier that
+ * drops half its puts and answers old entries.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CHANGE_LOG_MAX,
+  MemoryTokenStore,
+  RedisTokenStore,
+  StorageError,
+  withVerdictCache,
+  type FeedStore,
+  type GetHints,
+  type VerdictCache,
+} from "../../../src/store/index.js";
+import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
+import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
+import { MemoryCache, seeded, type MemoryCacheOptions } from "../../support/shared-cache.js";
+
+const BOUND = 1000;
+const SECRET = "tier-test-pepper";
+let endpoint: UpstashEndpoint;
+beforeAll(async () => {
+  endpoint = await startEndpoint();
+});
+afterAll(async () => endpoint.close());
+
+const tok = () => `tier-${crypto.randomUUID()}`;
+
+async function sentinel(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "live";
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    return e.err.code;
+  }
+}
+
+/** A store whose feed reads and lookups (the calls that cost a round trip on a check) are counted. */
+function counting(inner: FeedStore): { store: FeedStore; trips: () => number } {
+  let trips = 0;
+  const counted = new Set<PropertyKey>(["lookup", "lookupJwt", "changes"]);
+  const store = new Proxy(inner, {
+    get(target, name) {
+      const value: unknown = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (counted.has(name)) trips++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, trips: () => trips };
+}
+
+interface Isolate {
+  cache: VerdictCache;
+  trips: () => number;
+  get(token: string): Promise<string>;
+}
+
+interface Fleet {
+  clock: { t: number };
+  tier: MemoryCache;
+  /** A new isolate over the same backend and tier (its own client on Redis), its clock `skewMs` ahead. */
+  isolate(options?: { skewMs?: number }): Isolate;
+  flush(): Promise<void>;
+}
+
+type Backend = (clock: { t: number }) => () => FeedStore;
+const BACKENDS: [string, Backend][] = [
+  [
+    "memory",
+    (clock) => {
+      const shared = new MemoryTokenStore({ now: () => clock.t });
+      return () => shared;
+    },
+  ],
+  [
+    "redis",
+    (clock) => {
+      const keyPrefix = uniquePrefix("tier");
+      return () =>
+        new RedisTokenStore({
+          url: endpoint.url,
+          token: ENDPOINT_TOKEN,
+          keyPrefix,
+          timeoutMs: TEST_TIMEOUT_MS,
+          now: () => clock.t,
+        });
+    },
+  ],
+];
+
+function fleet(backend: Backend, tierOptions: MemoryCacheOptions = {}): Fleet {
+  const clock = { t: Date.UTC(2026, 11, 7, 12) };
+  const storeFor = backend(clock);
+  const tier = new MemoryCache(tierOptions);
+  const pending: Promise<unknown>[] = [];
+  const hints: GetHints = { waitUntil: (p) => void pending.push(p) };
+  return {
+    clock,
+    tier,
+    isolate({ skewMs = 0 } = {}) {
+      const { store, trips } = counting(storeFor());
+      const cache = withVerdictCache(store, {
+        maxStalenessMs: BOUND,
+        now: () => clock.t + skewMs,
+        shared: tier,
+        sharedSecret: SECRET,
+        sharedScope: "test",
+      });
+      return { cache, trips, get: (token) => sentinel(cache.get(token, hints)) };
+    },
+    flush: async () => {
+      while (pending.length > 0) await Promise.all(pending.splice(0));
+    },
+  };
+}
+
+for (const [name, backend] of BACKENDS) {
+  describe(`data-center tier: what isolates share (${name})`, () => {
+    it("makes a token one isolate looked up a hit for another, even one just started, with no round trip", async () => {
+      const f = fleet(backend);
+      const a = f.isolate();
+      await a.cache.revokeKey("feed-begins"); // an empty Redis feed has no epoch yet
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await a.get(token)).toBe("live");
+      await f.flush();
+      const c = f.isolate(); // a new isolate: no cursor, no verdicts
+      expect(await c.get(token)).toBe("live");
+      expect(c.trips()).toBe(0);
+      expect(c.cache.stats()).toMatchObject({ hits: 1, misses: 0, sharedHits: 1, sharedFeedReads: 1 });
+    });
+
+    it("shares feed reads: past the sync age, an isolate takes another's read instead of asking the store", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await a.get(token)).toBe("live");
+      expect(await b.get(token)).toBe("live");
+      await f.flush();
+      f.clock.t += 0.75 * BOUND; // both are past their sync age (at most 0.7 of the bound)
+      expect(await a.get(token)).toBe("live"); // a hit: A syncs in the background and shares it
+      await f.flush();
+      const trips = b.trips();
+      expect(await b.get(token)).toBe("live");
+      await f.flush();
+      expect(b.trips()).toBe(trips); // B took A's feed read
+      expect(b.cache.stats().sharedFeedReads).toBeGreaterThanOrEqual(1);
+      expect(b.cache.stats().lastSyncAgeMs).toBeLessThan(0.5 * BOUND);
+    });
+
+    it("enforces a revocation through A on every isolate within the bound, whatever the tier still holds", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await a.get(token)).toBe("live");
+      await f.flush();
+      expect(await b.get(token)).toBe("live"); // from the tier
+      await a.cache.revoke(token);
+      expect(await a.get(token)).toBe("token_revoked");
+      f.clock.t += BOUND;
+      // the tier still holds the live verdict and an old feed read: neither proves anything now
+      expect(await b.get(token)).toBe("token_revoked");
+      expect(await f.isolate().get(token)).toBe("token_revoked");
+    });
+
+    it("refuses a shared verdict that a change applied here after its position names: token, subject, key", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const jwt = () => `eyJhbGciOiJFUzI1NiJ9.eyJ9.${crypto.randomUUID()}`;
+      const claims = (subject: string, keyId: string) => ({
+        subject,
+        keyId,
+        issuedAt: new Date(f.clock.t - 1000),
+        expiresAt: new Date(f.clock.t + 3_600_000),
+      });
+      const opaque = tok();
+      await a.cache.store(opaque, { id: `i-${opaque}`, subject: "s" });
+      const [bySubject, byKey] = [
+        { token: jwt(), claims: claims("tier-cut", "k-1") },
+        { token: jwt(), claims: claims("tier-other", "k-2") },
+      ];
+      expect(await a.get(opaque)).toBe("live");
+      for (const j of [bySubject, byKey]) expect(await sentinel(a.cache.checkJwt(j.token, j.claims))).toBe("live");
+      await f.flush(); // the tier holds all three live
+      await a.cache.revoke(opaque);
+      await a.cache.revokeSubject("tier-cut");
+      await a.cache.revokeKey("k-2");
+      expect(await b.get(tok())).toBe("token_not_found"); // B's miss carries the feed: B applies all three
+      const stale = b.cache.stats().sharedStale;
+      expect(await b.get(opaque)).toBe("token_revoked");
+      for (const j of [bySubject, byKey])
+        expect(await sentinel(b.cache.checkJwt(j.token, j.claims)), j.claims.subject).toBe("token_revoked");
+      expect(b.cache.stats().sharedStale).toBe(stale + 3);
+    });
+
+    it("refuses a shared live verdict from before the changes this isolate still remembers", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "forgotten" });
+      expect(await a.get(token)).toBe("live");
+      await f.flush();
+      expect(await b.get(tok())).toBe("token_not_found"); // B has a cursor
+      await a.cache.revokeSubject("forgotten");
+      // more changes than an isolate remembers: B's log no longer reaches back to the entry
+      for (let i = 0; i < CHANGE_LOG_MAX + 10; i++) await a.cache.revokeKey(`fill-${i}`);
+      for (let i = 0; i < 5 && (await b.get(tok())) !== "token_not_found"; i++);
+      await f.flush();
+      expect(b.cache.stats().resets).toBe(0); // read the backlog, page by page
+      expect(await b.get(token)).toBe("token_revoked");
+    });
+
+    it("refuses a shared verdict read at a position this isolate has not reached", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await b.get(tok())).toBe("token_not_found"); // B's cursor: here
+      await a.cache.revokeKey("moves-the-feed");
+      expect(await a.get(token)).toBe("live"); // A's entry is read after that change
+      await f.flush();
+      const trips = b.trips();
+      expect(await b.get(token)).toBe("live");
+      expect(b.trips()).toBe(trips + 1); // B asked the store: its feed cannot vouch for the entry
+      expect(b.cache.stats().sharedStale).toBe(1);
+    });
+
+    it("sees a write through this isolate at once, whatever the tier holds", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await a.get(token)).toBe("live");
+      await f.flush();
+      expect(await b.get(token)).toBe("live");
+      await b.cache.revoke(token); // the clock does not move: B's feed cannot know yet
+      expect(await b.get(token)).toBe("token_revoked");
+      const unknown = tok();
+      expect(await a.get(unknown)).toBe("token_not_found");
+      await f.flush();
+      await b.cache.store(unknown, { id: `i-${unknown}`, subject: "s" });
+      expect(await b.get(unknown)).toBe("live"); // not the tier's unknown verdict
+    });
+
+    it("lets a shared unknown verdict age on its own", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      expect(await a.get(token)).toBe("token_not_found");
+      await f.flush();
+      await f.isolate().cache.store(token, { id: `i-${token}`, subject: "s" });
+      f.clock.t += BOUND - 1;
+      expect(await b.get(token)).toBe("token_not_found"); // the shared unknown verdict is still young
+      expect(b.trips()).toBe(0);
+      f.clock.t += 1;
+      expect(await f.isolate().get(token)).toBe("live"); // at the bound it is asked again
+    });
+
+    it("takes a shared feed read's changes: a verdict it names goes, with no feed read of this isolate's own", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await a.get(token)).toBe("live");
+      await f.flush();
+      expect(await b.get(token)).toBe("live");
+      await a.cache.revoke(token);
+      f.clock.t += 0.3 * BOUND;
+      expect(await a.get(tok())).toBe("token_not_found"); // A's miss carries the revocation: A shares that read
+      await f.flush();
+      f.clock.t += 0.45 * BOUND; // B is past its sync age, within the bound
+      const trips = b.trips();
+      expect(await b.get(token)).toBe("live"); // still fresh: a hit, and B takes A's read in the background
+      await f.flush();
+      expect(b.trips()).toBe(trips);
+      expect(await b.get(token)).toBe("token_revoked"); // the read's change dropped B's verdict
+    });
+
+    it("refuses a shared feed read that begins after this isolate's cursor: it would skip changes", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await b.get(token)).toBe("live"); // B's cursor: here
+      await a.cache.revoke(token);
+      // more changes than A remembers: A's shared read no longer reaches back to B's cursor
+      for (let i = 0; i < CHANGE_LOG_MAX + 10; i++) await a.cache.revokeKey(`gap-${i}`);
+      f.clock.t += 0.3 * BOUND;
+      expect(await a.get(tok())).toBe("token_not_found");
+      await f.flush();
+      f.clock.t += 0.45 * BOUND;
+      expect(await b.get(token)).toBe("live"); // fresh still; B's background sync cannot take A's read
+      await f.flush();
+      expect(b.cache.stats().sharedFeedReads).toBe(0);
+      f.clock.t += BOUND;
+      expect(await b.get(token)).toBe("token_revoked");
+    });
+
+    it("refuses a shared read or verdict dated after this clock's now: a clock running ahead buys no freshness", async () => {
+      const f = fleet(backend);
+      const [ahead, b] = [f.isolate({ skewMs: 10_000 }), f.isolate()];
+      await b.cache.revokeKey("feed-begins");
+      const [token, unknown] = [tok(), tok()];
+      await b.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await b.get(token)).toBe("live");
+      expect(await ahead.get(unknown)).toBe("token_not_found"); // shares a read and a verdict "sent" 10 s from now
+      await f.flush();
+      await f.isolate().cache.revoke(token);
+      f.clock.t += 0.75 * BOUND;
+      expect(await b.get(token)).toBe("live"); // within the bound; B's background sync cannot take that read
+      await f.flush();
+      expect(b.cache.stats().sharedFeedReads).toBe(0);
+      f.clock.t += 0.3 * BOUND;
+      expect(await b.get(token)).toBe("token_revoked");
+      await b.cache.store(unknown, { id: `i-${unknown}`, subject: "s" });
+      const c = f.isolate();
+      expect(await c.get(unknown)).toBe("live"); // not the unknown verdict from the future
+      expect(c.cache.stats().sharedStale).toBe(1);
+    });
+
+    it("takes nothing from a tier that fails or answers slowly, and asks the store", async () => {
+      const f = fleet(backend, { delayMs: 60 });
+      const a = f.isolate();
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const started = performance.now();
+      expect(await a.get(token)).toBe("live");
+      expect(performance.now() - started).toBeLessThan(1000); // not stuck behind the tier
+      expect(a.cache.stats().sharedFailures).toBeGreaterThanOrEqual(1);
+      f.tier.failing = true;
+      const b = f.isolate();
+      expect(await b.get(token)).toBe("live");
+      expect(b.trips()).toBe(1);
+      expect(b.cache.stats().sharedFailures).toBeGreaterThanOrEqual(1);
+    });
+  });
+
+  describe(`data-center tier: the bound with a hostile tier (${name})`, () => {
+    it("keeps the bound on every isolate, new ones included, with a tier that drops half its puts and answers old entries", async () => {
+      const tokens = [tok(), tok(), tok()];
+      const subjects = ["p", "q"];
+      const op = fc.oneof(
+        fc.record({ kind: fc.constant("store"), t: fc.nat(2), s: fc.nat(1), via: fc.nat(2) }),
+        fc.record({ kind: fc.constantFrom("revoke", "delete"), t: fc.nat(2), via: fc.nat(2) }),
+        fc.record({ kind: fc.constant("revokeSubject"), s: fc.nat(1), via: fc.nat(2) }),
+        fc.record({ kind: fc.constant("get"), t: fc.nat(2), via: fc.nat(2) }),
+        fc.record({ kind: fc.constant("get"), t: fc.nat(2), via: fc.nat(2) }),
+        fc.record({ kind: fc.constant("tick"), ms: fc.integer({ min: 1, max: 800 }) }),
+        fc.record({ kind: fc.constant("flush") }),
+        fc.record({ kind: fc.constant("replace"), via: fc.nat(2) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 30 }), fc.integer(), async (ops, seed) => {
+          const f = fleet(backend, { dropPuts: 0.5, replay: 0.5, random: seeded(seed) });
+          const isolates = [f.isolate(), f.isolate(), f.isolate()];
+          await isolates[0]!.cache.revokeKey("feed-begins");
+          /** Per token, its live/dead transitions by acknowledgement time, from the authoritative answers. */
+          const history = new Map<string, [at: number, live: boolean][]>(tokens.map((t) => [t, []]));
+          const subjectOf = new Map<string, string>();
+          const liveWithin = (token: string, from: number, to: number) => {
+            let live = false;
+            for (const [at, alive] of history.get(token)!) {
+              if (at <= from) live = alive;
+              else if (at <= to && alive) return true;
+            }
+            return live;
+          };
+          for (const o of ops) {
+            const isolate = "via" in o ? isolates[o.via]! : isolates[0]!;
+            const token = "t" in o ? tokens[o.t]! : "";
+            switch (o.kind) {
+              case "tick":
+                f.clock.t += o.ms;
+                break;
+              case "flush":
+                await f.flush();
+                break;
+              case "replace":
+                isolates[o.via] = f.isolate();
+                break;
+              case "store":
+                if (
+                  (await sentinel(isolate.cache.store(token, { id: `id-${token}`, subject: subjects[o.s]! }))) ===
+                  "live"
+                ) {
+                  subjectOf.set(token, subjects[o.s]!);
+                  history.get(token)!.push([f.clock.t, true]);
+                }
+                break;
+              case "revoke":
+              case "delete":
+                if ((await sentinel(isolate.cache[o.kind](token))) === "live") {
+                  history.get(token)!.push([f.clock.t, false]);
+                  if (o.kind === "delete") subjectOf.delete(token);
+                }
+                break;
+              case "revokeSubject":
+                await isolate.cache.revokeSubject(subjects[o.s]!);
+                for (const t of tokens)
+                  if (subjectOf.get(t) === subjects[o.s]) history.get(t)!.push([f.clock.t, false]);
+                break;
+              case "get": {
+                const start = f.clock.t;
+                const got = await isolate.get(token);
+                // the promise: nothing refused at or before start − bound is ever served live
+                if (got === "live") expect(liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
+              }
+            }
+          }
+          await f.flush();
+        }),
+        { numRuns: name === "redis" ? 25 : 200 },
+      );
+    });
+  });
+}
+
+describe("data-center tier: a feed that began again (another epoch)", () => {
+  /** Two memory stores stand for one feed before and after it was lost: each has its own epoch. */
+  const isolateOver = (store: FeedStore, tier: MemoryCache, clock: { t: number }) =>
+    withVerdictCache(store, { maxStalenessMs: BOUND, now: () => clock.t, shared: tier, sharedSecret: SECRET });
+
+  it("refuses a verdict or a feed read of another epoch, though it verifies", async () => {
+    const clock = { t: Date.UTC(2026, 11, 7, 12) };
+    const [before, after] = [
+      new MemoryTokenStore({ now: () => clock.t }),
+      new MemoryTokenStore({ now: () => clock.t }),
+    ];
+    const tier = new MemoryCache();
+    const pending: Promise<unknown>[] = [];
+    const hints: GetHints = { waitUntil: (p) => void pending.push(p) };
+    const [old, fresh] = [isolateOver(before, tier, clock), isolateOver(after, tier, clock)];
+    const [token, kept] = [tok(), tok()];
+    // the same position in both: one change each
+    await old.revokeKey("one");
+    await fresh.revokeKey("one");
+    await before.store(token, { id: "x", subject: "s" });
+    await after.store(kept, { id: "y", subject: "s" });
+    expect(await sentinel(fresh.get(kept, hints))).toBe("live");
+    expect(await sentinel(old.get(token, hints))).toBe("live"); // shared, of the old epoch
+    await Promise.all(pending.splice(0));
+    expect(await sentinel(fresh.get(token, hints))).toBe("token_not_found");
+    expect(fresh.stats().sharedStale).toBe(1);
+    // the old epoch's reads go on being shared and fresh: the new one's isolate takes none
+    await fresh.revoke(kept);
+    clock.t += 0.75 * BOUND;
+    expect(await sentinel(old.get(tok(), hints))).toBe("token_not_found");
+    await Promise.all(pending.splice(0));
+    await after.revoke(kept);
+    expect(await sentinel(fresh.get(kept, hints))).toBe("token_revoked");
+    await Promise.all(pending.splice(0));
+    expect(fresh.stats().sharedFeedReads).toBe(0);
+  });
+});
+
+describe("data-center tier: entries that do not verify", () => {
+  const world = () => {
+    const clock = { t: Date.UTC(2026, 11, 7, 12) };
+    const store = new MemoryTokenStore({ now: () => clock.t, hashKey: "pepper" });
+    const tier = new MemoryCache();
+    const pending: Promise<unknown>[] = [];
+    const hints: GetHints = { waitUntil: (p) => void pending.push(p) };
+    const isolate = (options: { secret?: string; scope?: string } = {}) => {
+      const cache = withVerdictCache(store, {
+        maxStalenessMs: BOUND,
+        now: () => clock.t,
+        shared: tier,
+        sharedSecret: options.secret ?? SECRET,
+        sharedScope: options.scope ?? "prod:tokens:",
+      });
+      return { cache, get: (token: string) => sentinel(cache.get(token, hints)) };
+    };
+    return { clock, store, tier, isolate, flush: async () => void (await Promise.all(pending.splice(0))) };
+  };
+
+  it("ignores and counts a tampered, moved, foreign or garbled entry, and a revoked token stays refused", async () => {
+    const w = world();
+    const a = w.isolate();
+    const [revoked, live] = [tok(), tok()];
+    await a.cache.store(revoked, { id: `i-${revoked}`, subject: "s" });
+    await a.cache.store(live, { id: `i-${live}`, subject: "s" });
+    await a.cache.revoke(revoked);
+    expect(await a.get(revoked)).toBe("token_revoked");
+    expect(await a.get(live)).toBe("live");
+    // another deployment (its own pepper and key prefix) on the same zone reads the live token too
+    const foreign = w.isolate({ secret: "another-pepper", scope: "staging:tokens:" });
+    expect(await foreign.get(live)).toBe("live");
+    await w.flush();
+    const [revokedHash, liveHash] = [await w.store.hashToken(revoked), await w.store.hashToken(live)];
+    const urls = [...w.tier.versions.keys()];
+    const ours = urls.find((u) => u.endsWith(`/v/${revokedHash}`))!;
+    const bodyAt = (url: string) => w.tier.versions.get(url)!.at(-1)!;
+    const liveBody = bodyAt(urls.find((u) => u.endsWith(`/v/${liveHash}`) && u.startsWith(ours.split("/v/")[0]!))!);
+    const foreignBody = bodyAt(urls.find((u) => u.endsWith(`/v/${liveHash}`) && !u.startsWith(ours.split("/v/")[0]!))!);
+    const revokedBody = bodyAt(ours);
+    const signature = (body: string) => body.slice(0, body.indexOf("."));
+    const payload = (body: string) => body.slice(body.indexOf(".") + 1);
+    const attacks: [string, string][] = [
+      // the live token's entry, signature and all, moved to the revoked token's URL
+      ["moved", liveBody],
+      // the revoked token's signature over a live verdict's fields
+      ["tampered", `${signature(revokedBody)}.${payload(liveBody)}`],
+      // a live entry signed by another deployment or key prefix, planted at this one's URL
+      ["foreign", foreignBody],
+      ["garbled", "not-a-signature.{"],
+    ];
+    for (const [attack, body] of attacks) {
+      await w.flush(); // the last isolate's own entries land first
+      w.tier.versions.set(ours, [body]);
+      const b = w.isolate();
+      expect(await b.get(revoked), attack).toBe("token_revoked");
+      expect(b.cache.stats().sharedRejected, attack).toBe(1);
+    }
+  });
+
+  it("never throws on any body the cache answers, and takes none of them", async () => {
+    const w = world();
+    const token = tok();
+    await w.store.store(token, { id: `i-${token}`, subject: "s" });
+    await w.store.revoke(token);
+    const hash = await w.store.hashToken(token);
+    const a = w.isolate();
+    expect(await a.get(tok())).toBe("token_not_found");
+    await w.flush();
+    const url = [...w.tier.versions.keys()].find((u) => u.includes("/v/"))!.replace(/\/v\/[0-9a-f]+$/, `/v/${hash}`);
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: "binary", maxLength: 300 }), async (body) => {
+        w.tier.versions.set(url, [body]);
+        expect(await w.isolate().get(token)).toBe("token_revoked");
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keeps no raw token in any URL or entry of the tier", async () => {
+    const w = world();
+    const a = w.isolate();
+    const tokens = [tok(), tok(), tok()];
+    for (const [i, t] of tokens.entries()) await a.cache.store(t, { id: `raw-${i}`, subject: "s" });
+    await a.cache.revoke(tokens[0]!);
+    for (const t of [...tokens, tok()]) await a.get(t);
+    await w.flush();
+    const everything = [...w.tier.versions].flatMap(([url, bodies]) => [url, ...bodies]).join("\n");
+    expect(w.tier.versions.size).toBeGreaterThanOrEqual(4);
+    for (const t of tokens) expect(everything).not.toContain(t);
+  });
+
+  it("refuses to be built without a secret", () => {
+    const store = new MemoryTokenStore();
+    expect(() => withVerdictCache(store, { shared: new MemoryCache() })).toThrow(/needs a secret/);
+    expect(() => withVerdictCache(store, { shared: {} as MemoryCache, sharedSecret: "x" })).toThrow(/match and put/);
+  });
+});
