@@ -108,7 +108,10 @@ describe("the Worker on the Redis backend", () => {
     expect(stats.scope).toBe("isolate");
     expect(stats.cache).toMatchObject({ maxStalenessMs: 1000, maxEntries: 10_000 });
     expect(stats.cache.hits).toBeGreaterThanOrEqual(4);
-    for (const k of ["checked", "misses", "syncs", "syncFailures", "resets", "lastSyncAgeMs", "size"])
+    for (const k of [
+      ...["checked", "misses", "syncs", "syncFailures", "resets", "lastSyncAgeMs", "size"],
+      ...["sharedHits", "sharedMisses", "sharedStale", "sharedRejected", "sharedFeedReads", "sharedFailures"],
+    ])
       expect(typeof stats.cache[k], k).toBe("number");
   });
 

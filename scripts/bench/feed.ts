@@ -9,12 +9,11 @@
  * Run: npm run bench:feed   (env: BENCH_SECONDS=6 per row, BENCH_RATES=0,1000,5000,10000, BENCH_HOT=500,
  *      BENCH_MASS=100000, BENCH_FEED_MAX=100000: the feed's length cap)
  */
-import type { Redis as UpstashRedis } from "@upstash/redis/cloudflare";
 import IORedis from "ioredis";
 import { RedisTokenStore, withVerdictCache } from "../../src/store/index.js";
 import { startPrivateRedis } from "../../test/support/redis-server.js";
 import { startUpstashEndpoint } from "../../test/support/upstash-endpoint.js";
-import { printTable } from "./util.js";
+import { pipelined, printTable } from "./util.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const rates = (process.env.BENCH_RATES ?? "0,1000,5000,10000").split(",").map(Number);
@@ -28,20 +27,6 @@ const keyPrefix = "ets-feed:";
 const redis = await startPrivateRedis();
 const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl: redis.url });
 
-/** Just enough of @upstash/redis for RedisTokenStore: scripts run as EVALSHA on a pipelining ioredis. */
-function pipelined(io: IORedis): UpstashRedis {
-  return {
-    createScript(src: string) {
-      let sha: Promise<string> | undefined;
-      return {
-        async exec(keys: string[], args: string[]) {
-          sha ??= io.script("LOAD", src) as Promise<string>;
-          return io.evalsha(await sha, keys.length, ...keys, ...args);
-        },
-      };
-    },
-  } as unknown as UpstashRedis;
-}
 const io = new IORedis(redis.url, { enableAutoPipelining: true });
 const feedMaxLength = Number(process.env.BENCH_FEED_MAX ?? 100_000);
 const writer = new RedisTokenStore({

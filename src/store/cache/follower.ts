@@ -59,7 +59,7 @@ export class FeedFollower {
     private readonly now: () => number,
     private readonly shared?: SharedTier,
   ) {
-    this.syncAfterMs = bound * (shared === undefined ? 0.5 : 0.5 + 0.2 * Math.random());
+    this.syncAfterMs = bound * (shared === undefined ? 0.5 : 0.5 + 0.3 * Math.random());
   }
 
   ticket(): ReadTicket {
@@ -95,9 +95,8 @@ export class FeedFollower {
     return this.following;
   }
 
-  /** Makes a feed read the shared in-flight one (unless one is), keeps it alive, and counts it. */
-  share(read: Promise<unknown>, hints: GetHints | undefined, sync: boolean): void {
-    if (sync) this.counters.syncs++;
+  /** Makes a feed read the shared in-flight one (unless one is), keeps it alive, and counts its failure. */
+  share(read: Promise<unknown>, hints: GetHints | undefined): void {
     const settled = read.then(
       () => undefined,
       () => void this.counters.syncFailures++,
@@ -168,11 +167,29 @@ export class FeedFollower {
   }
 
   private async catchUp(hints: GetHints | undefined): Promise<void> {
-    if (this.shared !== undefined && this.now() - this.syncSentAt >= this.syncAfterMs) {
-      const read = await this.shared.feed();
+    if (this.shared !== undefined && !this.fresh()) {
+      const [read, started] = await Promise.all([this.shared.feed(), this.shared.syncStarted()]);
       if (read !== undefined) this.adopt(read);
-      if (this.now() - this.syncSentAt < this.syncAfterMs) return;
+      if (this.fresh()) return;
+      // another isolate has just sent its feed read: wait for that once, while this isolate's
+      // verdicts have time left, instead of sending the same read
+      const now = this.now();
+      const wait = this.bound / 8;
+      if (
+        started !== undefined &&
+        started <= now &&
+        now - started < wait &&
+        now - this.syncSentAt + wait < this.bound
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, wait - (now - started)));
+        const later = await this.shared.feed();
+        if (later !== undefined) this.adopt(later);
+        if (this.fresh()) return;
+      }
+      const announced = this.shared.announceSync(this.now(), this.bound);
+      hints?.waitUntil?.(announced);
     }
+    this.counters.syncs++;
     for (;;) {
       const ticket = this.ticket();
       const batch = await this.inner.changes(this.cursor);
@@ -181,6 +198,11 @@ export class FeedFollower {
       this.counters.catchUpPages++;
     }
     this.publish(hints);
+  }
+
+  /** Whether the last read that reached the head is younger than the sync age. */
+  private fresh(): boolean {
+    return this.now() - this.syncSentAt < this.syncAfterMs;
   }
 
   private moveCursor(cursor: FeedCursor, readNo: number): void {

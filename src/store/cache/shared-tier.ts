@@ -118,6 +118,20 @@ export class SharedTier {
     return this.write("feed", JSON.stringify([read.epoch, read.from, read.to, read.sentAt, changes]), ttlMs);
   }
 
+  /** When another isolate last said it sent a feed read to the store (a hint: it only saves a duplicate read). */
+  async syncStarted(): Promise<number | undefined> {
+    const body = await this.read("sync");
+    if (body === undefined) return undefined;
+    return this.parsed(() => {
+      const v: unknown = JSON.parse(body);
+      return Array.isArray(v) && v.length === 1 && isTime(v[0]) ? v[0] : undefined;
+    });
+  }
+
+  announceSync(sentAt: number, ttlMs: number): Promise<void> {
+    return this.write("sync", JSON.stringify([sentAt]), ttlMs);
+  }
+
   /** The shared verdict for a token hash, if one verifies. */
   async verdict(hash: string): Promise<SharedVerdict | undefined> {
     const body = await this.read(`v/${hash}`);

@@ -51,6 +51,7 @@ export interface VerdictCacheStats extends SharedTierStats {
   /** Checks answered without a store round trip (from this isolate's verdicts or the shared tier). */
   hits: number;
   misses: number;
+  /** Feed reads sent to the store to catch up (in the background, or after a lookup's full page). */
   syncs: number;
   syncFailures: number;
   resets: number;
@@ -377,7 +378,6 @@ export class VerdictCache implements TokenStore {
     this.follower.share(
       read.then((r) => (r.changes.more ? this.follower.follow(hints) : undefined)),
       hints,
-      false,
     );
     const { verdict, changes } = await read;
     const cached = new Cached(verdict, ticket.sentAt);
@@ -403,6 +403,6 @@ export class VerdictCache implements TokenStore {
   /** Past the sync age (follower.syncAfterMs), one background feed read, single-flight, kept alive by waitUntil. */
   private syncInBackground(now: number, hints: GetHints | undefined): void {
     if (this.follower.inflight !== undefined || now - this.follower.syncSentAt < this.follower.syncAfterMs) return;
-    this.follower.share(this.follower.follow(hints), hints, true);
+    this.follower.share(this.follower.follow(hints), hints);
   }
 }
