@@ -39,7 +39,8 @@ const WARMUP_S = env("BENCH_WARMUP_S", 5);
 const SECONDS = env("BENCH_SECONDS", 30);
 /** Revocations come from the most popular tokens, so every isolate holds them. */
 const REVOKE_FROM_TOP = 50;
-if (env("BENCH_HOT_TOKENS", 100) < REVOKE_FROM_TOP) throw new Error(`BENCH_HOT_TOKENS must be ${REVOKE_FROM_TOP} or more`);
+if (env("BENCH_HOT_TOKENS", 100) < REVOKE_FROM_TOP)
+  throw new Error(`BENCH_HOT_TOKENS must be ${REVOKE_FROM_TOP} or more`);
 
 const redis = await startPrivateRedis();
 const endpoint = await startUpstashEndpoint({ token: "bench", redisUrl: redis.url, latencyMs: LATENCY_MS });
