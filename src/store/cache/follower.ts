@@ -58,6 +58,8 @@ export class FeedFollower {
     private readonly bound: number,
     private readonly now: () => number,
     private readonly shared?: SharedTier,
+    /** How far the clocks of a data center's machines may disagree: foreign times count as this much earlier. */
+    private readonly clockSkewMs = 0,
   ) {
     this.syncAfterMs = bound * (shared === undefined ? 0.5 : 0.5 + 0.3 * Math.random());
   }
@@ -113,13 +115,13 @@ export class FeedFollower {
    * Takes a feed read another isolate shared, when it proves something this isolate does not
    * know yet: it must be of this cursor's epoch and hold every change after this cursor (its
    * `from` at or before it), and have been sent after this isolate's newest read that reached
-   * the head and no later than this isolate's now. An isolate with no cursor (so no live or revoked verdict) takes it as its start.
+   * the head and no later than this isolate's now, its send time taken clockSkewMs early. An isolate with no cursor (so no live or revoked verdict) takes it as its start.
    * Returns whether it was taken.
    */
   adopt(read: SharedFeedRead): boolean {
-    // dated after this clock's now: another machine's clock runs ahead, and the read proves
-    // nothing this isolate can count (taken as "now", it would be fresh again at every look)
-    const sentAt = read.sentAt;
+    // another machine's clock: its send time counts as clockSkewMs earlier, and a read dated
+    // after this clock's now even then proves nothing this isolate can count
+    const sentAt = read.sentAt - this.clockSkewMs;
     if (sentAt > this.now() || sentAt <= this.syncSentAt) return false;
     const current = this.cursor;
     if (current === undefined) {

@@ -43,6 +43,13 @@ export interface VerdictCacheOptions {
   sharedScope?: string;
   /** The longest a check waits for the shared tier before asking the store. @default 25 */
   sharedTimeoutMs?: number;
+  /**
+   * How far the clocks of one data center's machines may disagree, in ms. Times in shared
+   * entries come from other machines' clocks: each counts as this much earlier, so the bound
+   * holds while the clocks agree within it.
+   * @default 50
+   */
+  sharedClockSkewMs?: number;
 }
 
 /** This isolate's counters (each isolate has its own cache). */
@@ -157,6 +164,7 @@ export class VerdictCache implements TokenStore {
   private readonly verdicts: VerdictMap;
   private readonly follower: FeedFollower;
   private readonly tier: SharedTier | undefined;
+  private readonly clockSkewMs: number;
   /** Bumped by every local write: a lookup sent before one must not cache or share its verdict. */
   private generation = 0;
   private localWrites: LocalWrite[] = [];
@@ -179,7 +187,8 @@ export class VerdictCache implements TokenStore {
             timeoutMs: options.sharedTimeoutMs,
           });
     this.verdicts = new VerdictMap(this.maxEntries);
-    this.follower = new FeedFollower(inner, this.verdicts, this.maxStalenessMs, this.now, this.tier);
+    this.clockSkewMs = wholeNumber("sharedClockSkewMs", options.sharedClockSkewMs, 50, 0);
+    this.follower = new FeedFollower(inner, this.verdicts, this.maxStalenessMs, this.now, this.tier, this.clockSkewMs);
     this.authoritative = new AuthoritativeStore(this, inner);
   }
 
@@ -344,7 +353,8 @@ export class VerdictCache implements TokenStore {
     if (read !== undefined) this.follower.adopt(read);
     if (entry === undefined) return;
     const now = this.now();
-    const cached = new Cached(entry.verdict, entry.fetchedAt);
+    // read by another machine's clock: it counts as read clockSkewMs earlier
+    const cached = new Cached(entry.verdict, entry.fetchedAt - this.clockSkewMs);
     if (generation === this.generation && this.admissible(hash, cached, entry, now)) this.verdicts.set(hash, cached);
     else this.counters.sharedStale++;
   }
@@ -356,7 +366,7 @@ export class VerdictCache implements TokenStore {
    * expired verdicts then age on their own, by `usable`, like this isolate's.
    */
   private admissible(hash: string, cached: Cached, entry: SharedVerdict, now: number): boolean {
-    // read after this clock's now: another machine's clock runs ahead (an unknown verdict would never age)
+    // read after this clock's now even so: that clock runs ahead further (it would never age)
     if (cached.fetchedAt > now) return false;
     const syncSentAt = this.follower.syncSentAt;
     this.localWrites = this.localWrites.filter((w) => w.at >= syncSentAt || now - w.at < this.maxStalenessMs);

@@ -65,11 +65,21 @@ interface Isolate {
   get(token: string): Promise<string>;
 }
 
+interface IsolateOptions {
+  skewMs?: number;
+  timeoutMs?: number;
+  skewAllowanceMs?: number;
+}
+
 interface Fleet {
   clock: { t: number };
   tier: MemoryCache;
-  /** A new isolate over the same backend and tier (its own client on Redis), its clock `skewMs` ahead. */
-  isolate(options?: { skewMs?: number }): Isolate;
+  /**
+   * A new isolate over the same backend and tier (its own client on Redis), its clock `skewMs`
+   * ahead. The tier's wait is long (a loaded machine must not make it a miss) unless a test sets
+   * it, and the clock-skew allowance is 0 unless a test sets it, so times are exact.
+   */
+  isolate(options?: IsolateOptions): Isolate;
   flush(): Promise<void>;
 }
 
@@ -107,7 +117,7 @@ function fleet(backend: Backend, tierOptions: MemoryCacheOptions = {}): Fleet {
   return {
     clock,
     tier,
-    isolate({ skewMs = 0 } = {}) {
+    isolate({ skewMs = 0, timeoutMs = 5_000, skewAllowanceMs = 0 } = {}) {
       const { store, trips } = counting(storeFor());
       const cache = withVerdictCache(store, {
         maxStalenessMs: BOUND,
@@ -115,6 +125,8 @@ function fleet(backend: Backend, tierOptions: MemoryCacheOptions = {}): Fleet {
         shared: tier,
         sharedSecret: SECRET,
         sharedScope: "test",
+        sharedTimeoutMs: timeoutMs,
+        sharedClockSkewMs: skewAllowanceMs,
       });
       return { cache, trips, get: (token) => sentinel(cache.get(token, hints)) };
     },
@@ -149,7 +161,7 @@ for (const [name, backend] of BACKENDS) {
       expect(await a.get(token)).toBe("live");
       expect(await b.get(token)).toBe("live");
       await f.flush();
-      f.clock.t += 0.75 * BOUND; // both are past their sync age (at most 0.7 of the bound)
+      f.clock.t += 0.85 * BOUND; // both are past their sync age (at most 0.8 of the bound)
       expect(await a.get(token)).toBe("live"); // a hit: A syncs in the background and shares it
       await f.flush();
       const trips = b.trips();
@@ -288,7 +300,7 @@ for (const [name, backend] of BACKENDS) {
       f.clock.t += 0.3 * BOUND;
       expect(await a.get(tok())).toBe("token_not_found"); // A's miss carries the revocation: A shares that read
       await f.flush();
-      f.clock.t += 0.45 * BOUND; // B is past its sync age, within the bound
+      f.clock.t += 0.55 * BOUND; // B is past its sync age, within the bound
       const trips = b.trips();
       expect(await b.get(token)).toBe("live"); // still fresh: a hit, and B takes A's read in the background
       await f.flush();
@@ -309,7 +321,7 @@ for (const [name, backend] of BACKENDS) {
       f.clock.t += 0.3 * BOUND;
       expect(await a.get(tok())).toBe("token_not_found");
       await f.flush();
-      f.clock.t += 0.45 * BOUND;
+      f.clock.t += 0.55 * BOUND;
       expect(await b.get(token)).toBe("live"); // fresh still; B's background sync cannot take A's read
       await f.flush();
       expect(b.cache.stats().sharedFeedReads).toBe(0);
@@ -327,7 +339,7 @@ for (const [name, backend] of BACKENDS) {
       expect(await ahead.get(unknown)).toBe("token_not_found"); // shares a read and a verdict "sent" 10 s from now
       await f.flush();
       await f.isolate().cache.revoke(token);
-      f.clock.t += 0.75 * BOUND;
+      f.clock.t += 0.85 * BOUND;
       expect(await b.get(token)).toBe("live"); // within the bound; B's background sync cannot take that read
       await f.flush();
       expect(b.cache.stats().sharedFeedReads).toBe(0);
@@ -341,7 +353,7 @@ for (const [name, backend] of BACKENDS) {
 
     it("takes nothing from a tier that fails or answers slowly, and asks the store", async () => {
       const f = fleet(backend, { delayMs: 60 });
-      const a = f.isolate();
+      const a = f.isolate({ timeoutMs: 25 });
       await a.cache.revokeKey("feed-begins");
       const token = tok();
       await a.cache.store(token, { id: `i-${token}`, subject: "s" });
@@ -350,7 +362,7 @@ for (const [name, backend] of BACKENDS) {
       expect(performance.now() - started).toBeLessThan(1000); // not stuck behind the tier
       expect(a.cache.stats().sharedFailures).toBeGreaterThanOrEqual(1);
       f.tier.failing = true;
-      const b = f.isolate();
+      const b = f.isolate({ timeoutMs: 25 });
       expect(await b.get(token)).toBe("live");
       expect(b.trips()).toBe(1);
       expect(b.cache.stats().sharedFailures).toBeGreaterThanOrEqual(1);
@@ -383,7 +395,7 @@ for (const [name, backend] of BACKENDS) {
           async (ops, seed, skewMs) => {
             const f = fleet(backend, { dropPuts: 0.5, replay: 0.5, random: seeded(seed) });
             const skews = [0, 0, skewMs];
-            const isolates = skews.map((ms) => f.isolate({ skewMs: ms }));
+            const isolates = skews.map((ms) => f.isolate({ skewMs: ms, skewAllowanceMs: 50 }));
             await isolates[0]!.cache.revokeKey("feed-begins");
             /** Per token, its live/dead transitions by acknowledgement time, from the authoritative answers. */
             const history = new Map<string, [at: number, live: boolean][]>(tokens.map((t) => [t, []]));
@@ -407,7 +419,7 @@ for (const [name, backend] of BACKENDS) {
                   await f.flush();
                   break;
                 case "replace":
-                  isolates[o.via] = f.isolate({ skewMs: skews[o.via] });
+                  isolates[o.via] = f.isolate({ skewMs: skews[o.via], skewAllowanceMs: 50 });
                   break;
                 case "burst":
                   for (let i = 0; i < CHANGE_LOG_MAX + 20; i++) await isolates[0]!.cache.revokeKey(`burst-${i}`);
@@ -454,7 +466,13 @@ for (const [name, backend] of BACKENDS) {
 describe("data-center tier: a feed that began again (another epoch)", () => {
   /** Two memory stores stand for one feed before and after it was lost: each has its own epoch. */
   const isolateOver = (store: FeedStore, tier: MemoryCache, clock: { t: number }) =>
-    withVerdictCache(store, { maxStalenessMs: BOUND, now: () => clock.t, shared: tier, sharedSecret: SECRET });
+    withVerdictCache(store, {
+      maxStalenessMs: BOUND,
+      now: () => clock.t,
+      shared: tier,
+      sharedSecret: SECRET,
+      sharedTimeoutMs: 5_000,
+    });
 
   it("refuses a verdict or a feed read of another epoch, though it verifies", async () => {
     const clock = { t: Date.UTC(2026, 11, 7, 12) };
@@ -503,6 +521,7 @@ describe("data-center tier: entries that do not verify", () => {
         shared: tier,
         sharedSecret: options.secret ?? SECRET,
         sharedScope: options.scope ?? "prod:tokens:",
+        sharedTimeoutMs: 5_000,
       });
       return { cache, get: (token: string) => sentinel(cache.get(token, hints)) };
     };
