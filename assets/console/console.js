@@ -1,5 +1,6 @@
 // edge-token-store admin console. The page runs under a strict CSP: no inline code, no HTML strings;
-// every value from the server reaches the page through textContent or createElement.
+// every value from the server reaches the page through textContent or createElement, and every
+// value someone chose is shown isolated, with hidden characters written out (shown()).
 "use strict";
 
 const STORAGE_KEY = "ets-admin-token";
@@ -45,6 +46,22 @@ function el(tag, text) {
   return node;
 }
 
+// Values other people chose (subjects, ids, key ids, names, messages that quote them) are shown
+// isolated from the text around them (<bdi>), with every control, format, invisible or
+// separator character written out as ⟨U+XXXX⟩: a bidirectional override cannot reorder the
+// line it sits in, and nothing hides. Joiners and variation selectors are written out too.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{DI}\p{Noncharacter_Code_Point}]|(?! )\p{Zs}/gu;
+
+function marked(value) {
+  return String(value).replace(HIDDEN, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+}
+
+function shown(value) {
+  const node = el("bdi", marked(value));
+  node.className = "value";
+  return node;
+}
+
 // Writes a message line (a string, or strings and nodes) and its data-state. Unchanged text is
 // not rewritten: screen readers would announce it again on every poll.
 function say(target, content, state) {
@@ -59,7 +76,7 @@ async function act(button, target, work) {
   try {
     await work();
   } catch (err) {
-    if (!(err instanceof Handled)) say(target, err.message, "error");
+    if (!(err instanceof Handled)) say(target, [shown(err.message)], "error");
   } finally {
     if (button) button.disabled = false;
   }
@@ -79,7 +96,8 @@ function timeEl(iso) {
 function cell(value) {
   const td = el("td");
   if (value instanceof Node) td.append(value);
-  else td.textContent = value === undefined || value === null || value === "" ? "—" : String(value);
+  else if (value === undefined || value === null || value === "") td.textContent = "—";
+  else td.append(shown(value));
   return td;
 }
 
@@ -92,9 +110,9 @@ function onSubmit(id, handler) {
 }
 
 // In-page confirmation (no window.confirm): Yes runs `work`, Cancel hides the box.
-function ask(name, text, work) {
+function ask(name, parts, work) {
   onYes[name] = work;
-  $(`${name}-confirm-text`).textContent = text;
+  $(`${name}-confirm-text`).replaceChildren(...parts);
   $(`${name}-confirm`).hidden = false;
   $(`${name}-confirm-no`).focus(); // the safe choice is the default one
 }
@@ -146,7 +164,7 @@ function showApp(stats, actor) {
   $("signin").hidden = true;
   $("app").hidden = $("whoami").hidden = false;
   $("signout").hidden = !token; // an Access session is ended at Access, not here
-  $("whoami").textContent = `Signed in as ${actor}${token ? "" : " (Cloudflare Access)"}`;
+  $("whoami").replaceChildren("Signed in as ", shown(actor), token ? "" : " (Cloudflare Access)");
   renderStats(stats);
   refreshActivity();
   refreshAudit();
@@ -204,14 +222,14 @@ async function lookUpSubject(name, note) {
 }
 
 function renderTokens(tokens) {
-  $("subject-name").textContent = subject;
+  $("subject-name").replaceChildren(shown(subject));
   const rows = tokens.map((t) => {
     const tr = el("tr");
     tr.dataset.id = t.id;
     const button = el("button", "Revoke");
     button.type = "button";
     button.className = "revoke";
-    button.title = `Revoke token ${t.id}`;
+    button.title = `Revoke token ${marked(t.id)}`;
     tr.append(...[t.id, timeEl(t.issuedAt), timeEl(t.expiresAt), t.clientId, t.keyId, t.type, button].map(cell));
     return tr;
   });
@@ -234,16 +252,16 @@ $("subject-tokens").addEventListener("click", (event) => {
   act(button, $("subject-message"), async () => {
     await api("POST", `/admin/tokens/by-id/${encodeURIComponent(id)}/revoke`);
     refreshActivity();
-    await lookUpSubject(subject, `Revoked ${id}.`);
+    await lookUpSubject(subject, ["Revoked ", shown(id), "."]);
   });
 });
 
 $("subject-revoke-all").addEventListener("click", () => {
   const name = subject;
-  ask("subject", `Revoke every token of ${name}? Each one issued until now will be refused.`, async () => {
+  ask("subject", ["Revoke every token of ", shown(name), "? Each one issued until now will be refused."], async () => {
     const { revoked } = await api("POST", `/admin/subjects/${encodeURIComponent(name)}/revoke`);
     refreshActivity();
-    await lookUpSubject(name, `Revoked all tokens of ${name} (${revoked} reached).`);
+    await lookUpSubject(name, ["Revoked all tokens of ", shown(name), ` (${revoked} reached).`]);
   });
 });
 
@@ -254,14 +272,14 @@ function setTokenButtons(enabled) {
 }
 
 function renderInspect({ state, metadata: m = {}, revokedAt, revokedBy }) {
-  const about = `id ${m.id}, subject ${m.subject}`;
+  const about = ["id ", shown(m.id), ", subject ", shown(m.subject)];
   let parts = ["Unknown: no such token is stored."];
-  if (state === "live") parts = ["Live — ", about, ", expires ", timeEl(m.expiresAt)];
-  if (state === "expired") parts = ["Expired at ", timeEl(m.expiresAt), " — ", about];
+  if (state === "live") parts = ["Live — ", ...about, ", expires ", timeEl(m.expiresAt)];
+  if (state === "expired") parts = ["Expired at ", timeEl(m.expiresAt), " — ", ...about];
   if (state === "revoked") {
     parts = ["Revoked", ...(revokedAt ? [" at ", timeEl(revokedAt)] : [])];
     if (revokedBy) parts.push(` (by ${revokedBy} ${revokedBy === "subject" ? "cutoff" : "revocation"})`);
-    parts.push(" — ", about, ", expires ", timeEl(m.expiresAt));
+    parts.push(" — ", ...about, ", expires ", timeEl(m.expiresAt));
   }
   say($("token-status"), parts, state);
 }
@@ -302,9 +320,9 @@ $("token-delete").addEventListener("click", () => tokenAction("/admin/tokens/del
 onSubmit("key-form", () => {
   const keyId = $("key-input").value.trim();
   if (!keyId) return;
-  ask("key", `Revoke signing key ${keyId}? Every token signed with it will be refused.`, async () => {
+  ask("key", ["Revoke signing key ", shown(keyId), "? Every token signed with it will be refused."], async () => {
     await api("POST", `/admin/keys/${encodeURIComponent(keyId)}/revoke`);
-    say($("key-message"), `Key ${keyId} revoked: every token signed with it is refused.`, "ok");
+    say($("key-message"), ["Key ", shown(keyId), " revoked: every token signed with it is refused."], "ok");
     refreshActivity();
   });
 });
@@ -312,10 +330,10 @@ onSubmit("key-form", () => {
 // Activity
 
 function describeChange(change) {
-  if (change.type === "token") return `token ${change.fingerprint}`;
-  if (change.type === "subject") return `subject ${change.subject} (all tokens)`;
-  if (change.type === "key") return `key ${change.keyId}`;
-  return String(change.type);
+  if (change.type === "token") return ["token ", shown(change.fingerprint)];
+  if (change.type === "subject") return ["subject ", shown(change.subject), " (all tokens)"];
+  if (change.type === "key") return ["key ", shown(change.keyId)];
+  return [shown(change.type)];
 }
 
 function refreshActivity() {
@@ -325,7 +343,7 @@ function refreshActivity() {
     const items = changes.map((change) => {
       const li = el("li");
       li.dataset.type = change.type;
-      li.append(timeEl(change.at), " ", describeChange(change));
+      li.append(timeEl(change.at), " ", ...describeChange(change));
       return li;
     });
     $("activity").replaceChildren(...(items.length ? items : [el("li", "No revocations yet.")]));
@@ -336,11 +354,15 @@ function refreshActivity() {
 
 function describeTarget(target = {}) {
   const parts = [];
-  if (target.fingerprint) parts.push(`token ${target.fingerprint}`);
-  if (target.id) parts.push(`id ${target.id}`);
-  if (target.subject) parts.push(`subject ${target.subject}`);
-  if (target.keyId) parts.push(`key ${target.keyId}`);
-  return parts.length ? parts.join(", ") : "all expired tokens";
+  for (const [field, label] of [
+    ["fingerprint", "token"],
+    ["id", "id"],
+    ["subject", "subject"],
+    ["keyId", "key"],
+  ]) {
+    if (target[field]) parts.push(parts.length ? ", " : "", `${label} `, shown(target[field]));
+  }
+  return parts.length ? parts : ["all expired tokens"];
 }
 
 function refreshAudit() {
@@ -351,7 +373,19 @@ function refreshAudit() {
       const li = el("li");
       li.dataset.action = r.action;
       li.dataset.result = r.result;
-      li.append(timeEl(r.at), " ", el("strong", r.actor), ` ${r.action} ${describeTarget(r.target)}: ${r.result}`);
+      const actor = el("strong");
+      actor.append(shown(r.actor));
+      li.append(
+        timeEl(r.at),
+        " ",
+        actor,
+        " ",
+        shown(r.action),
+        " ",
+        ...describeTarget(r.target),
+        ": ",
+        shown(r.result),
+      );
       return li;
     });
     $("audit").replaceChildren(...(items.length ? items : [el("li", "Nothing recorded yet.")]));

@@ -1,6 +1,7 @@
 import { jwtVerify, type JWTPayload } from "jose";
 import { LIMITS, type GetHints } from "../store/core/types.js";
 import { stringProblem } from "../store/core/validate.js";
+import { identifierProblem } from "../store/core/identifier.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 import { JwtRejected } from "./verifier.js";
 
@@ -51,12 +52,12 @@ export class AccessVerifier {
     }
     const { email, common_name: name, sub } = payload as JWTPayload & { email?: unknown; common_name?: unknown };
     const actor = email ?? (name || sub);
-    // the same rules as every claim, and no control, format or line/paragraph separator (bidi
-    // overrides, zero widths, U+2028), which would make one name look like another where it is
-    // logged and shown
+    // the same rules as every claim, and the identifier rule (identifier.ts): no character that
+    // is invisible or hides or reorders text, which would make one name look like another where
+    // it is logged and shown
     if (
       stringProblem("actor", actor, LIMITS.field) !== undefined ||
-      /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(actor as string)
+      identifierProblem("actor", actor as string) !== undefined
     )
       throw new JwtRejected("the Access assertion names no acceptable identity");
     return actor as string;

@@ -1,6 +1,7 @@
 import { jwtVerify, type JWTPayload } from "jose";
 import { DEFAULT_MAX_TOKEN_LIFETIME_MS, LIMITS, type GetHints, type JwtClaims } from "../store/core/types.js";
 import { stringProblem } from "../store/core/validate.js";
+import { identifierProblem } from "../store/core/identifier.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 
 /** The only algorithms a key set may be trusted for: asymmetric ones. Never `none`, never HMAC. */
@@ -189,14 +190,21 @@ export class JwtVerifier {
       throw new JwtRejected(REASONS[code] ?? CLAIM_REASONS[claim] ?? "the token is malformed");
     }
     const { sub, jti, iss, iat, exp, nbf } = payload;
-    if (stringProblem("sub", sub, LIMITS.subject) !== undefined)
-      throw new JwtRejected("the token's sub claim is not acceptable");
-    if (jti !== undefined && stringProblem("jti", jti, LIMITS.id) !== undefined)
-      throw new JwtRejected("the token's jti claim is not acceptable");
-    if (kid !== undefined && stringProblem("kid", kid, LIMITS.field) !== undefined)
-      throw new JwtRejected("the token's kid is not acceptable");
-    if (iss !== undefined && stringProblem("iss", iss, LIMITS.field, true) !== undefined)
-      throw new JwtRejected("the token's iss claim is not acceptable");
+    // the store's rules for what these name (identifier.ts): a claim that breaks them is refused
+    // here, at no store cost, naming the claim and, for a hidden character, its code point
+    const claims: [label: string, value: unknown, limit: number, optional: boolean][] = [
+      ["sub claim", sub, LIMITS.subject, false],
+      ["jti claim", jti, LIMITS.id, true],
+      ["kid", kid, LIMITS.field, true],
+      ["iss claim", iss, LIMITS.field, true],
+    ];
+    for (const [label, value, limit, optional] of claims) {
+      if (optional && value === undefined) continue;
+      if (stringProblem(label, value, limit, label === "iss claim") !== undefined)
+        throw new JwtRejected(`the token's ${label} is not acceptable`);
+      const hidden = identifierProblem(label, value as string);
+      if (hidden !== undefined) throw new JwtRejected(`the token's ${hidden}`);
+    }
     if (exp! - iat! > this.maxLifetimeSeconds) throw new JwtRejected("the token lives longer than allowed");
     const verified: Verified = {
       sub: sub as string,

@@ -11,11 +11,12 @@ describe("identity headers", () => {
     ["ädmin", "%C3%A4dmin"],
     [" admin", "%20admin"],
     ["admin ", "admin%20"],
-    ["a\nb", "a%0Ab"],
+    // a joiner between letters is stored (the identifier rule lets it through) and encoded
+    ["a\u200Db", "a%E2%80%8Db"],
     ["admin", "%61dmin"],
     ["100%", "100%25"],
     ["josé", "jos%C3%A9"],
-    ["del\x7f", "del%7F"],
+    ["李", "%E6%9D%8E"],
   ];
   for (const [a, b] of pairs) {
     it(`sends ${JSON.stringify(a)} and ${JSON.stringify(b)} as distinct values that decode back`, async () => {

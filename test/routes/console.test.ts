@@ -9,6 +9,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { CONSOLE_CSP } from "../../src/routes/console.js";
+import { directRedis } from "../support/redis.js";
 import { startWranglerDev, type WranglerDev } from "../support/wrangler-dev.js";
 
 // the page's globals as the callbacks given to page.evaluate see them (this file is typed for Node)
@@ -292,6 +293,58 @@ describe("the admin console in Chromium, against wrangler dev on Redis", { timeo
     expect(seen.dialogs).toEqual([]);
     expect(seen.errors).toEqual([]);
     expect(seen.consoleErrors).toEqual([]); // not even a CSP violation: nothing tried to run
+  });
+
+  it("shows a stored value holding a bidi override isolated, the override written out: the line's ok still reads ok", async () => {
+    // straight into the backend, as a value stored before the identifier rule (or by other code) would be
+    const subject = `mallory-${run}\u202Eevil`;
+    const redis = directRedis();
+    try {
+      const entry = {
+        at: Date.now(),
+        actor: "admin-token",
+        action: "revokeSubject",
+        target: { subject },
+        result: "ok",
+      };
+      await redis.xadd(`${inject("runPrefix")}console:a`, "*", "r", JSON.stringify(entry));
+    } finally {
+      redis.disconnect();
+    }
+    // and the same value offered through the admin API is refused, naming the code point
+    const refused = await fetch(`${dev.url}/admin/tokens`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ token: raw("bidi"), id: raw("bidi-id"), subject }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("U+202E");
+    const { page, seen } = await openConsole();
+    await signIn(page);
+    const line = page.locator("#audit li[data-action=revokeSubject]", { hasText: `mallory-${run}` });
+    await expect.poll(() => line.count(), { timeout: 8_000 }).toBe(1);
+    const text = (await line.textContent())!;
+    expect(text).toContain(`mallory-${run}⟨U+202E⟩evil`); // the marker is visible
+    expect(text).not.toContain("\u202E"); // and the override itself is not in the page
+    expect(text.endsWith(": ok")).toBe(true);
+    // laid out left to right: the "o" of "ok" stands left of its "k", as a reader sees it
+    const [o, k] = await line.evaluate((li) => {
+      const walker = li.ownerDocument.createTreeWalker(li, 4 /* NodeFilter.SHOW_TEXT */);
+      let last: Text | undefined;
+      while (walker.nextNode()) last = walker.currentNode as Text;
+      const at = (i: number) => {
+        const range = li.ownerDocument.createRange();
+        range.setStart(last!, i);
+        range.setEnd(last!, i + 1);
+        return range.getBoundingClientRect().left;
+      };
+      const n = (last as unknown as { data: string }).data.length;
+      return [at(n - 2), at(n - 1)];
+    });
+    expect(o).toBeLessThan(k);
+    expect(await line.locator("bdi").count()).toBeGreaterThanOrEqual(1);
+    await page.screenshot({ path: `${SHOTS}/7-bidi-override.png`, fullPage: true });
+    expect(seen.errors).toEqual([]);
   });
 
   it("signs in through Cloudflare Access without a token, and the audit trail names the person", async () => {

@@ -1,5 +1,6 @@
 import { ErrInvalidConfig, ErrInvalidMetadata, ErrTokenExpired, StorageError } from "./errors.js";
 import { createHasher, fingerprint, type TokenHasher } from "./hash.js";
+import { identifierProblem } from "./identifier.js";
 import {
   DEFAULT_MAX_TOKEN_LIFETIME_MS,
   DEFAULT_TTL_MS,
@@ -138,7 +139,24 @@ export async function tokenKeys(
   return [h, key, await Promise.all(hashers.previous.map((p) => p(token as string)))];
 }
 
-/** Checks an id or subject passed as a lookup key; `key` in the error is the value itself once valid. */
+/**
+ * A string that identifies a token (id, subject, keyId, clientId, type, issuer): stringProblem's
+ * rules, then no character that is invisible or hides or reorders text (identifier.ts).
+ */
+export function identifyingProblem(
+  name: string,
+  value: unknown,
+  limit: number,
+  allowEmpty = false,
+): string | undefined {
+  return stringProblem(name, value, limit, allowEmpty) ?? identifierProblem(name, value as string);
+}
+
+/**
+ * Checks an id or subject passed as a lookup key; `key` in the error is the value itself once
+ * valid. Lookups keep stringProblem's rules only: a value stored before the identifier rule must
+ * stay reachable, so it can be listed, revoked and deleted.
+ */
 export function checkName(op: string, name: "id" | "subject" | "keyId", value: unknown): asserts value is string {
   const problem = stringProblem(name, value, name === "keyId" ? LIMITS.field : LIMITS[name]);
   if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
@@ -162,7 +180,7 @@ export function normalizeMetadata(
   }
   const md = metadata as Record<string, unknown>;
   for (const name of ["id", "subject"] as const) {
-    const problem = stringProblem(name, md[name], LIMITS[name]);
+    const problem = identifyingProblem(name, md[name], LIMITS[name]);
     if (problem !== undefined) throw invalid(problem);
   }
   const rec: TokenRecord = {
@@ -174,7 +192,9 @@ export function normalizeMetadata(
   for (const name of OPTIONAL_FIELDS) {
     const v = md[name];
     if (v === undefined || v === null) continue;
-    const problem = stringProblem(name, v, LIMITS.field, true);
+    // status is free text (shown isolated by the console); the others identify the token
+    const problem =
+      name === "status" ? stringProblem(name, v, LIMITS.field, true) : identifyingProblem(name, v, LIMITS.field, true);
     if (problem !== undefined) throw invalid(problem);
     rec[name] = v as string;
   }
@@ -193,10 +213,10 @@ export function normalizeClaims(op: string, key: string, claims: unknown, maxTok
   if (typeof claims !== "object" || claims === null) throw invalid("claims must be an object");
   const c = claims as Record<string, unknown>;
   const problem =
-    stringProblem("subject", c.subject, LIMITS.subject) ??
-    (c.id === undefined ? undefined : stringProblem("id", c.id, LIMITS.id)) ??
-    (c.keyId === undefined ? undefined : stringProblem("keyId", c.keyId, LIMITS.field)) ??
-    (c.issuer === undefined ? undefined : stringProblem("issuer", c.issuer, LIMITS.field, true));
+    identifyingProblem("subject", c.subject, LIMITS.subject) ??
+    (c.id === undefined ? undefined : identifyingProblem("id", c.id, LIMITS.id)) ??
+    (c.keyId === undefined ? undefined : identifyingProblem("keyId", c.keyId, LIMITS.field)) ??
+    (c.issuer === undefined ? undefined : identifyingProblem("issuer", c.issuer, LIMITS.field, true));
   if (problem !== undefined) throw invalid(problem);
   const rec: TokenRecord = {
     id: (c.id as string | undefined) ?? "",
