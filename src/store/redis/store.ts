@@ -418,7 +418,7 @@ export class RedisTokenStore implements FeedStore {
         NO_KEY,
         this.scripts.CLEANUP,
         [`${this.prefix}x`, `${this.prefix}f`],
-        [this.prefix, this.now(), this.batch, this.feed.retentionMs],
+        [this.prefix, this.now(), this.batch, this.feed.retentionMs, this.grace],
       );
       if (!Array.isArray(raw) || !raw.every((n) => Number.isSafeInteger(n))) {
         throw unavailable("cleanup", NO_KEY, "the reply is not [removed, popped]");

@@ -459,7 +459,7 @@ for (const [name, backend] of BACKENDS) {
         ),
         { numRuns: name === "redis" ? 25 : 300 },
       );
-    });
+    }, 60_000); // hundreds of runs, some with hundreds of changes: seconds on a loaded 2-core machine
   });
 }
 

@@ -1,11 +1,14 @@
-import { SUBJECT_MARKER } from "./fragments.js";
+import { SUBJECT_ENTRY } from "./fragments.js";
 
 /**
  * cleanup: takes up to `batch` entries due before now off the expiry index and removes each
  * token that is still expired, with its id and subject entries; a token stored again with a
- * later expiry goes back in the index. Then forgets feed changes older than the retention
- * window, up to `batch` of them a call (appends trim the feed by length only, so this keeps
- * its age bounded too).
+ * later expiry goes back in the index. A subject's own entry ("s:<subject>", due at the latest
+ * expiry stored for it plus the grace) drops the set's members older than the grace, the
+ * marker among them, and goes back in the index while a member is left: so a subject's set,
+ * and its marker, go once its last token is gone, whether deleted or expired. Then forgets feed
+ * changes older than the retention window, up to `batch` of them a call (appends trim the feed
+ * by length only, so this keeps its age bounded too).
  *
  * KEYS  1 expiry_key       P x
  *       2 feed_key         P f
@@ -13,10 +16,12 @@ import { SUBJECT_MARKER } from "./fragments.js";
  *       2 now              ms
  *       3 batch            (n) most entries taken
  *       4 retention        (n) ms a change stays in the feed
+ *       5 grace            (n) ms a record outlives its expiry
  * Reply: [removed, popped]; popped < batch means nothing more is due.
- * Commands: ZRANGEBYSCORE x, per entry HMGET t and ZADD x or ZREM x (with GET i, [DEL i],
- *   ZREM s, ZCARD s, [ZREM s marker], DEL t for an expired token); ZRANGE f 0 0, [ZRANGE f, ZREMRANGEBYRANK f] (an old
- *   change): 3 with the EVALSHA when nothing is due.
+ * Commands: ZRANGEBYSCORE x; per token entry HMGET t and ZADD x or ZREM x (with GET i, [DEL i],
+ *   ZREM s, DEL t for an expired token); per subject entry ZREMRANGEBYSCORE s, ZRANGE s -1 -1,
+ *   and ZADD x or ZREM x; ZRANGE f 0 0, [ZRANGE f, ZREMRANGEBYRANK f] (an old change): 3 with
+ *   the EVALSHA when nothing is due.
  */
 export const CLEANUP = `
 local expiry_key = KEYS[1]
@@ -25,24 +30,35 @@ local prefix     = ARGV[1]
 local now        = ARGV[2]
 local batch      = tonumber(ARGV[3])
 local retention  = tonumber(ARGV[4])
+local grace      = tonumber(ARGV[5])
 local due = redis.call('ZRANGEBYSCORE', expiry_key, '-inf', '(' .. now, 'LIMIT', 0, batch)
 local removed = 0
+local function forget_subject(entry)
+  local sk = prefix .. entry
+  -- members expired longer than the grace (their records are gone), and the marker once the
+  -- grace has passed since the latest token was stored: no cutoff needs it any more
+  redis.call('ZREMRANGEBYSCORE', sk, '-inf', '(' .. (tonumber(now) - grace))
+  local last = redis.call('ZRANGE', sk, -1, -1, 'WITHSCORES')
+  if last[2] then redis.call('ZADD', expiry_key, tonumber(last[2]) + grace, entry)
+  else redis.call('ZREM', expiry_key, entry) end
+end
 for _, h in ipairs(due) do
-  local t = prefix .. 't:' .. h
-  local r = redis.call('HMGET', t, 'id', 's', 'e')
-  if r[1] and tonumber(now) > tonumber(r[3]) then
-    if redis.call('GET', prefix .. 'i:' .. r[1]) == h then redis.call('DEL', prefix .. 'i:' .. r[1]) end
-    local sk = prefix .. 's:' .. r[2]
-    redis.call('ZREM', sk, h)
-    -- the subject's last token: its marker goes too, and with it the set
-    if redis.call('ZCARD', sk) == 1 then redis.call('ZREM', sk, '${SUBJECT_MARKER}') end
-    redis.call('DEL', t)
-    removed = removed + 1
-  end
-  if r[1] and tonumber(now) <= tonumber(r[3]) then
-    redis.call('ZADD', expiry_key, r[3], h)
+  if string.sub(h, 1, ${SUBJECT_ENTRY.length}) == '${SUBJECT_ENTRY}' then
+    forget_subject(h)
   else
-    redis.call('ZREM', expiry_key, h)
+    local t = prefix .. 't:' .. h
+    local r = redis.call('HMGET', t, 'id', 's', 'e')
+    if r[1] and tonumber(now) > tonumber(r[3]) then
+      if redis.call('GET', prefix .. 'i:' .. r[1]) == h then redis.call('DEL', prefix .. 'i:' .. r[1]) end
+      redis.call('ZREM', prefix .. 's:' .. r[2], h)
+      redis.call('DEL', t)
+      removed = removed + 1
+    end
+    if r[1] and tonumber(now) <= tonumber(r[3]) then
+      redis.call('ZADD', expiry_key, r[3], h)
+    else
+      redis.call('ZREM', expiry_key, h)
+    end
   end
 end
 local oldest = tonumber(now) - retention

@@ -50,6 +50,12 @@
 /** The member of `P s:<subject>` scored by the latest `ia` stored for the subject (no hash is "~ia"). */
 export const SUBJECT_MARKER = "~ia";
 
+/**
+ * The prefix of a subject's own member of `P x` ("s:<subject>"; no hash holds ':'), scored by
+ * when cleanup should look at the subject's set: the latest expires_at stored, plus the grace.
+ */
+export const SUBJECT_ENTRY = "s:";
+
 /** The feed is trimmed to its length cap on every FEED_TRIM_EVERY-th append, not on each. */
 export const FEED_TRIM_EVERY = 32;
 

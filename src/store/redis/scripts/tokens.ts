@@ -1,4 +1,4 @@
-import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_MARKER } from "./fragments.js";
+import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_ENTRY, SUBJECT_MARKER } from "./fragments.js";
 
 /**
  * store: writes the token and its id, subject and expiry index entries. Refuses a token whose
@@ -28,8 +28,9 @@ import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_MARKER } from "./fragment
  *      13..15              migrate's
  * Reply: "true", or "!stays_revoked" (the stored record is revoked), "!covered", "!conflict".
  * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s (the
- *   token and the subject's marker, one command), ZADD x
- *   (7, and the EVALSHA: 8).
+ *   token and the subject's marker, one command), ZADD x (the token, due at its expiry, and the
+ *   subject, due at expires_at + grace, when cleanup forgets its set if nothing live is left:
+ *   one command) (7, and the EVALSHA: 8).
  * More when: the id is held by another token (HGET t:<holder> e, [SET i]); the token is stored
  *   again (PEXPIRE i or GET i:<old id> [DEL], [ZREM s:<old subject>], [HDEL t k], feed_append).
  */
@@ -95,7 +96,9 @@ redis.call('PEXPIRE', token_key, ttl)
 -- revokeSubject sets its cutoff no earlier, so it reaches every token stored before it,
 -- whatever the clocks of the writers
 redis.call('ZADD', subject_key, 'GT', exp, h, covered_from, '${SUBJECT_MARKER}')
-redis.call('ZADD', expiry_key, exp, h)
+-- the subject's own entry in the expiry index: when it is due, cleanup forgets its set (the
+-- marker with it) unless a token in it is still live, so no set outlives its tokens
+redis.call('ZADD', expiry_key, exp, h, exp + grace, '${SUBJECT_ENTRY}' .. subject)
 if prev[1] then feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h) end
 return 'true'
 `;
