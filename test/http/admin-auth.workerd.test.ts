@@ -99,6 +99,8 @@ describe("admin identity through Cloudflare Access", () => {
     ["one signed by another key under the same kid", () => assertion({}, impostor)],
     ["one not yet valid", () => assertion({ nbf: sec(NOW) + 600 })],
     ["one issued in the future", () => assertion({ iat: sec(NOW) + 3600, nbf: undefined, exp: sec(NOW) + 7200 })],
+    ["one with no exp (it would never expire)", () => assertion({ exp: undefined })],
+    ["one with no iat", () => assertion({ iat: undefined })],
     ["garbage", async () => "not.a.jwt"],
   ] as const) {
     it(`refuses ${what} with 401 and writes nothing, even with the admin token beside it`, async () => {

@@ -246,6 +246,52 @@ describe("the verified-JWT cache", () => {
     expect(h.store.total()).toBe(0);
   });
 
+  // each: the verifier's options; a token whose signature verifies but that is refused; the answer.
+  // The first four are refused by the verifier's own checks, after jose's: a token remembered
+  // before them would skip them on its next presentation.
+  const idp = { issuer: "https://idp.test", audience: "api" };
+  const refusedAfterSignature: [string, { issuer?: string; audience?: string }, () => Promise<string>, string][] = [
+    [
+      "its lifetime (over 30 days)",
+      idp,
+      () => sign(es, { exp: sec(NOW) + 31 * 86_400 }),
+      "the token lives longer than allowed",
+    ],
+    [
+      "its subject (257 characters)",
+      idp,
+      () => sign(es, { sub: "s".repeat(257) }),
+      "the token's sub claim is not acceptable",
+    ],
+    [
+      "its subject (a lone surrogate)",
+      idp,
+      () => sign(es, { sub: "\ud800" }),
+      "the token's sub claim is not acceptable",
+    ],
+    [
+      "its issuer (257 characters, no issuer required)",
+      {},
+      () => sign(es, { iss: "i".repeat(257) }),
+      "the token's iss claim is not acceptable",
+    ],
+    ["its issuer (another one)", idp, () => sign(es, { iss: "https://evil.test" }), "the token issuer is not accepted"],
+    ["its audience (another one)", idp, () => sign(es, { aud: "other-api" }), "the token audience is not accepted"],
+  ];
+  for (const [what, options, make, description] of refusedAfterSignature) {
+    it(`refuses a JWT refused for ${what} again the second time it is presented, caching nothing: "${description}"`, async () => {
+      const { h, jwt } = setup(options);
+      const token = await make();
+      for (let i = 1; i <= 2; i++)
+        expect(await refusal(await guarded(h, token)), `presentation ${i}`).toBe(description);
+      expect(h.origin).toHaveLength(0);
+      expect(h.store.total()).toBe(0);
+      // the verifier on its own, a third time: it refuses too (the store's own claim checks do not stand in for it)
+      await expect(jwt.verify(token)).rejects.toMatchObject({ name: "JwtRejected", description });
+      expect(jwt.cacheStats()).toEqual({ entries: 0, capacity: 10_000, hits: 0, misses: 3 });
+    });
+  }
+
   it("keeps at most cacheEntries tokens, dropping the least recently used", async () => {
     const { h, jwt } = setup({ cacheEntries: 2 });
     const [a, b, c] = await Promise.all([sign(es), sign(rs), sign(es)]);

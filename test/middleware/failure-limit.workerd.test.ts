@@ -42,6 +42,20 @@ describe("the failure limit when things go wrong", () => {
   });
 });
 
+describe("the period a client over the limit is refused", () => {
+  it("ends exactly at the period's end: refused through its last millisecond, admitted from the next", async () => {
+    const limiter = { limit: async () => ({ success: false }) } as unknown as RateLimit; // over the limit
+    const limit = new FailureLimit({ limiter, periodSeconds: 60 });
+    const at = Date.UTC(2026, 10, 27, 12);
+    expect(limit.refuses("1.2.3.4", at)).toBe(false);
+    expect(await limit.failed("1.2.3.4", at)).toBe(true); // past the limit: refused for 60 s
+    expect(limit.refuses("1.2.3.4", at)).toBe(true);
+    expect(limit.refuses("1.2.3.4", at + 59_999)).toBe(true); // the period's last millisecond
+    expect(limit.refuses("5.6.7.8", at + 1)).toBe(false); // another client is unaffected
+    expect(limit.refuses("1.2.3.4", at + 60_000)).toBe(false); // the period is over
+  });
+});
+
 describe("the client name", () => {
   it("is the header's value up to 256 characters, one shared (oversized) name past that, and a repeated header's joined value", async () => {
     const keys: string[] = [];

@@ -76,6 +76,23 @@ describe("the console's files, from the Worker as deployed", () => {
     expect(page).not.toMatch(/\son[a-z]+=/i); // no inline event handler
   });
 
+  it("cannot be framed by any origin: each console file's CSP holds one frame-ancestors directive, and it is 'none'", async () => {
+    // written out here, not taken from CONSOLE_CSP: browsers ignore X-Frame-Options when the CSP names frame-ancestors
+    for (const path of ["/admin/console", "/admin/console/console.js", "/admin/console/console.css"]) {
+      const res = await exports.default.fetch(`https://worker.test${path}`);
+      expect(res.status, path).toBe(200);
+      const policies = res.headers.get("Content-Security-Policy")!.split(",");
+      expect(policies, path).toHaveLength(1);
+      const directives = policies[0]!
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .filter((d) => d[0] !== "");
+      const framing = directives.filter(([name]) => name!.toLowerCase() === "frame-ancestors");
+      expect(framing, path).toEqual([["frame-ancestors", "'none'"]]);
+      expect(res.headers.get("X-Frame-Options"), path).toBe("DENY");
+    }
+  });
+
   it("hands nothing else of the assets directory out: the OpenAPI document only to the admin, on its own route", async () => {
     for (const path of ["/openapi.json", "/console/index.html", "/console/console.js", "/admin/console/openapi.json"]) {
       const res = await exports.default.fetch(`https://worker.test${path}`);

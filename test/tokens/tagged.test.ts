@@ -36,6 +36,33 @@ describe("check", () => {
     expect(await tags.check("an-old-untagged-token")).toBe("untagged");
   });
 
+  it("holds the exact shape both ways: a token with the prefix but shorter or longer than prefix + 48 characters is untagged", async () => {
+    const t = await tags.mint();
+    expect(await tags.check(t)).toBe("valid");
+    for (const longer of [`${t}A`, `${t}-`, `${t}${t.slice(4)}`, `${t.slice(0, -1)}AA`])
+      expect(await tags.check(longer), longer).toBe("untagged");
+    for (const shorter of [t.slice(0, -1), t.slice(0, -16), "ets_"])
+      expect(await tags.check(shorter), shorter).toBe("untagged");
+    // the same under another prefix length
+    const acme = new TokenTags({ secret: "tag-secret-1", prefix: "acme_" });
+    const a = await acme.mint();
+    expect(await acme.check(a)).toBe("valid");
+    expect(await acme.check(`${a}A`)).toBe("untagged");
+    expect(await acme.check(a.slice(0, -1))).toBe("untagged");
+  });
+
+  it("refuses a tag that differs from the right one in any single character: the first, a middle one, the last", async () => {
+    const t = await tags.mint();
+    const tagStart = t.length - 16;
+    const swap = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
+    for (let i = tagStart; i < t.length; i++)
+      expect(await tags.check(swap(t, i)), `tag character ${i - tagStart}`).toBe("invalid");
+    // and tags that differ in the first and a middle character but end alike, under a rotation too
+    const rotated = new TokenTags({ secret: "tag-secret-2", previousSecrets: ["tag-secret-1"] });
+    for (const i of [tagStart, tagStart + 7]) expect(await rotated.check(swap(t, i))).toBe("invalid");
+    expect(await rotated.check(t)).toBe("valid");
+  });
+
   it("accepts tokens of a previous key during a rotation, and mints under the new one", async () => {
     const old = new TokenTags({ secret: "before" });
     const rotated = new TokenTags({ secret: "after", previousSecrets: ["before"] });

@@ -100,6 +100,22 @@ function hold(cache: VerdictCache): { reached: Promise<void>; release(): void } 
   };
   return { reached: back, release };
 }
+/**
+ * Counts the feed reads (`changes`) a cache sends to its store, and fails every one past `limit`:
+ * a follower whose cursor does not move stops there, in a bounded number of reads, instead of
+ * reading the same page until the suite times out. While `failing`, every read fails.
+ */
+function feedReads(cache: VerdictCache, limit: number) {
+  const inner = (cache as unknown as { inner: FeedStore }).inner;
+  const original = inner.changes;
+  const reads = { count: 0, failing: false };
+  inner.changes = async (...args) => {
+    if (++reads.count > limit) throw new Error(`more than ${limit} feed reads`);
+    if (reads.failing) throw new Error("the feed is unreachable");
+    return original.apply(inner, args);
+  };
+  return reads;
+}
 async function sentinel(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -382,10 +398,13 @@ for (const [name, backend] of BACKENDS) {
       for (let i = 0; i < 7; i++) await w.a.revokeKey(`page-${i}-${token}`);
       await w.a.revoke(token); // 8 changes waiting: three pages
       const resets = w.b.stats().resets; // B's first read counts as one
+      const reads = feedReads(w.b, 10);
       w.clock.t += BOUND / 2;
       expect(await sentinel(w.b.get(kept, { waitUntil: (p) => w.pending.push(p) }))).toBe("live");
       await w.flush(); // the background sync reads the whole backlog
-      expect(w.b.stats()).toMatchObject({ resets, catchUpPages: 2 });
+      // one read a page, each from where the last one ended: a cursor that does not move would read page one until the limit
+      expect(reads.count).toBe(3);
+      expect(w.b.stats()).toMatchObject({ resets, catchUpPages: 2, syncs: 1, syncFailures: 0 });
       const misses = w.b.stats().misses;
       expect(await sentinel(w.b.get(kept))).toBe("live");
       expect(w.b.stats().misses).toBe(misses); // still cached: nothing dropped it
@@ -393,6 +412,35 @@ for (const [name, backend] of BACKENDS) {
       // only the last page makes the cache fresh: at its send time, not before
       w.clock.t += BOUND / 2 + 1;
       expect(w.b.stats().lastSyncAgeMs).toBe(BOUND / 2 + 1);
+    });
+
+    it("does not count a partial page of a backlog as caught up: a live verdict is stale a bound after the last read that reached the head", async () => {
+      const w = world(backend, { feedPageSize: 3 });
+      const token = tok();
+      await w.a.revokeKey("partial-begins");
+      await w.a.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await sentinel(w.b.get(token))).toBe("live"); // B's read reaches the head now
+      for (let i = 0; i < 7; i++) await w.a.revokeKey(`partial-${i}-${token}`);
+      await w.a.revoke(token); // 8 changes waiting: three pages
+      // half a bound later a miss reads the first page; the store then becomes unreachable for the rest
+      w.clock.t += BOUND / 2;
+      const reads = feedReads(w.b, 10);
+      reads.failing = true;
+      expect(await sentinel(w.b.get(tok(), { waitUntil: (p) => w.pending.push(p) }))).toBe(ErrTokenNotFound.code);
+      await w.flush();
+      expect(reads.count).toBe(1); // the read of the second page, which failed
+      reads.failing = false;
+      expect(w.b.stats()).toMatchObject({ syncFailures: 1, catchUpPages: 0 });
+      // the partial page does not make the cache fresh: its age counts from the read that reached the head
+      expect(w.b.stats().lastSyncAgeMs).toBe(BOUND / 2);
+      // a bound after that read (half a bound after the partial one) the live verdict is stale: B asks the store
+      w.clock.t += BOUND / 2;
+      const misses = w.b.stats().misses;
+      expect(await sentinel(w.b.get(token, { waitUntil: (p) => w.pending.push(p) }))).toBe("token_revoked");
+      expect(w.b.stats().misses).toBe(misses + 1);
+      await w.flush(); // that lookup carried the second page; the third reaches the head
+      expect(reads.count).toBe(2);
+      expect(w.b.stats()).toMatchObject({ syncFailures: 1, lastSyncAgeMs: 0 });
     });
 
     it("keeps the bound under any interleaving of writes, reads and clock moves on both isolates", async () => {
