@@ -1,6 +1,7 @@
 import type { ChangeEvent, Verdict } from "../core/feed.js";
 import { ErrInvalidConfig, StorageError } from "../core/errors.js";
-import { wholeNumber } from "../core/validate.js";
+import { toHex } from "../core/hash.js";
+import { OPTIONAL_FIELDS, wholeNumber } from "../core/validate.js";
 import type { Cached } from "./entry.js";
 
 /**
@@ -72,31 +73,32 @@ const encoder = new TextEncoder();
 const BASE = "https://dc-tier.edge-token-store.invalid/";
 /** After a failure or a timeout the tier is skipped this long. */
 const BACKOFF_MS = 1_000;
+const EVENT_KINDS = { t: "token", s: "subject", k: "key" } as const;
+type Kind = keyof typeof EVENT_KINDS;
 
 /**
  * The data-center tier: verdicts and feed reads shared between the isolates of one data center
- * through the Workers Cache API. It authenticates and parses entries, nothing more: whether an
- * entry is within the bound is the verdict cache's decision (docs/verdict-cache.md). Every entry
- * is an HMAC-SHA-256 under a key derived from `secret` and `scope`, over its URL and body, so an
- * entry cannot be forged, moved to another token, or read into another deployment or key prefix.
- * Entries hold token hashes, never a raw token.
+ * through the Workers Cache API. It authenticates entries and reads them back, nothing more:
+ * whether an entry is within the bound is the verdict cache's decision (docs/verdict-cache.md).
+ * Every entry is an HMAC-SHA-256 under a key derived from `secret` and `scope`, over its URL and
+ * body, so an entry cannot be forged, moved to another token, or read into another deployment
+ * or key prefix; the key derivation names the entry format (v1), so a deployment that writes
+ * another format cannot be read either. Entries hold token hashes, never a raw token.
  */
 export class SharedTier {
-  readonly timeoutMs: number;
   private readonly cache: SharedCache;
+  private readonly timeoutMs: number;
   private readonly key: Promise<{ mac: CryptoKey; base: string }>;
-  private skipUntil = Number.NEGATIVE_INFINITY;
+  private skipUntil = 0;
   private readonly counters: SharedTierStats = { sharedHits: 0, sharedMisses: 0, sharedRejected: 0, sharedFailures: 0 };
 
   constructor(options: SharedTierOptions) {
-    if (typeof options.secret !== "string" || options.secret.length === 0)
-      throw new StorageError("create", "shared.secret", ErrInvalidConfig, "the shared tier needs a secret");
-    if (typeof options.cache?.match !== "function" || typeof options.cache.put !== "function")
+    if (!options.secret || typeof options.cache?.match !== "function" || typeof options.cache.put !== "function")
       throw new StorageError(
         "create",
-        "shared.cache",
+        "shared",
         ErrInvalidConfig,
-        "the shared tier needs a cache with match and put",
+        "the shared tier needs a secret and a cache (match, put)",
       );
     this.cache = options.cache;
     this.timeoutMs = wholeNumber("shared.timeoutMs", options.timeoutMs, 25);
@@ -109,193 +111,134 @@ export class SharedTier {
 
   /** The newest feed read another isolate shared, if one verifies. */
   async feed(): Promise<SharedFeedRead | undefined> {
-    const body = await this.read("feed");
-    return body === undefined ? undefined : this.parsed(() => parseFeed(body));
+    const v = await this.get("feed");
+    if (v === undefined) return undefined;
+    const [epoch, from, to, sentAt, changes] = v as [string, number, number, number, [number, Kind, string][]];
+    return {
+      epoch,
+      from,
+      to,
+      sentAt,
+      changes: changes.map(([upTo, kind, value]) => ({ upTo, event: toEvent(kind, value) })),
+    };
   }
 
   publishFeed(read: SharedFeedRead, ttlMs: number): Promise<void> {
-    const changes = read.changes.map((c) => [c.upTo, ...eventFields(c.event)]);
-    return this.write("feed", JSON.stringify([read.epoch, read.from, read.to, read.sentAt, changes]), ttlMs);
+    const changes = read.changes.map(({ upTo, event: e }) => [
+      upTo,
+      e.type[0],
+      e.type === "token" ? e.hash : e.type === "subject" ? e.subject : e.keyId,
+    ]);
+    return this.put("feed", [read.epoch, read.from, read.to, read.sentAt, changes], ttlMs);
   }
 
   /** When another isolate last said it sent a feed read to the store (a hint: it only saves a duplicate read). */
   async syncStarted(): Promise<number | undefined> {
-    const body = await this.read("sync");
-    if (body === undefined) return undefined;
-    return this.parsed(() => {
-      const v: unknown = JSON.parse(body);
-      return Array.isArray(v) && v.length === 1 && isTime(v[0]) ? v[0] : undefined;
-    });
+    return (await this.get("sync")) as number | undefined;
   }
 
   announceSync(sentAt: number, ttlMs: number): Promise<void> {
-    return this.write("sync", JSON.stringify([sentAt]), ttlMs);
+    return this.put("sync", sentAt, ttlMs);
   }
 
   /** The shared verdict for a token hash, if one verifies. */
   async verdict(hash: string): Promise<SharedVerdict | undefined> {
-    const body = await this.read(`v/${hash}`);
-    if (body === undefined) {
-      this.counters.sharedMisses++;
-      return undefined;
-    }
-    const entry = this.parsed(() => parseVerdict(body));
-    if (entry !== undefined) this.counters.sharedHits++;
-    return entry;
+    const v = await this.get(`v/${hash}`, true);
+    if (v === undefined) return undefined;
+    const [epoch, position, fetchedAt, state, expiresAt, md] = v as [
+      string,
+      number,
+      number,
+      Verdict["state"],
+      number,
+      Record<string, string | number>,
+    ];
+    const verdict: Verdict =
+      state === "live"
+        ? { state, metadata: { ...md, issuedAt: new Date(md.issuedAt!), expiresAt: new Date(expiresAt) } as never }
+        : state === "unknown"
+          ? { state }
+          : { state, expiresAt };
+    return { epoch, position, fetchedAt, verdict };
   }
 
   /** Shares a verdict a lookup read (kept as `c`), from a lookup whose feed part ended at `position`. */
   publishVerdict(hash: string, epoch: string, position: number, c: Cached, ttlMs: number): Promise<void> {
-    const fields = [c.state, c.fetchedAt, c.expiresAt, c.issuedAt, c.id, c.subject, c.issuer, c.keyId, c.type];
-    const body = JSON.stringify([epoch, position, ...fields, c.status, c.clientId]);
-    return this.write(`v/${hash}`, body, ttlMs);
+    const md = { id: c.id, subject: c.subject, issuedAt: c.issuedAt } as Record<string, unknown>;
+    for (const f of OPTIONAL_FIELDS) if (c[f] !== undefined) md[f] = c[f];
+    return this.put(`v/${hash}`, [epoch, position, c.fetchedAt, c.state, c.expiresAt, md], ttlMs);
   }
 
-  private parsed<T>(parse: () => T | undefined): T | undefined {
-    let value: T | undefined;
-    try {
-      value = parse();
-    } catch {
-      value = undefined;
-    }
-    if (value === undefined) this.counters.sharedRejected++;
-    return value;
-  }
-
-  /** The verified body at `path`, or undefined (nothing there, a forged or foreign entry, a slow or failed tier). */
-  private async read(path: string): Promise<string | undefined> {
-    if (Date.now() < this.skipUntil) return undefined;
-    const outcome = await this.bounded(async () => {
+  /**
+   * The value at `path` if its entry verifies; undefined when there is none (a miss), when it
+   * does not verify or parse (rejected), or when the tier is slow or fails.
+   */
+  private async get(path: string, isVerdict = false): Promise<unknown> {
+    const found = await this.bounded(async (): Promise<{ miss?: true; value?: unknown }> => {
       const { mac, base } = await this.key;
       const url = base + path;
-      const res = await this.cache.match(new Request(url));
-      if (res === undefined) return { body: undefined };
-      const text = await res.text();
-      const dot = text.indexOf(".");
-      const signature = dot > 0 ? fromBase64Url(text.slice(0, dot)) : undefined;
-      const body = text.slice(dot + 1);
-      const ok =
-        signature !== undefined &&
-        (await crypto.subtle.verify("HMAC", mac, signature, encoder.encode(`${url}\n${body}`)));
-      if (!ok) this.counters.sharedRejected++;
-      return { body: ok ? body : undefined };
+      const text = await (await this.cache.match(new Request(url)))?.text();
+      if (text === undefined) return { miss: true };
+      const signature = /^[0-9a-f]{64}/.test(text)
+        ? Uint8Array.from(text.slice(0, 64).match(/../g)!, (h) => parseInt(h, 16))
+        : new Uint8Array();
+      const body = text.slice(64);
+      if (await crypto.subtle.verify("HMAC", mac, signature, encoder.encode(`${url}\n${body}`)))
+        return { value: JSON.parse(body) as unknown };
+      return {};
     });
-    return outcome?.body;
+    if (found === undefined) return undefined;
+    if (!found.miss && !("value" in found)) this.counters.sharedRejected++;
+    // hits and misses count verdicts: what a check found
+    else if (isVerdict) this.counters[found.miss ? "sharedMisses" : "sharedHits"]++;
+    return found.value;
   }
 
-  private async write(path: string, body: string, ttlMs: number): Promise<void> {
-    if (Date.now() < this.skipUntil) return;
+  private async put(path: string, value: unknown, ttlMs: number): Promise<void> {
     await this.bounded(async () => {
       const { mac, base } = await this.key;
       const url = base + path;
-      const signature = await crypto.subtle.sign("HMAC", mac, encoder.encode(`${url}\n${body}`));
+      const body = JSON.stringify(value);
+      const signature = toHex(await crypto.subtle.sign("HMAC", mac, encoder.encode(`${url}\n${body}`)));
       // max-age counts whole seconds and is only a hint: every entry carries its own times
-      const maxAge = Math.max(1, Math.ceil(ttlMs / 1000));
-      const response = new Response(`${toBase64Url(signature)}.${body}`, {
-        headers: { "Cache-Control": `max-age=${maxAge}`, "Content-Type": "text/plain" },
-      });
-      await this.cache.put(new Request(url), response);
-      return {};
+      const headers = { "Cache-Control": `max-age=${Math.ceil(ttlMs / 1000)}` };
+      await this.cache.put(new Request(url), new Response(signature + body, { headers }));
     });
   }
 
   /** Runs one tier call for at most timeoutMs; a failure or timeout skips the tier for a while. */
   private async bounded<T>(call: () => Promise<T>): Promise<T | undefined> {
+    if (Date.now() < this.skipUntil) return undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), this.timeoutMs)));
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.timeoutMs)));
     const work = call().then(
       (value) => ({ value }),
-      () => "failed" as const,
+      () => undefined,
     );
     const outcome = await Promise.race([work, late]);
     if (timer !== undefined) clearTimeout(timer);
-    if (typeof outcome === "string") {
+    if (outcome === undefined) {
       this.counters.sharedFailures++;
       this.skipUntil = Date.now() + BACKOFF_MS;
-      return undefined;
     }
-    return outcome.value;
+    return outcome?.value;
   }
+}
+
+function toEvent(kind: Kind, value: string): ChangeEvent {
+  const type = EVENT_KINDS[kind];
+  return type === "token"
+    ? { type, hash: value }
+    : type === "subject"
+      ? { type, subject: value }
+      : { type, keyId: value };
 }
 
 async function deriveKey(secret: string, scope: string): Promise<{ mac: CryptoKey; base: string }> {
-  const root = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
+  const hmac = { name: "HMAC", hash: "SHA-256" };
+  const root = await crypto.subtle.importKey("raw", encoder.encode(secret), hmac, false, ["sign"]);
   const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(`edge-token-store dc-tier v1\0${scope}`));
-  const mac = await crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
+  const mac = await crypto.subtle.importKey("raw", derived, hmac, false, ["sign", "verify"]);
   // the scope's own path, so two deployments or prefixes on one zone never share a URL
-  const tag = await crypto.subtle.sign("HMAC", mac, encoder.encode("scope"));
-  return { mac, base: `${BASE}${toBase64Url(tag).slice(0, 22)}/` };
-}
-
-function eventFields(e: ChangeEvent): [string, string] {
-  return e.type === "token" ? ["t", e.hash] : e.type === "subject" ? ["s", e.subject] : ["k", e.keyId];
-}
-
-const HASH = /^[0-9a-f]{64}$/;
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-const optional = (v: unknown): v is string | null => v === null || typeof v === "string";
-
-function parseEvent(upTo: unknown, kind: unknown, value: unknown): LoggedChange | undefined {
-  if (!isCount(upTo) || typeof value !== "string") return undefined;
-  if (kind === "t" && HASH.test(value)) return { upTo, event: { type: "token", hash: value } };
-  if (kind === "s") return { upTo, event: { type: "subject", subject: value } };
-  if (kind === "k") return { upTo, event: { type: "key", keyId: value } };
-  return undefined;
-}
-
-function parseFeed(body: string): SharedFeedRead | undefined {
-  const v: unknown = JSON.parse(body);
-  if (!Array.isArray(v) || v.length !== 5) return undefined;
-  const [epoch, from, to, sentAt, raw] = v as unknown[];
-  if (typeof epoch !== "string" || !isCount(from) || !isCount(to) || from > to || !isTime(sentAt)) return undefined;
-  if (!Array.isArray(raw)) return undefined;
-  const changes: LoggedChange[] = [];
-  for (const item of raw) {
-    const c = Array.isArray(item) && item.length === 3 ? parseEvent(item[0], item[1], item[2]) : undefined;
-    if (c === undefined || c.upTo <= from || c.upTo > to) return undefined;
-    changes.push(c);
-  }
-  return { epoch, from, to, sentAt, changes };
-}
-
-function parseVerdict(body: string): SharedVerdict | undefined {
-  const v: unknown = JSON.parse(body);
-  if (!Array.isArray(v) || v.length !== 13) return undefined;
-  const [epoch, position, state, fetchedAt, expiresAt, issuedAt, id, subject, issuer, keyId, type, status, clientId] =
-    v as unknown[];
-  if (typeof epoch !== "string" || !isCount(position) || !isTime(fetchedAt)) return undefined;
-  const md = { issuer, keyId, type, status, clientId };
-  if (!Object.values(md).every(optional)) return undefined;
-  const opt = Object.fromEntries(Object.entries(md).filter(([, x]) => x !== null)) as Record<string, string>;
-  if (state === "live") {
-    if (!isTime(expiresAt) || !isTime(issuedAt) || typeof id !== "string" || typeof subject !== "string")
-      return undefined;
-    const metadata = { id, subject, issuedAt: new Date(issuedAt), expiresAt: new Date(expiresAt), ...opt };
-    return { epoch, position, fetchedAt, verdict: { state, metadata } };
-  }
-  if (state === "revoked" || state === "expired") {
-    if (!isTime(expiresAt)) return undefined;
-    return { epoch, position, fetchedAt, verdict: { state, expiresAt } };
-  }
-  if (state === "unknown") return { epoch, position, fetchedAt, verdict: { state } };
-  return undefined;
-}
-
-function toBase64Url(buf: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(buf)))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-}
-
-function fromBase64Url(s: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(s)) return undefined;
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=");
-  return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+  return { mac, base: `${BASE}${toHex(await crypto.subtle.sign("HMAC", mac, encoder.encode("scope"))).slice(0, 24)}/` };
 }

@@ -31,7 +31,7 @@ const HEX_DIGITS = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
  * One flat string from char codes: building it with `+=` would leave a rope of 32 pieces,
  * which costs about 1 KiB of heap for every token kept as a map key.
  */
-function toHex(buf: ArrayBuffer): string {
+export function toHex(buf: ArrayBuffer): string {
   const bytes = new Uint8Array(buf);
   const codes = new Array<number>(bytes.length * 2);
   for (let i = 0; i < bytes.length; i++) {

@@ -297,10 +297,10 @@ for (const [name, backend] of BACKENDS) {
       await f.flush();
       expect(await b.get(token)).toBe("live");
       await a.cache.revoke(token);
-      f.clock.t += 0.3 * BOUND;
+      f.clock.t += 0.5 * BOUND;
       expect(await a.get(tok())).toBe("token_not_found"); // A's miss carries the revocation: A shares that read
       await f.flush();
-      f.clock.t += 0.55 * BOUND; // B is past its sync age, within the bound
+      f.clock.t += 0.35 * BOUND; // B is past its sync age (at most 0.8), within the bound; A's read is younger than any
       const trips = b.trips();
       expect(await b.get(token)).toBe("live"); // still fresh: a hit, and B takes A's read in the background
       await f.flush();
@@ -318,10 +318,10 @@ for (const [name, backend] of BACKENDS) {
       await a.cache.revoke(token);
       // more changes than A remembers: A's shared read no longer reaches back to B's cursor
       for (let i = 0; i < CHANGE_LOG_MAX + 10; i++) await a.cache.revokeKey(`gap-${i}`);
-      f.clock.t += 0.3 * BOUND;
+      f.clock.t += 0.5 * BOUND;
       expect(await a.get(tok())).toBe("token_not_found");
       await f.flush();
-      f.clock.t += 0.55 * BOUND;
+      f.clock.t += 0.35 * BOUND;
       expect(await b.get(token)).toBe("live"); // fresh still; B's background sync cannot take A's read
       await f.flush();
       expect(b.cache.stats().sharedFeedReads).toBe(0);
@@ -349,6 +349,27 @@ for (const [name, backend] of BACKENDS) {
       const c = f.isolate();
       expect(await c.get(unknown)).toBe("live"); // not the unknown verdict from the future
       expect(c.cache.stats().sharedStale).toBe(1);
+    });
+
+    it("counts a shared read from a clock running ahead, within the allowance, as sent that much earlier: the bound holds", async () => {
+      const f = fleet(backend);
+      const ahead = f.isolate({ skewMs: 40 });
+      const b = f.isolate({ skewAllowanceMs: 50 });
+      await b.cache.revokeKey("feed-begins");
+      const token = tok();
+      await b.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await b.get(token)).toBe("live");
+      f.clock.t += 0.5 * BOUND;
+      expect(await ahead.get(tok())).toBe("token_not_found"); // shares a read its clock dates 40 ms late
+      await f.flush();
+      const revokedAt = f.clock.t;
+      await f.isolate().cache.revoke(token); // after that read: it cannot have seen this
+      f.clock.t += 0.35 * BOUND;
+      expect(await b.get(token)).toBe("live"); // within the bound; B takes the read in the background
+      await f.flush();
+      expect(b.cache.stats().sharedFeedReads).toBe(1);
+      f.clock.t = revokedAt + BOUND; // one bound after the revocation, by the true clock
+      expect(await b.get(token)).toBe("token_revoked");
     });
 
     it("takes nothing from a tier that fails or answers slowly, and asks the store", async () => {
@@ -602,7 +623,9 @@ describe("data-center tier: entries that do not verify", () => {
 
   it("refuses to be built without a secret", () => {
     const store = new MemoryTokenStore();
-    expect(() => withVerdictCache(store, { shared: new MemoryCache() })).toThrow(/needs a secret/);
-    expect(() => withVerdictCache(store, { shared: {} as MemoryCache, sharedSecret: "x" })).toThrow(/match and put/);
+    expect(() => withVerdictCache(store, { shared: new MemoryCache() })).toThrow(/needs a secret and a cache/);
+    expect(() => withVerdictCache(store, { shared: {} as MemoryCache, sharedSecret: "x" })).toThrow(
+      /needs a secret and a cache \(match, put\)/,
+    );
   });
 });
