@@ -194,9 +194,11 @@ export class FeedFollower {
     this.counters.syncs++;
     for (;;) {
       const ticket = this.ticket();
-      const batch = await this.inner.changes(this.cursor);
+      const before = this.cursor;
+      const batch = await this.inner.changes(before);
       this.apply(batch, ticket);
-      if (!batch.more) break;
+      // a full page that did not move the cursor would be read again forever: stop, the next sync retries
+      if (!batch.more || this.cursor === before) break;
       this.counters.catchUpPages++;
     }
     this.publish(hints);
