@@ -74,9 +74,9 @@ describe("the identifier rule in the library", () => {
   });
 
   it("accepts real text in every identifying field, in any script, and answers it back unchanged", async () => {
-    const store = new MemoryTokenStore();
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...FIELDS), fc.constantFrom(...REAL), visible, async (field, word, suffix) => {
+        const store = new MemoryTokenStore(); // a fresh one: the same id drawn twice would be a conflict
         const token = `t-${crypto.randomUUID()}`;
         const value = `${word}${suffix}`;
         const stored = await store.store(token, { id: `id-${crypto.randomUUID()}`, subject: "s", [field]: value });
