@@ -16,8 +16,10 @@ import { OAuthForm } from "../src/routes/oauth.js";
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from "../src/store/index.js";
 
 type Json = Record<string, unknown>;
-const schema = (s: v.GenericSchema): Json => {
-  const { $schema: _dialect, ...rest } = toJsonSchema(s, { errorMode: "ignore" }) as Json;
+/** A valibot schema (the response bodies below) as JSON Schema; the request bodies are JSON Schema already (src/http/body-schema.ts). */
+const schema = (s: v.GenericSchema | object): Json => {
+  if (!("kind" in s)) return s as Json;
+  const { $schema: _dialect, ...rest } = toJsonSchema(s as v.GenericSchema, { errorMode: "ignore" }) as Json;
   return rest;
 };
 
@@ -46,7 +48,7 @@ const Introspection = v.object({
   kid: v.optional(v.string()),
 });
 
-const json = (s: v.GenericSchema, description: string) => ({
+const json = (s: v.GenericSchema | object, description: string) => ({
   description,
   content: { "application/json": { schema: schema(s) } },
 });
@@ -64,7 +66,7 @@ const BODY_ERRORS = {
   415: adminError("a body that is not application/json"),
 };
 const TOKEN_ERRORS = { 404: adminError("unknown token"), 410: adminError("the token has expired or been revoked") };
-const jsonBody = (s: v.GenericSchema) => ({ required: true, content: { "application/json": { schema: schema(s) } } });
+const jsonBody = (s: object) => ({ required: true, content: { "application/json": { schema: schema(s) } } });
 const pathParam = (name: string) => ({
   name,
   in: "path",

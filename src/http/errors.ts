@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import * as v from "valibot";
 import {
   ErrClientMismatch,
   ErrIDConflict,
@@ -15,8 +14,20 @@ import {
 } from "../store/core/errors.js";
 
 /** The one error body of this API: `{ "error": { "code", "message" } }`; scripts/openapi.ts documents it from here. */
-export const ErrorBodySchema = v.object({ error: v.object({ code: v.string(), message: v.string() }) });
-export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
+export const ErrorBodySchema = {
+  type: "object",
+  properties: {
+    error: {
+      type: "object",
+      properties: { code: { type: "string" }, message: { type: "string" } },
+      required: ["code", "message"],
+    },
+  },
+  required: ["error"],
+} as const;
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
 
 export function errorJson(
   c: Context,

@@ -1,10 +1,10 @@
-import { vValidator } from "@hono/valibot-validator";
 import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
-import * as v from "valibot";
+import { validator } from "hono/validator";
 import type { AssetFetcher } from "./console.js";
 import { B64TOKEN } from "../http/auth.js";
+import { bodyProblem, type BodySchema, type FieldSchema } from "../http/body-schema.js";
 import { adminAuth, type AdminVariables } from "../http/admin-auth.js";
 import type { AccessVerifier } from "../jwt/access.js";
 import type { Audited } from "../http/audit.js";
@@ -93,58 +93,55 @@ function activityItem({ seq, at, event }: RecentChange) {
   return { ...base, type: event.type, keyId: event.keyId };
 }
 
-const Token = v.pipe(
-  v.string("token must be a string"),
-  v.minLength(1, "token must not be empty"),
-  v.maxLength(LIMITS.token, `token is longer than ${LIMITS.token} characters`),
-);
-/** A token the guard can ever see: `POST /admin/tokens` refuses one no Bearer header can carry. */
-const BearerToken = v.pipe(
-  Token,
-  v.regex(B64TOKEN, "token must be an RFC 6750 b64token (A-Z a-z 0-9 - . _ ~ + /, then any =)"),
-);
-const DateInput = v.union([v.string(), v.number()], "must be an ISO 8601 string or epoch milliseconds");
-const Field = (name: string) => v.optional(v.string(`${name} must be a string`));
+const Token = { type: "string", minLength: 1, maxLength: LIMITS.token } as const;
+const StringField = { type: "string" } as const;
+const DateField = {
+  anyOf: [{ type: "string" }, { type: "number" }],
+  description: "must be an ISO 8601 string or epoch milliseconds",
+} satisfies FieldSchema;
 
-export const TokenBody = v.strictObject({ token: Token }, (issue) => strictMessage(issue));
-export const StoreBody = v.strictObject(
-  {
-    // left out: the server mints a tagged token and answers it once
-    token: v.optional(BearerToken),
-    id: v.string("id must be a string"),
-    subject: v.string("subject must be a string"),
-    issuer: Field("issuer"),
-    issuedAt: v.optional(DateInput),
-    expiresAt: v.optional(DateInput),
-    keyId: Field("keyId"),
-    type: Field("type"),
-    status: Field("status"),
-    clientId: Field("clientId"),
+/** `{ token }`: the body of every route that names a token (the OpenAPI document publishes it as it is). */
+export const TokenBody = {
+  type: "object",
+  properties: { token: Token },
+  required: ["token"],
+  additionalProperties: false,
+} satisfies BodySchema;
+export const StoreBody = {
+  type: "object",
+  properties: {
+    // left out: the server mints a tagged token and answers it once. A token the guard can ever
+    // see: one no Bearer header can carry is refused
+    token: {
+      ...Token,
+      pattern: B64TOKEN.source,
+      description: "token must be an RFC 6750 b64token (A-Z a-z 0-9 - . _ ~ + /, then any =)",
+    },
+    id: StringField,
+    subject: StringField,
+    issuer: StringField,
+    issuedAt: DateField,
+    expiresAt: DateField,
+    keyId: StringField,
+    type: StringField,
+    status: StringField,
+    clientId: StringField,
   },
-  (issue) => strictMessage(issue),
-);
+  required: ["id", "subject"],
+  additionalProperties: false,
+} satisfies BodySchema;
 
-/** Messages for the object-level issues: a missing field, an unknown one, or no object at all. */
-function strictMessage(issue: v.BaseIssue<unknown>): string {
-  const key = issue.path?.[0]?.key;
-  if (issue.expected === "never") return `unknown field ${JSON.stringify(key)}`;
-  if (issue.received === "undefined" && key !== undefined) return `${String(key)} is required`;
-  if (issue.expected === "Object") return "the body must be a JSON object";
-  return issue.message;
-}
+type StoreInput = Omit<TokenMetadata, "issuedAt" | "expiresAt"> & {
+  token?: string;
+  issuedAt?: string | number;
+  expiresAt?: string | number;
+};
 
 /** A JSON body checked against `schema`; every failure is a 400 that names the field. */
-function jsonBody<S extends v.GenericSchema>(schema: S) {
-  return vValidator("json", schema, async (result, c) => {
-    if (result.success) return;
-    // valibot takes an array for an object whose keys are missing: say what is wrong instead
-    // (the parsed body is cached, so this reads nothing twice)
-    if (Array.isArray(await c.req.json()))
-      return errorJson(c, 400, "invalid_request", "the body must be a JSON object");
-    const issue = result.issues[0];
-    const path = issue.path?.map((p) => String(p.key)).join(".");
-    const named = path === undefined || issue.message.startsWith(path) || issue.type === "strict_object";
-    return errorJson(c, 400, "invalid_request", named ? issue.message : `${path}: ${issue.message}`);
+function jsonBody<T>(schema: BodySchema) {
+  return validator("json", (value, c) => {
+    const problem = bodyProblem(schema, value);
+    return problem === undefined ? (value as T) : errorJson(c, 400, "invalid_request", problem);
   });
 }
 
@@ -193,7 +190,7 @@ export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }
       return fn(edge.kind === "jwt" ? edge.claims : undefined);
     });
 
-  admin.post("/tokens", requireJson, jsonBody(StoreBody), async (c) => {
+  admin.post("/tokens", requireJson, jsonBody<StoreInput>(StoreBody), async (c) => {
     const { token: given, ...metadata } = c.req.valid("json");
     if (given === undefined && tags === undefined)
       return errorJson(c, 400, "invalid_request", "token is required: minting one needs TOKEN_HASH_KEY on the server");
@@ -224,13 +221,13 @@ export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }
       refuse,
     );
   });
-  admin.post("/tokens/lookup", requireJson, jsonBody(TokenBody), (c) => {
+  admin.post("/tokens/lookup", requireJson, jsonBody<{ token: string }>(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, token, async (claims) =>
       c.json(claims ? await store.checkJwt(token, claims) : await store.get(token)),
     );
   });
-  admin.post("/tokens/status", requireJson, jsonBody(TokenBody), (c) => {
+  admin.post("/tokens/status", requireJson, jsonBody<{ token: string }>(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, token, async (claims) => {
       if (claims === undefined) return c.json({ revoked: await store.isRevoked(token) });
@@ -245,7 +242,7 @@ export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }
     });
   });
   // every state is an answer here (the console shows it): unknown, expired, revoked with its time, live
-  admin.post("/tokens/inspect", requireJson, jsonBody(TokenBody), (c) => {
+  admin.post("/tokens/inspect", requireJson, jsonBody<{ token: string }>(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(
       c,
@@ -267,7 +264,7 @@ export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }
     );
   });
   // a verified JWT is deny-listed until its exp, stored or not; an opaque token must be stored
-  admin.post("/tokens/revoke", requireJson, jsonBody(TokenBody), (c) => {
+  admin.post("/tokens/revoke", requireJson, jsonBody<{ token: string }>(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, token, async (claims) => {
       await (claims
@@ -276,7 +273,7 @@ export function adminRoutes(deps: AdminDeps): Hono<{ Variables: AdminVariables }
       return c.json({ revoked: true });
     });
   });
-  admin.post("/tokens/delete", requireJson, jsonBody(TokenBody), (c) => {
+  admin.post("/tokens/delete", requireJson, jsonBody<{ token: string }>(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, token, async () => {
       await audited(c.get("actor"), "delete", { token }, () => store.delete(token));

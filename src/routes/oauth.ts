@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
-import * as v from "valibot";
 import { bearerToken, secretsEqual, stripOws } from "../http/auth.js";
 import { MAX_BODY_BYTES } from "../http/body.js";
+import { bodyProblem, type BodySchema } from "../http/body-schema.js";
 import { isStoreOutage, RETRY_AFTER_SECONDS } from "../http/errors.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { checkAtEdge, type TokenFormat } from "../http/edge-check.js";
@@ -31,12 +31,16 @@ export interface OAuthDeps {
 }
 
 /** The form both endpoints take (RFC 7009 §2.1, RFC 7662 §2.1); OpenAPI is generated from it. */
-export const OAuthForm = v.object({
-  token: v.pipe(v.string(), v.minLength(1)),
-  token_type_hint: v.optional(v.string()),
-  client_id: v.optional(v.string()),
-  client_secret: v.optional(v.string()),
-});
+export const OAuthForm = {
+  type: "object",
+  properties: {
+    token: { type: "string", minLength: 1 },
+    token_type_hint: { type: "string" },
+    client_id: { type: "string" },
+    client_secret: { type: "string" },
+  },
+  required: ["token"],
+} satisfies BodySchema;
 
 /** RFC 6749 §5.2 error body, which OAuth clients parse: `{ error, error_description }`. */
 function oauthError(
@@ -138,9 +142,9 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
     }
     const caller = await authenticate(c, form, deps);
     if (caller instanceof Response) return caller;
-    const parsed = v.safeParse(OAuthForm, form);
-    if (!parsed.success) return oauthError(c, 400, "invalid_request", "the token parameter is required");
-    return { token: parsed.output.token, caller };
+    if (bodyProblem(OAuthForm, form) !== undefined)
+      return oauthError(c, 400, "invalid_request", "the token parameter is required");
+    return { token: form.token!, caller };
   }
 
   const outage = (c: Context, e: unknown) =>
