@@ -1,7 +1,7 @@
-import type { ChangeEvent, Verdict } from "../core/feed.js";
+import type { ChangeEvent } from "../core/feed.js";
 import { ErrInvalidConfig, StorageError } from "../core/errors.js";
 import { toHex } from "../core/hash.js";
-import { OPTIONAL_FIELDS, wholeNumber } from "../core/validate.js";
+import { wholeNumber } from "../core/validate.js";
 import type { Cached } from "./entry.js";
 
 /**
@@ -47,14 +47,13 @@ export interface SharedFeedRead {
 }
 
 /**
- * A verdict from a lookup, as shared: read by a lookup sent at `fetchedAt` whose feed part ended
- * at `position` of `epoch` (so the verdict reflects every change up to at least that position).
+ * A verdict from a lookup, as shared: `cached` read by a lookup sent at `cached.fetchedAt`, whose
+ * feed part ended at `position` of `epoch` (so it reflects every change up to at least there).
  */
 export interface SharedVerdict {
   epoch: string;
   position: number;
-  fetchedAt: number;
-  verdict: Verdict;
+  cached: Cached;
 }
 
 /** The tier's own counters. */
@@ -73,8 +72,6 @@ const encoder = new TextEncoder();
 const BASE = "https://dc-tier.edge-token-store.invalid/";
 /** After a failure or a timeout the tier is skipped this long. */
 const BACKOFF_MS = 1_000;
-const EVENT_KINDS = { t: "token", s: "subject", k: "key" } as const;
-type Kind = keyof typeof EVENT_KINDS;
 
 /**
  * The data-center tier: verdicts and feed reads shared between the isolates of one data center
@@ -111,25 +108,11 @@ export class SharedTier {
 
   /** The newest feed read another isolate shared, if one verifies. */
   async feed(): Promise<SharedFeedRead | undefined> {
-    const v = await this.get("feed");
-    if (v === undefined) return undefined;
-    const [epoch, from, to, sentAt, changes] = v as [string, number, number, number, [number, Kind, string][]];
-    return {
-      epoch,
-      from,
-      to,
-      sentAt,
-      changes: changes.map(([upTo, kind, value]) => ({ upTo, event: toEvent(kind, value) })),
-    };
+    return (await this.get("feed")) as SharedFeedRead | undefined;
   }
 
   publishFeed(read: SharedFeedRead, ttlMs: number): Promise<void> {
-    const changes = read.changes.map(({ upTo, event: e }) => [
-      upTo,
-      e.type[0],
-      e.type === "token" ? e.hash : e.type === "subject" ? e.subject : e.keyId,
-    ]);
-    return this.put("feed", [read.epoch, read.from, read.to, read.sentAt, changes], ttlMs);
+    return this.put("feed", read, ttlMs);
   }
 
   /** When another isolate last said it sent a feed read to the store (a hint: it only saves a duplicate read). */
@@ -141,32 +124,17 @@ export class SharedTier {
     return this.put("sync", sentAt, ttlMs);
   }
 
-  /** The shared verdict for a token hash, if one verifies. */
+  /**
+   * The shared verdict for a token hash, if one verifies. An entry is the cached verdict's own
+   * fields (dates as numbers; an unknown verdict's endless expiry comes back as null, which
+   * nothing reads), written by this code under this key, so it is taken as it is.
+   */
   async verdict(hash: string): Promise<SharedVerdict | undefined> {
-    const v = await this.get(`v/${hash}`, true);
-    if (v === undefined) return undefined;
-    const [epoch, position, fetchedAt, state, expiresAt, md] = v as [
-      string,
-      number,
-      number,
-      Verdict["state"],
-      number,
-      Record<string, string | number>,
-    ];
-    const verdict: Verdict =
-      state === "live"
-        ? { state, metadata: { ...md, issuedAt: new Date(md.issuedAt!), expiresAt: new Date(expiresAt) } as never }
-        : state === "unknown"
-          ? { state }
-          : { state, expiresAt };
-    return { epoch, position, fetchedAt, verdict };
+    return (await this.get(`v/${hash}`, true)) as SharedVerdict | undefined;
   }
 
-  /** Shares a verdict a lookup read (kept as `c`), from a lookup whose feed part ended at `position`. */
-  publishVerdict(hash: string, epoch: string, position: number, c: Cached, ttlMs: number): Promise<void> {
-    const md = { id: c.id, subject: c.subject, issuedAt: c.issuedAt } as Record<string, unknown>;
-    for (const f of OPTIONAL_FIELDS) if (c[f] !== undefined) md[f] = c[f];
-    return this.put(`v/${hash}`, [epoch, position, c.fetchedAt, c.state, c.expiresAt, md], ttlMs);
+  publishVerdict(hash: string, entry: SharedVerdict, ttlMs: number): Promise<void> {
+    return this.put(`v/${hash}`, entry, ttlMs);
   }
 
   /**
@@ -223,15 +191,6 @@ export class SharedTier {
     }
     return outcome?.value;
   }
-}
-
-function toEvent(kind: Kind, value: string): ChangeEvent {
-  const type = EVENT_KINDS[kind];
-  return type === "token"
-    ? { type, hash: value }
-    : type === "subject"
-      ? { type, subject: value }
-      : { type, keyId: value };
 }
 
 async function deriveKey(secret: string, scope: string): Promise<{ mac: CryptoKey; base: string }> {

@@ -354,7 +354,7 @@ export class VerdictCache implements TokenStore {
     if (entry === undefined) return;
     const now = this.now();
     // read by another machine's clock: it counts as read clockSkewMs earlier
-    const cached = new Cached(entry.verdict, entry.fetchedAt - this.clockSkewMs);
+    const cached: Cached = { ...entry.cached, fetchedAt: entry.cached.fetchedAt - this.clockSkewMs };
     if (generation === this.generation && this.admissible(hash, cached, entry, now)) this.verdicts.set(hash, cached);
     else this.counters.sharedStale++;
   }
@@ -403,7 +403,11 @@ export class VerdictCache implements TokenStore {
       const lasting = cached.state === "live" || cached.state === "revoked";
       const ttl = lasting ? SHARED_VERDICT_TTL_MS : this.maxStalenessMs;
       // started whether or not there is a waitUntil (an optional call would skip its argument)
-      const put = this.tier.publishVerdict(hash, changes.cursor.epoch, changes.cursor.seq, cached, ttl);
+      const put = this.tier.publishVerdict(
+        hash,
+        { epoch: changes.cursor.epoch, position: changes.cursor.seq, cached },
+        ttl,
+      );
       hints?.waitUntil?.(put);
       if (!changes.more) this.follower.publish(hints);
     }

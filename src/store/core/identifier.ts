@@ -12,38 +12,26 @@
  * visible characters (Persian, Indic scripts, emoji sequences), and a variation selector right
  * after a visible character (emoji presentation: ❤️).
  */
-const SUSPECT = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}\p{DI}\p{Noncharacter_Code_Point}]/gu;
-/** A character that can carry a joiner or a variation selector: letters, marks, digits, symbols. */
-const VISIBLE = /^[\p{L}\p{M}\p{N}\p{S}]$/u;
-const INVISIBLE = /^[\p{Cf}\p{DI}]$/u;
-
-const isJoiner = (cp: number) => cp === 0x200c || cp === 0x200d;
-const isVariationSelector = (cp: number) => (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef);
-
-function visible(ch: string | undefined): boolean {
-  return ch !== undefined && VISIBLE.test(ch) && !INVISIBLE.test(ch);
-}
-
-/** The code point before index `i` of `s`, as a string (a surrogate pair whole). */
-function before(s: string, i: number): string | undefined {
-  if (i === 0) return undefined;
-  const low = s.charCodeAt(i - 1);
-  return low >= 0xdc00 && low <= 0xdfff && i >= 2 ? s.slice(i - 2, i) : s[i - 1];
-}
+const SUSPECT = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}\p{DI}\p{Noncharacter_Code_Point}]/u;
+/** A character that can carry a joiner or a variation selector: letters, marks, digits, symbols, not invisible. */
+const VISIBLE = /^(?![\p{Cf}\p{DI}])[\p{L}\p{M}\p{N}\p{S}]$/u;
+const VARIATION_SELECTOR = /^[\uFE00-\uFE0F\u{E0100}-\u{E01EF}]$/u;
 
 /** The first code point of `value` that the rule refuses, or undefined. `value` is well-formed. */
 export function hiddenCharacter(value: string): number | undefined {
-  for (const m of value.matchAll(SUSPECT)) {
-    const cp = m[0].codePointAt(0)!;
-    if (cp === 0x20) continue;
-    const prev = before(value, m.index);
-    if (isVariationSelector(cp) && visible(prev)) continue;
-    // after a visible character, or after a variation selector (accepted only after one): 🏳️‍🌈
-    if (isJoiner(cp) && (visible(prev) || isVariationSelector(prev?.codePointAt(0) ?? 0))) {
-      const next = String.fromCodePoint(value.codePointAt(m.index + m[0].length) ?? 0);
-      if (visible(next)) continue;
-    }
-    return cp;
+  const chars = Array.from(value);
+  for (const [i, ch] of chars.entries()) {
+    if (ch === " " || !SUSPECT.test(ch)) continue;
+    const prev = chars[i - 1] ?? "";
+    if (VARIATION_SELECTOR.test(ch) && VISIBLE.test(prev)) continue;
+    // a joiner between visible characters, or after a variation selector (accepted only after one): 🏳️‍🌈
+    if (
+      /^[\u200C\u200D]$/.test(ch) &&
+      (VISIBLE.test(prev) || VARIATION_SELECTOR.test(prev)) &&
+      VISIBLE.test(chars[i + 1] ?? "")
+    )
+      continue;
+    return ch.codePointAt(0);
   }
   return undefined;
 }

@@ -22,6 +22,10 @@ import { SUBJECT_ENTRY } from "./fragments.js";
  *   ZREM s, DEL t for an expired token); per subject entry ZREMRANGEBYSCORE s, ZRANGE s -1 -1,
  *   and ZADD x or ZREM x; ZRANGE f 0 0, [ZRANGE f, ZREMRANGEBYRANK f] (an old change): 3 with
  *   the EVALSHA when nothing is due.
+ * Why: a subject's members older than the grace are expired tokens whose records are gone, and
+ * the marker once the grace has passed since the latest token was stored (no cutoff needs it
+ * any more); and the feed's age trim takes at most a batch of the oldest changes per call, so
+ * the script's work stays bounded.
  */
 export const CLEANUP = `
 local expiry_key = KEYS[1]
@@ -35,8 +39,6 @@ local due = redis.call('ZRANGEBYSCORE', expiry_key, '-inf', '(' .. now, 'LIMIT',
 local removed = 0
 local function forget_subject(entry)
   local sk = prefix .. entry
-  -- members expired longer than the grace (their records are gone), and the marker once the
-  -- grace has passed since the latest token was stored: no cutoff needs it any more
   redis.call('ZREMRANGEBYSCORE', sk, '-inf', '(' .. (tonumber(now) - grace))
   local last = redis.call('ZRANGE', sk, -1, -1, 'WITHSCORES')
   if last[2] then redis.call('ZADD', expiry_key, tonumber(last[2]) + grace, entry)
@@ -65,7 +67,6 @@ local oldest = tonumber(now) - retention
 local at = function(m) return tonumber(string.match(m, '^%d+:(%-?%d+):')) end
 local first = redis.call('ZRANGE', feed_key, 0, 0)[1]
 if first and at(first) < oldest then
-  -- at most a batch of the oldest changes per call: the script's work stays bounded
   local oldest_changes, old = redis.call('ZRANGE', feed_key, 0, batch - 1), 0
   for i, m in ipairs(oldest_changes) do
     if at(m) >= oldest then break end

@@ -19,6 +19,9 @@ import { FEED_APPEND, MIGRATE, SUBJECT_MARKER } from "./fragments.js";
  * Commands: ZSCORE s (the marker), SET c GET, [SET c] (a later cutoff was already set),
  *   ZCOUNT s, feed_append: 6 with the EVALSHA whatever the subject holds, 7 when a later
  *   cutoff was already set.
+ * Why: the cutoff is never earlier than the marker, the latest token stored for the subject,
+ * whatever its writer's clock said; and the marker, counted by ZCOUNT when it is that late, is
+ * not a token.
  */
 export const REVOKE_SUBJECT =
   FEED_APPEND +
@@ -32,13 +35,12 @@ local subject       = ARGV[2]
 local epoch         = ARGV[3]
 local maxlen        = tonumber(ARGV[4])
 local cutoff_ttl    = tonumber(ARGV[5])
--- never earlier than the latest token stored for the subject, whatever its writer's clock said
 local latest = tonumber(redis.call('ZSCORE', subject_key, '${SUBJECT_MARKER}') or 0)
 local cut = math.max(now, latest)
 local before = redis.call('SET', cutoff_key, cut, 'PX', cutoff_ttl, 'GET')
 if before and tonumber(before) > cut then redis.call('SET', cutoff_key, before, 'PX', cutoff_ttl) end
 local reached = redis.call('ZCOUNT', subject_key, now, '+inf')
-if latest >= now then reached = reached - 1 end -- the marker is not a token
+if latest >= now then reached = reached - 1 end
 feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 's' .. subject)
 return tostring(reached)
 `;

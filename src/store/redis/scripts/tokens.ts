@@ -33,6 +33,13 @@ import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_ENTRY, SUBJECT_MARKER } f
  *   one command) (7, and the EVALSHA: 8).
  * More when: the id is held by another token (HGET t:<holder> e, [SET i]); the token is stored
  *   again (PEXPIRE i or GET i:<old id> [DEL], [ZREM s:<old subject>], [HDEL t k], feed_append).
+ * Why (comments live here, not in the Lua, so the Worker does not ship them):
+ * - `SET i NX GET` claims the id unless another key holds it: one command in the common case.
+ * - `ZADD s GT` keeps the latest covered_from on the subject's marker (and an entry's longest
+ *   expiry): revokeSubject sets its cutoff no earlier, so it reaches every token stored before
+ *   it, whatever the clocks of the writers.
+ * - The subject's own entry in the expiry index: when it is due, cleanup forgets its set (the
+ *   marker with it) unless a token in it is still live, so no set outlives its tokens.
  */
 export const STORE =
   FEED_APPEND +
@@ -69,7 +76,6 @@ local cov = covers(prefix, recs)
 if prev[3] or cov[2] then return '!stays_revoked' end
 if cov[1] then return '!covered' end
 local ttl = exp - now + grace
--- claims the id unless another key holds it: one command in the common case
 local holder = redis.call('SET', id_key, h, 'NX', 'PX', ttl, 'GET')
 if holder and holder ~= h then
   local held = redis.call('HGET', prefix .. 't:' .. holder, 'e')
@@ -92,12 +98,7 @@ if key_id ~= '' then
 end
 redis.call('HSET', token_key, unpack(fields))
 redis.call('PEXPIRE', token_key, ttl)
--- GT keeps the latest covered_from on the subject's marker (and an entry's longest expiry):
--- revokeSubject sets its cutoff no earlier, so it reaches every token stored before it,
--- whatever the clocks of the writers
 redis.call('ZADD', subject_key, 'GT', exp, h, covered_from, '${SUBJECT_MARKER}')
--- the subject's own entry in the expiry index: when it is due, cleanup forgets its set (the
--- marker with it) unless a token in it is still live, so no set outlives its tokens
 redis.call('ZADD', expiry_key, exp, h, exp + grace, '${SUBJECT_ENTRY}' .. subject)
 if prev[1] then feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h) end
 return 'true'
@@ -320,6 +321,7 @@ return '{"s":"revoked","m":' .. m .. ',"at":' .. by[2] .. ',"by":"' .. by[1] .. 
  *       4 maxlen           (n) the feed's length cap
  * Reply: {"h": the token's hash} (the verdict cache drops its verdict by it), or "!not_found".
  * Commands: GET i, EXISTS t, HSETNX t r, [feed_append] (a new mark): at most 6 with the EVALSHA.
+ * Why: EXISTS first, because HSETNX would create a record that is not there.
  */
 export const REVOKE_BY_ID =
   FEED_APPEND +
@@ -334,7 +336,6 @@ local maxlen        = tonumber(ARGV[4])
 local h = redis.call('GET', id_key)
 if not h then return '!not_found' end
 local token_key = prefix .. 't:' .. h
--- HSETNX would create a record that is not there
 if redis.call('EXISTS', token_key) == 0 then return '!not_found' end
 if redis.call('HSETNX', token_key, 'r', now) == 1 then
   feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h)
