@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
-import { validator } from "hono/validator";
+import { HTTPException } from "hono/http-exception";
 import type { AssetFetcher } from "./console.js";
 import { B64TOKEN } from "../http/auth.js";
 import { bodyProblem, type BodySchema, type FieldSchema } from "../http/body-schema.js";
@@ -137,12 +137,23 @@ type StoreInput = Omit<TokenMetadata, "issuedAt" | "expiresAt"> & {
   expiresAt?: string | number;
 };
 
-/** A JSON body checked against `schema`; every failure is a 400 that names the field. */
-function jsonBody<T>(schema: BodySchema) {
-  return validator("json", (value, c) => {
+/**
+ * A JSON body (requireJson has checked its type) checked against `schema`; every failure is a
+ * 400 that names the field. The checked body is what `c.req.valid("json")` answers.
+ */
+function jsonBody<T extends object>(schema: BodySchema): MiddlewareHandler<object, string, { out: { json: T } }> {
+  return async (c, next) => {
+    let value: unknown;
+    try {
+      value = await c.req.json();
+    } catch {
+      throw new HTTPException(400, { message: "Malformed JSON in request body" });
+    }
     const problem = bodyProblem(schema, value);
-    return problem === undefined ? (value as T) : errorJson(c, 400, "invalid_request", problem);
-  });
+    if (problem !== undefined) return errorJson(c, 400, "invalid_request", problem);
+    c.req.addValidatedData("json", value as T);
+    await next();
+  };
 }
 
 const requireJson: MiddlewareHandler = async (c, next) => {

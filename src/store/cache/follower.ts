@@ -161,9 +161,14 @@ export class FeedFollower {
     if (this.shared === undefined || current === undefined || this.logFrom === undefined) return;
     if (this.syncSentAt - this.lastShared < this.bound / 4) return;
     this.lastShared = this.syncSentAt;
-    const from = this.logFrom;
-    const changes = this.log.filter((c) => c.upTo > from);
-    const read = { epoch: current.epoch, from, to: current.seq, sentAt: this.syncSentAt, changes };
+    // the whole log: a change at or before `from` is one an adopter has applied already
+    const read = {
+      epoch: current.epoch,
+      from: this.logFrom,
+      to: current.seq,
+      sentAt: this.syncSentAt,
+      changes: this.log,
+    };
     const put = this.shared.publishFeed(read, this.bound);
     hints?.waitUntil?.(put);
   }

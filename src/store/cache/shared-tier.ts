@@ -91,12 +91,7 @@ export class SharedTier {
 
   constructor(options: SharedTierOptions) {
     if (!options.secret || typeof options.cache?.match !== "function" || typeof options.cache.put !== "function")
-      throw new StorageError(
-        "create",
-        "shared",
-        ErrInvalidConfig,
-        "the shared tier needs a secret and a cache (match, put)",
-      );
+      throw new StorageError("create", "shared", ErrInvalidConfig, "the shared tier needs a secret and a cache");
     this.cache = options.cache;
     this.timeoutMs = wholeNumber("shared.timeoutMs", options.timeoutMs, 25);
     this.key = deriveKey(options.secret, String(options.scope));
@@ -163,10 +158,11 @@ export class SharedTier {
   }
 
   private async put(path: string, value: unknown, ttlMs: number): Promise<void> {
+    // the value as it is now: what the caller goes on to change is not in the entry
+    const body = JSON.stringify(value);
     await this.bounded(async () => {
       const { mac, base } = await this.key;
       const url = base + path;
-      const body = JSON.stringify(value);
       const signature = toHex(await crypto.subtle.sign("HMAC", mac, encoder.encode(`${url}\n${body}`)));
       // max-age counts whole seconds and is only a hint: every entry carries its own times
       const headers = { "Cache-Control": `max-age=${Math.ceil(ttlMs / 1000)}` };

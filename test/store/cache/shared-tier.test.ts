@@ -623,7 +623,7 @@ describe("data-center tier: entries that do not verify", () => {
     const store = new MemoryTokenStore();
     expect(() => withVerdictCache(store, { shared: new MemoryCache() })).toThrow(/needs a secret and a cache/);
     expect(() => withVerdictCache(store, { shared: {} as MemoryCache, sharedSecret: "x" })).toThrow(
-      /needs a secret and a cache \(match, put\)/,
+      /needs a secret and a cache/,
     );
   });
 });
