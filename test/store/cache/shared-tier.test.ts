@@ -20,6 +20,7 @@ import {
 } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
 import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
+import { LiveHistory } from "../../support/live-history.js";
 import { MemoryCache, seeded, type MemoryCacheOptions } from "../../support/shared-cache.js";
 
 const BOUND = 1000;
@@ -416,17 +417,7 @@ for (const [name, backend] of BACKENDS) {
             const skews = [0, 0, skewMs];
             const isolates = skews.map((ms) => f.isolate({ skewMs: ms, skewAllowanceMs: 50 }));
             await isolates[0]!.cache.revokeKey("feed-begins");
-            /** Per token, its live/dead transitions by acknowledgement time, from the authoritative answers. */
-            const history = new Map<string, [at: number, live: boolean][]>(tokens.map((t) => [t, []]));
-            const subjectOf = new Map<string, string>();
-            const liveWithin = (token: string, from: number, to: number) => {
-              let live = false;
-              for (const [at, alive] of history.get(token)!) {
-                if (at <= from) live = alive;
-                else if (at <= to && alive) return true;
-              }
-              return live;
-            };
+            const history = new LiveHistory();
             for (const o of ops) {
               const isolate = "via" in o ? isolates[o.via]! : isolates[0]!;
               const token = "t" in o ? tokens[o.t]! : "";
@@ -448,28 +439,25 @@ for (const [name, backend] of BACKENDS) {
                     (await sentinel(isolate.cache.store(token, { id: `id-${token}`, subject: subjects[o.s]! }))) ===
                     "live"
                   ) {
-                    subjectOf.set(token, subjects[o.s]!);
-                    history.get(token)!.push([f.clock.t, true]);
+                    history.stored(token, subjects[o.s]!, f.clock.t);
                   }
                   break;
                 case "revoke":
                 case "delete":
                   if ((await sentinel(isolate.cache[o.kind](token))) === "live") {
-                    history.get(token)!.push([f.clock.t, false]);
-                    if (o.kind === "delete") subjectOf.delete(token);
+                    history.ended(token, f.clock.t, o.kind === "delete");
                   }
                   break;
                 case "revokeSubject":
                   await isolate.cache.revokeSubject(subjects[o.s]!);
-                  for (const t of tokens)
-                    if (subjectOf.get(t) === subjects[o.s]) history.get(t)!.push([f.clock.t, false]);
+                  history.subjectRevoked(subjects[o.s]!, f.clock.t);
                   break;
                 case "get": {
                   const start = f.clock.t;
                   const got = await isolate.get(token);
                   // the promise: nothing refused at or before start − bound is ever served live
                   if (got === "live")
-                    expect(liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
+                    expect(history.liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
                 }
               }
             }

@@ -16,6 +16,7 @@ import {
 import type { FeedStore, JwtClaims, VerdictCache } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
 import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
+import { LiveHistory } from "../../support/live-history.js";
 
 const BOUND = 1000;
 let endpoint: UpstashEndpoint;
@@ -447,17 +448,7 @@ for (const [name, backend] of BACKENDS) {
       const w = world(backend);
       const tokens = [tok(), tok(), tok()];
       const subjects = ["p", "q"];
-      /** Per token, its live/dead transitions by acknowledgement time, from the authoritative answers. */
-      const history = new Map<string, [at: number, live: boolean][]>(tokens.map((t) => [t, []]));
-      const subjectOf = new Map<string, string>();
-      const liveWithin = (token: string, from: number, to: number) => {
-        let live = false;
-        for (const [at, alive] of history.get(token)!) {
-          if (at <= from) live = alive;
-          else if (at <= to && alive) return true;
-        }
-        return live;
-      };
+      const history = new LiveHistory();
       const op = fc.oneof(
         fc.record({ kind: fc.constant("store"), t: fc.nat(2), s: fc.nat(1), via: fc.boolean() }),
         fc.record({ kind: fc.constantFrom("revoke", "delete"), t: fc.nat(2), via: fc.boolean() }),
@@ -480,27 +471,25 @@ for (const [name, backend] of BACKENDS) {
                 break;
               case "store":
                 if ((await sentinel(cache.store(token, { id: `id-${token}`, subject: subjects[o.s]! }))) === "live") {
-                  subjectOf.set(token, subjects[o.s]!);
-                  history.get(token)!.push([w.clock.t, true]);
+                  history.stored(token, subjects[o.s]!, w.clock.t);
                 }
                 break;
               case "revoke":
               case "delete":
                 if ((await sentinel(cache[o.kind](token))) === "live") {
-                  history.get(token)!.push([w.clock.t, false]);
-                  if (o.kind === "delete") subjectOf.delete(token);
+                  history.ended(token, w.clock.t, o.kind === "delete");
                 }
                 break;
               case "revokeSubject":
                 await cache.revokeSubject(subjects[o.s]!);
-                for (const t of tokens)
-                  if (subjectOf.get(t) === subjects[o.s]) history.get(t)!.push([w.clock.t, false]);
+                history.subjectRevoked(subjects[o.s]!, w.clock.t);
                 break;
               case "get": {
                 const start = w.clock.t;
                 const got = await sentinel(cache.get(token, { waitUntil: (p) => w.pending.push(p) }));
                 // the promise: nothing refused at or before start − bound is ever served live
-                if (got === "live") expect(liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
+                if (got === "live")
+                  expect(history.liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
               }
             }
           }
