@@ -11,9 +11,11 @@
  *   P i:<id>       STRING h, expiring with the token
  *   P s:<subject>  ZSET  h scored by expiresAt (the longest it was stored with), and the marker
  *                        member "~ia" scored by the latest `ia` stored (revokeSubject's cutoff
- *                        is never earlier); no TTL: cleanup removes expired members and the
- *                        marker with the last one, and Redis drops an empty set
- *   P x            ZSET  every h scored by expiresAt: cleanup's work list (no TTL); a deleted
+ *                        is never earlier); no TTL: cleanup removes expired members, and
+ *                        the rest (the marker too) once the subject's entry in x comes due
+ *                        with nothing live left; Redis drops an empty set
+ *   P x            ZSET  every h scored by expiresAt, and "s:<subject>" per subject scored by
+ *                        its latest expiresAt + grace: cleanup's work list (no TTL); a deleted
  *                        token's h stays until cleanup, at its expiry, finds no record
  *   P f            ZSET  the change feed (below), each change scored by its seq (no TTL)
  *   P fm           HASH  n = the feed's last seq, e = its epoch (set by the first append)
