@@ -37,7 +37,7 @@ export class FeedFollower {
   inflight: Promise<unknown> | undefined;
   /**
    * Past this age of the last sync, a hit starts a background sync: half the bound. With a tier,
-   * isolates spread it over half to 0.7 of the bound: the first one due reads the store and
+   * isolates spread it over half to 0.8 of the bound: the first one due reads the store and
    * shares the read, and the others take that read instead of syncing themselves.
    */
   readonly syncAfterMs: number;
