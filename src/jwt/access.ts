@@ -1,7 +1,5 @@
 import { jwtVerify, type JWTPayload } from "jose";
-import { LIMITS, type GetHints } from "../store/core/types.js";
-import { stringProblem } from "../store/core/validate.js";
-import { identifierProblem } from "../store/core/identifier.js";
+import { identifyingProblem, LIMITS, type GetHints } from "../store/core/index.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 import { JwtRejected } from "./verifier.js";
 
@@ -55,10 +53,7 @@ export class AccessVerifier {
     // the same rules as every claim, and the identifier rule (identifier.ts): no character that
     // is invisible or hides or reorders text, which would make one name look like another where
     // it is logged and shown
-    if (
-      stringProblem("actor", actor, LIMITS.field) !== undefined ||
-      identifierProblem("actor", actor as string) !== undefined
-    )
+    if (identifyingProblem("actor", actor, LIMITS.field) !== undefined)
       throw new JwtRejected("the Access assertion names no acceptable identity");
     return actor as string;
   }

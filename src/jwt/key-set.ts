@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
-import type { GetHints } from "../store/core/types.js";
+import type { GetHints } from "../store/core/index.js";
 import { waitAtMost } from "../util/wait.js";
 
 /** The key set could not be fetched and no key is cached: fail closed (503). */

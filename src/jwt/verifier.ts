@@ -1,7 +1,12 @@
 import { jwtVerify, type JWTPayload } from "jose";
-import { DEFAULT_MAX_TOKEN_LIFETIME_MS, LIMITS, type GetHints, type JwtClaims } from "../store/core/types.js";
-import { stringProblem } from "../store/core/validate.js";
-import { identifierProblem } from "../store/core/identifier.js";
+import {
+  DEFAULT_MAX_TOKEN_LIFETIME_MS,
+  identifierProblem,
+  LIMITS,
+  stringProblem,
+  type GetHints,
+  type JwtClaims,
+} from "../store/core/index.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 
 /** The only algorithms a key set may be trusted for: asymmetric ones. Never `none`, never HMAC. */

@@ -1,7 +1,8 @@
 import { ErrInvalidConfig, StorageError } from "./core/errors.js";
 import { MemoryTokenStore } from "./memory/store.js";
 import { RedisTokenStore } from "./redis/store.js";
-import type { MemoryStoreConfig, RedisStoreConfig, TokenStore } from "./core/types.js";
+import type { MemoryStoreConfig, TokenStore } from "./core/types.js";
+import type { RedisStoreConfig } from "./redis/config.js";
 
 export type StoreKind = "memory" | "redis";
 

@@ -3,5 +3,5 @@
 export { createTokenStore, type StoreKind } from "./factory.js";
 export * from "./core/index.js";
 export { MemoryTokenStore } from "./memory/index.js";
-export { RedisTokenStore, DEFAULT_KEY_PREFIX } from "./redis/index.js";
+export { RedisTokenStore, DEFAULT_KEY_PREFIX, type RedisStoreConfig } from "./redis/index.js";
 export * from "./cache/index.js";

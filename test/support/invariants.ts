@@ -1,4 +1,14 @@
-import type { IndexSnapshot } from "../../src/store/memory/index.js";
+/**
+ * A backend's indexes read raw, not through the store's API: memorySnapshot (memory.ts) and
+ * redisSnapshot (redis.ts) fill the same shape, so one check serves both.
+ * `expiry` lists the hashes the expiry index would clean up.
+ */
+export interface IndexSnapshot {
+  tokens: { hash: string; id: string; subject: string; expiresAt: number; revokedAt?: number }[];
+  ids: [id: string, hash: string][];
+  subjects: [subject: string, hashes: string[]][];
+  expiry: string[];
+}
 
 /**
  * Lists every way the indexes disagree: an id or subject entry pointing at a missing or

@@ -3,7 +3,7 @@ import { inject } from "vitest";
 import IORedis from "ioredis";
 import { escapeGlob } from "./redis-keys.js";
 import { startUpstashEndpoint, type UpstashEndpoint } from "./upstash-endpoint.js";
-import type { IndexSnapshot } from "../../src/store/memory/index.js";
+import type { IndexSnapshot } from "./invariants.js";
 
 export const ENDPOINT_TOKEN = "test-endpoint-token";
 /** Redis calls in tests wait this long: a loaded CI machine must not turn a slow answer into a failure. */

@@ -2,7 +2,7 @@ import { refusal } from "../core/errors.js";
 import type { Verdict } from "../core/feed.js";
 import { fingerprint } from "../core/hash.js";
 import type { StoredTokenMetadata } from "../core/types.js";
-import { OPTIONAL_FIELDS } from "../core/validate.js";
+import { OPTIONAL_FIELDS } from "../core/records.js";
 
 /**
  * A verdict as the cache keeps it: one fixed shape, dates as numbers. Keeping the store's

@@ -1,7 +1,7 @@
 import type { ChangeEvent } from "../core/feed.js";
 import { ErrInvalidConfig, StorageError } from "../core/errors.js";
 import { toHex } from "../core/hash.js";
-import { wholeNumber } from "../core/validate.js";
+import { wholeNumber } from "../core/config.js";
 import type { Cached } from "./entry.js";
 
 /**

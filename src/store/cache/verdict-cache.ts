@@ -12,7 +12,7 @@ import type {
   TokenMetadata,
   TokenStore,
 } from "../core/types.js";
-import { wholeNumber } from "../core/validate.js";
+import { wholeNumber } from "../core/config.js";
 import { waitAtMost } from "../../util/wait.js";
 
 export interface VerdictCacheOptions {

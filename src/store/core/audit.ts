@@ -1,5 +1,5 @@
-import { ErrInvalidMetadata, StorageError } from "./errors.js";
-import { checkPageLimit, NO_KEY } from "./validate.js";
+import { ErrInvalidMetadata, NO_KEY, StorageError } from "./errors.js";
+import { checkPageLimit } from "./inputs.js";
 
 /** The writes an audit record names: the admin API's and OAuth revocation's. */
 export const AUDIT_ACTIONS = [

@@ -37,6 +37,9 @@ export class StorageError extends Error {
   }
 }
 
+/** Shown as `StorageError.key` when there is no usable key (e.g. an empty token). */
+export const NO_KEY = "-";
+
 export function isStorageError(e: unknown, sentinel?: StoreSentinel): e is StorageError {
   return e instanceof StorageError && (sentinel === undefined || e.err === sentinel);
 }

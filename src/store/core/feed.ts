@@ -1,6 +1,8 @@
-import { ErrInvalidMetadata, StorageError } from "./errors.js";
+import { ErrInvalidMetadata, NO_KEY, StorageError } from "./errors.js";
 import type { FeedConfig, JwtClaims, StoredTokenMetadata, TokenStore } from "./types.js";
-import { checkPageLimit, NO_KEY, toMetadata, wholeNumber, type TokenRecord } from "./validate.js";
+import { wholeNumber } from "./config.js";
+import { checkPageLimit } from "./inputs.js";
+import { toMetadata, type TokenRecord } from "./records.js";
 
 /**
  * A position in a store's change feed. `epoch` names one life of the feed: when it changes

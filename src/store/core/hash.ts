@@ -1,3 +1,8 @@
+// Hashing raw tokens: the hasher, the fingerprint that names a hash in errors, and the hashers of
+// key rotation (the current pepper and the previous ones).
+import { checkToken } from "./inputs.js";
+import type { ResolvedBaseConfig } from "./config.js";
+
 /** Turns a raw token into the hex hash that every backend keys it by. */
 export type TokenHasher = (token: string) => Promise<string>;
 
@@ -39,4 +44,31 @@ export function toHex(buf: ArrayBuffer): string {
     codes[2 * i + 1] = HEX_DIGITS[bytes[i]! & 15]!;
   }
   return String.fromCharCode(...codes);
+}
+
+/** Checks a raw token and hashes it: the hash keys the token, its fingerprint names it in errors. */
+export async function tokenKey(op: string, token: unknown, hash: TokenHasher): Promise<[hash: string, key: string]> {
+  checkToken(op, token);
+  const h = await hash(token);
+  return [h, fingerprint(h)];
+}
+
+/** The current hasher and the previous peppers' ones, newest first (key rotation). */
+export interface Hashers {
+  current: TokenHasher;
+  previous: TokenHasher[];
+}
+
+export function createHashers(base: ResolvedBaseConfig): Hashers {
+  return { current: createHasher(base.hashKey), previous: base.previousHashKeys.map((k) => createHasher(k)) };
+}
+
+/** tokenKey, plus the token's hashes under the previous peppers (empty when none is set). */
+export async function tokenKeys(
+  op: string,
+  token: unknown,
+  hashers: Hashers,
+): Promise<[hash: string, key: string, previous: string[]]> {
+  const [h, key] = await tokenKey(op, token, hashers.current);
+  return [h, key, await Promise.all(hashers.previous.map((p) => p(token as string)))];
 }

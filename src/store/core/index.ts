@@ -1,4 +1,5 @@
-// The store's contract: types, errors, hashing and the change feed every backend keeps.
+// The store's contract: types, errors, hashing, the change feed every backend keeps, and the
+// rules for the strings that name a token (which the JWT verifiers apply to claims too).
 export {
   StorageError,
   StoreSentinel,
@@ -13,7 +14,17 @@ export {
   ErrClientMismatch,
 } from "./errors.js";
 export { createHasher, fingerprint, type TokenHasher } from "./hash.js";
-export type { FeedStore, FeedCursor, ChangeBatch, ChangeEvent, RecentChange, Verdict } from "./feed.js";
+export { identifyingProblem, stringProblem } from "./inputs.js";
+export { identifierProblem } from "./identifier.js";
+export {
+  RECENT_CHANGES_MAX,
+  type FeedStore,
+  type FeedCursor,
+  type ChangeBatch,
+  type ChangeEvent,
+  type RecentChange,
+  type Verdict,
+} from "./feed.js";
 export {
   LIMITS,
   DEFAULT_TTL_MS,
@@ -29,10 +40,10 @@ export {
   type FeedConfig,
   type BaseStoreConfig,
   type MemoryStoreConfig,
-  type RedisStoreConfig,
 } from "./types.js";
 export {
   AUDIT_ACTIONS,
+  AUDIT_ID,
   AUDIT_PAGE_MAX,
   DEFAULT_AUDIT_RECORDS,
   type AuditAction,

@@ -1,5 +1,3 @@
-import type { Redis } from "@upstash/redis/cloudflare";
-
 /** What the store keeps about one token. The raw token itself is never kept. */
 export interface TokenMetadata {
   /** Unique token id (e.g. a JWT `jti`); at most {@link LIMITS.id} characters. */
@@ -186,44 +184,6 @@ export interface MemoryStoreConfig extends BaseStoreConfig {
    * @default 10_000
    */
   cleanupBatchSize?: number;
-}
-
-export interface RedisStoreConfig extends BaseStoreConfig {
-  /** The Upstash REST URL (`UPSTASH_REDIS_REST_URL`). Required unless `redis` is given. */
-  url?: string;
-  /** The Upstash REST token (`UPSTASH_REDIS_REST_TOKEN`). Required unless `redis` is given. */
-  token?: string;
-  /**
-   * An existing `@upstash/redis` client to use instead of `url` and `token`. Its own timeout
-   * and retry settings then apply, not `timeoutMs` and `retries`.
-   */
-  redis?: Redis;
-  /**
-   * Prefix of every key this store writes; several stores can share one database.
-   * @default "tokens:"
-   */
-  keyPrefix?: string;
-  /**
-   * Milliseconds to wait for Upstash before a call fails with ErrStoreUnavailable.
-   * @default 1000
-   */
-  timeoutMs?: number;
-  /**
-   * Retries after a network error (never after an HTTP error or a timeout).
-   * @default 1
-   */
-  retries?: number;
-  /**
-   * Tokens removed per cleanup round trip.
-   * @default 500
-   */
-  cleanupBatchSize?: number;
-  /**
-   * Milliseconds Redis keeps a token past `expiresAt` before its own TTL frees it, so cleanup
-   * can remove its index entries first. Redis frees memory even if cleanup never runs.
-   * @default 3_600_000 (1 h)
-   */
-  retentionGrace?: number;
 }
 
 /** The longest accepted values, in UTF-16 code units. Longer input is ErrInvalidMetadata. */

@@ -1,4 +1,4 @@
-import type { TokenRecord } from "../core/validate.js";
+import type { TokenRecord } from "../core/records.js";
 
 /**
  * One stored token. A class with every field set in the constructor gives all entries one

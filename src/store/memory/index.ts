@@ -1,3 +1,3 @@
 // The per-isolate backend: the store, its records, revocations, expiry heap and feed.
-export { MemoryTokenStore, type IndexSnapshot } from "./store.js";
+export { MemoryTokenStore } from "./store.js";
 export { MinHeap } from "./heap.js";

@@ -1,5 +1,5 @@
 import { DENY_GRACE_MS } from "../core/types.js";
-import type { TokenRecord } from "../core/validate.js";
+import type { TokenRecord } from "../core/records.js";
 
 /**
  * The memory backend's revocations that reach tokens it never stored: subject cutoffs, key

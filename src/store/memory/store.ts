@@ -1,4 +1,4 @@
-import { ErrStoreUnavailable, refusal, StorageError } from "../core/errors.js";
+import { ErrStoreUnavailable, NO_KEY, refusal, StorageError } from "../core/errors.js";
 import {
   checkHash,
   resolveFeedConfig,
@@ -10,7 +10,7 @@ import {
   type RecentChange,
   type Verdict,
 } from "../core/feed.js";
-import { fingerprint } from "../core/hash.js";
+import { createHashers, fingerprint, tokenKeys, type Hashers } from "../core/hash.js";
 import { MemoryFeed } from "./feed.js";
 import { MinHeap } from "./heap.js";
 import { Entry } from "./entry.js";
@@ -25,32 +25,9 @@ import type {
   TokenMetadata,
   TokenStatus,
 } from "../core/types.js";
-import {
-  byIssuedAtThenId,
-  checkName,
-  normalizeClaims,
-  normalizeMetadata,
-  resolveBaseConfig,
-  toMetadata,
-  createHashers,
-  tokenKeys,
-  wholeNumber,
-  NO_KEY,
-  type Hashers,
-  type TokenRecord,
-} from "../core/validate.js";
-
-/**
- * @internal The memory backend's indexes read raw, for tests that check they agree with
- * Redis's (test/support/redis.ts reads the same shape from Redis).
- * `expiry` lists the hashes the expiry index would clean up.
- */
-export interface IndexSnapshot {
-  tokens: { hash: string; id: string; subject: string; expiresAt: number; revokedAt?: number }[];
-  ids: [id: string, hash: string][];
-  subjects: [subject: string, hashes: string[]][];
-  expiry: string[];
-}
+import { resolveBaseConfig, wholeNumber } from "../core/config.js";
+import { checkName } from "../core/inputs.js";
+import { byIssuedAtThenId, normalizeClaims, normalizeMetadata, toMetadata, type TokenRecord } from "../core/records.js";
 
 /**
  * The per-isolate backend. Every method hashes the token first (the only `await`), then reads
@@ -64,6 +41,7 @@ export class MemoryTokenStore implements FeedStore {
   private readonly byId = new Map<string, Entry>();
   private readonly bySubject = new Map<string, Set<Entry>>();
   private readonly expiry = new MinHeap<Entry>((e) => e.expiresAt);
+  /** Not readonly: test/support/memory.ts swaps it to test key rotation over the same data. */
   private hashers: Hashers;
   private readonly now: () => number;
   private readonly defaultTtl: number;
@@ -314,40 +292,6 @@ export class MemoryTokenStore implements FeedStore {
     this.bySubject.clear();
     this.expiry.clear();
     this.revocations.clear();
-  }
-
-  /**
-   * @internal For tests of key rotation: hash with other peppers from now on, over the same
-   * data (a real isolate gets new settings only by starting afresh, with an empty store).
-   */
-  rehash(config: { hashKey?: string; previousHashKeys?: string[] }): void {
-    this.hashers = createHashers(
-      resolveBaseConfig({
-        ...config,
-        now: this.now,
-        defaultTtl: this.defaultTtl,
-        maxTokenLifetime: this.maxTokenLifetime,
-      }),
-    );
-  }
-
-  /** @internal For tests: the indexes as they are. */
-  snapshot(): IndexSnapshot {
-    return {
-      tokens: [...this.byHash.values()].map(({ hash, id, subject, expiresAt, revokedAt }) => ({
-        hash,
-        id,
-        subject,
-        expiresAt,
-        ...(revokedAt === undefined ? {} : { revokedAt }),
-      })),
-      ids: [...this.byId].map(([id, e]) => [id, e.hash]),
-      subjects: [...this.bySubject].map(([s, set]) => [s, [...set].map((e) => e.hash)]),
-      expiry: this.expiry
-        .values()
-        .filter((e) => this.byHash.get(e.hash) === e)
-        .map((e) => e.hash),
-    };
   }
 
   /** Hashes the token, and moves it (in the same synchronous step) if a previous pepper stored it. */

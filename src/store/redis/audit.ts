@@ -8,7 +8,7 @@ import {
   type AuditQuery,
   type AuditRecord,
 } from "../core/audit.js";
-import { NO_KEY } from "../core/validate.js";
+import { NO_KEY } from "../core/errors.js";
 import { describeFailure, unavailable } from "./replies.js";
 
 /**

@@ -1,7 +1,7 @@
-import { ErrStoreUnavailable, StorageError } from "../core/errors.js";
+import { ErrStoreUnavailable, NO_KEY, StorageError } from "../core/errors.js";
 import type { ChangeBatch, ChangeEvent, RecentChange, Verdict } from "../core/feed.js";
 import type { TokenStatus } from "../core/types.js";
-import { NO_KEY, toMetadata, type TokenRecord } from "../core/validate.js";
+import { toMetadata, type TokenRecord } from "../core/records.js";
 
 /** Reading what the Redis scripts answer: every malformed reply is ErrStoreUnavailable. */
 
@@ -31,7 +31,7 @@ export function parseVerdict(key: string, v: { s?: unknown; e?: unknown; m?: unk
  * A feed read back from Redis: {e: epoch, n: seq of the last event returned, r: reset, m: more
  * waiting, ev: events}, oldest first, each event "t<hash>" (a token was revoked, deleted,
  * deny-listed or its record replaced), "s<subject>" (a subject cutoff) or "k<keyId>" (a signing
- * key was revoked); see scripts/fragments.ts for the feed's format.
+ * key was revoked); docs/redis.md#the-change-feed has the feed's format.
  */
 export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
   const f = raw as { e?: unknown; n?: unknown; r?: unknown; m?: unknown; ev?: unknown } | null;

@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import { ErrInvalidConfig, REFUSALS, refusal, StorageError, type Refusal } from "../core/errors.js";
+import { ErrInvalidConfig, NO_KEY, REFUSALS, refusal, StorageError, type Refusal } from "../core/errors.js";
 import {
   checkHash,
   checkRecentLimit,
@@ -12,7 +12,7 @@ import {
   type ResolvedFeedConfig,
   type Verdict,
 } from "../core/feed.js";
-import { fingerprint } from "../core/hash.js";
+import { createHashers, fingerprint, tokenKey, tokenKeys, type Hashers } from "../core/hash.js";
 import {
   acknowledged,
   describeFailure,
@@ -25,30 +25,19 @@ import {
 } from "./replies.js";
 import * as lua from "./scripts/index.js";
 import { RedisAuditLog } from "./audit.js";
+import type { RedisStoreConfig } from "./config.js";
 import { DEFAULT_AUDIT_RECORDS } from "../core/audit.js";
 import {
   DENY_GRACE_MS,
   type JwtClaims,
-  type RedisStoreConfig,
   type RevokeOptions,
   type StoredTokenMetadata,
   type TokenMetadata,
   type TokenStatus,
 } from "../core/types.js";
-import {
-  byIssuedAtThenId,
-  checkName,
-  normalizeClaims,
-  normalizeMetadata,
-  resolveBaseConfig,
-  toMetadata,
-  createHashers,
-  tokenKey,
-  tokenKeys,
-  wholeNumber,
-  NO_KEY,
-  type Hashers,
-} from "../core/validate.js";
+import { resolveBaseConfig, wholeNumber } from "../core/config.js";
+import { checkName } from "../core/inputs.js";
+import { byIssuedAtThenId, normalizeClaims, normalizeMetadata, toMetadata } from "../core/records.js";
 
 type Script = ReturnType<Redis["createScript"]>;
 
@@ -140,19 +129,17 @@ export class RedisTokenStore implements FeedStore {
       this.scripts.STORE,
       [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()],
       [
-        p,
-        h,
+        ...this.tokenArgs(h, previous),
         now,
         JSON.stringify(rec),
         rec.id,
         rec.subject,
         rec.expiresAt,
         this.grace,
-        ...this.feedArgs(),
         // a cutoff reaches every token stored before it, whatever issuedAt says
         Math.min(rec.issuedAt, now),
         rec.keyId ?? "",
-        ...this.migrateArgs(h, previous),
+        ...this.feedArgs(),
       ],
     );
     acknowledged("store", key, raw);
@@ -166,7 +153,7 @@ export class RedisTokenStore implements FeedStore {
       key,
       this.scripts.GET,
       [`${this.prefix}t:${h}`],
-      [this.now(), this.prefix, ...this.migrateArgs(h, previous)],
+      [...this.tokenArgs(h, previous), this.now()],
     );
     return toMetadata(parseRecord("get", key, raw));
   }
@@ -190,7 +177,7 @@ export class RedisTokenStore implements FeedStore {
       key,
       this.scripts.INSPECT,
       [`${this.prefix}t:${h}`],
-      [this.now(), this.prefix, ...this.migrateArgs(h, previous)],
+      [...this.tokenArgs(h, previous), this.now()],
     );
     return parseStatus(key, raw);
   }
@@ -202,11 +189,9 @@ export class RedisTokenStore implements FeedStore {
       "delete",
       key,
       await this.run("delete", key, this.scripts.DELETE, keys, [
-        this.prefix,
-        h,
+        ...this.tokenArgs(h, previous),
         this.now(),
         ...this.feedArgs(),
-        ...this.migrateArgs(h, previous),
       ]),
     );
   }
@@ -235,11 +220,10 @@ export class RedisTokenStore implements FeedStore {
       "revoke",
       key,
       await this.run("revoke", key, this.scripts.REVOKE, keys, [
+        ...this.tokenArgs(h, previous),
         this.now(),
-        h,
-        ...this.feedArgs(),
         clientId,
-        ...this.migrateArgs(h, previous),
+        ...this.feedArgs(),
       ]),
     );
   }
@@ -264,12 +248,12 @@ export class RedisTokenStore implements FeedStore {
 
   async revokeSubject(subject: string): Promise<{ revoked: number }> {
     checkName("revokeSubject", "subject", subject);
-    const keys = [`${this.prefix}s:${subject}`, ...this.feedKeys(), `${this.prefix}c:${subject}`];
+    const keys = [`${this.prefix}s:${subject}`, `${this.prefix}c:${subject}`, ...this.feedKeys()];
     const raw = await this.run("revokeSubject", subject, this.scripts.REVOKE_SUBJECT, keys, [
-      this.now(),
       subject,
-      ...this.feedArgs(),
+      this.now(),
       this.revocationTtl(),
+      ...this.feedArgs(),
     ]);
     if (typeof raw !== "number" || !Number.isSafeInteger(raw))
       throw unavailable("revokeSubject", subject, "the reply is not a count");
@@ -283,7 +267,7 @@ export class RedisTokenStore implements FeedStore {
       key,
       this.scripts.IS_REVOKED,
       [`${this.prefix}t:${h}`],
-      [this.prefix, ...this.migrateArgs(h, previous)],
+      this.tokenArgs(h, previous),
     );
     if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
     return raw;
@@ -305,18 +289,12 @@ export class RedisTokenStore implements FeedStore {
   ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash("lookup", h);
     const key = fingerprint(hash);
-    const args = [
-      this.now(),
-      ...this.cursorArgs(since, this.feed.lookupPageSize),
-      this.prefix,
-      ...this.migrateArgs(hash, previous),
-    ];
     const raw = await this.run(
       "lookup",
       key,
       this.scripts.LOOKUP,
       [`${this.prefix}t:${hash}`, ...this.feedKeys()],
-      args,
+      [...this.tokenArgs(hash, previous), this.now(), ...this.cursorArgs(since, this.feed.lookupPageSize)],
     );
     const r = raw as { v?: { s?: unknown; e?: unknown; m?: unknown }; f?: unknown } | null;
     return { verdict: parseVerdict(key, r?.v), changes: parseBatch("lookup", key, r?.f) };
@@ -324,7 +302,7 @@ export class RedisTokenStore implements FeedStore {
 
   async checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
     const { hash, previous } = await this.tokenHashes(token, "checkJwt");
-    const { verdict } = await this.lookupJwt(hash, claims, undefined, previous, "checkJwt");
+    const { verdict } = await this.jwtVerdict("checkJwt", hash, claims, previous);
     if (verdict.state !== "live") throw refusal("checkJwt", fingerprint(hash), "revoked");
     return verdict.metadata;
   }
@@ -334,7 +312,17 @@ export class RedisTokenStore implements FeedStore {
     claims: JwtClaims,
     since?: FeedCursor,
     previous: readonly string[] = [],
-    op = "lookupJwt",
+  ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
+    return this.jwtVerdict("lookupJwt", hash, claims, previous, since);
+  }
+
+  /** lookupJwt's read, named `op` in its errors (checkJwt reads its verdict the same way). */
+  private async jwtVerdict(
+    op: string,
+    hash: string,
+    claims: JwtClaims,
+    previous: readonly string[],
+    since?: FeedCursor,
   ): Promise<{ verdict: Verdict; changes: ChangeBatch }> {
     for (const h of [hash, ...previous]) checkHash(op, h);
     const key = fingerprint(hash);
@@ -346,12 +334,11 @@ export class RedisTokenStore implements FeedStore {
       this.scripts.LOOKUP_JWT,
       [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()],
       [
-        p,
+        ...this.tokenArgs(hash, previous),
         rec.subject,
         rec.issuedAt,
         rec.keyId ?? "",
         ...this.cursorArgs(since, this.feed.lookupPageSize),
-        ...this.migrateArgs(hash, previous),
       ],
     );
     const r = raw as { v?: { s?: unknown }; f?: unknown } | null;
@@ -366,16 +353,15 @@ export class RedisTokenStore implements FeedStore {
     const rec = normalizeClaims("denyJwt", key, claims, this.maxTokenLifetime);
     const now = this.now();
     const ttl = Math.max(1, rec.expiresAt + DENY_GRACE_MS - now);
-    const keys = [`${this.prefix}d:${h}`, `${this.prefix}t:${h}`, ...this.feedKeys()];
+    const keys = [`${this.prefix}t:${h}`, `${this.prefix}d:${h}`, ...this.feedKeys()];
     acknowledged(
       "denyJwt",
       key,
       await this.run("denyJwt", key, this.scripts.DENY_JWT, keys, [
+        ...this.tokenArgs(h, previous),
         now,
-        h,
         ttl,
         ...this.feedArgs(),
-        ...this.migrateArgs(h, previous),
       ]),
     );
   }
@@ -387,8 +373,8 @@ export class RedisTokenStore implements FeedStore {
       "revokeKey",
       keyId,
       await this.run("revokeKey", keyId, this.scripts.REVOKE_KEY, keys, [
-        this.now(),
         keyId,
+        this.now(),
         this.revocationTtl(),
         ...this.feedArgs(),
       ]),
@@ -437,21 +423,21 @@ export class RedisTokenStore implements FeedStore {
     return this.maxTokenLifetime + this.grace;
   }
 
-  /** The three ARGV every token script ends with: prefix, previous hashes, current hash (key rotation). */
-  private migrateArgs(hash: string, previous: readonly string[]): string[] {
-    return [this.prefix, previous.join(","), hash];
+  /** prefix, h, previous_hashes: how every script that takes a token begins its ARGV. */
+  private tokenArgs(hash: string, previous: readonly string[]): string[] {
+    return [this.prefix, hash, previous.join(",")];
   }
 
   private feedKeys(): [string, string] {
     return [`${this.prefix}f`, `${this.prefix}fm`];
   }
 
-  /** What a feed write needs after its own arguments: epoch, maxlen. */
+  /** epoch, maxlen: how every script that appends to the feed ends its ARGV. */
   private feedArgs(): (string | number)[] {
     return [this.epoch, this.feed.maxLength];
   }
 
-  /** since_epoch, since_seq (-1 when there is no usable cursor), page. */
+  /** since_epoch, since_seq (-1 without a usable cursor), page: how every feed read ends its ARGV. */
   private cursorArgs(since: FeedCursor | undefined, page = this.feed.pageSize): (string | number)[] {
     const c = validCursor(since);
     return [c?.epoch ?? "", c?.seq ?? -1, page];

@@ -14,8 +14,7 @@ import {
   type TokenMetadata,
   type TokenStore,
 } from "../../../src/index.js";
-import type { IndexSnapshot } from "../../../src/store/memory/index.js";
-import { indexViolations } from "../../support/invariants.js";
+import { indexViolations, type IndexSnapshot } from "../../support/invariants.js";
 
 export interface ContractOptions {
   now: () => number;

@@ -5,15 +5,16 @@ import { auditContract } from "../contract/audit.js";
 import { rotationContract } from "../contract/rotation.js";
 import { jwtContract } from "../contract/jwt.js";
 import { tokenStoreContract } from "../contract/token-store.js";
+import { memorySnapshot, rehash } from "../../support/memory.js";
 
 /** A fresh store; `reopen` rehashes the same one (a memory store only changes peppers in tests). */
 const factory: FeedStoreFactory = async (options) => {
   const store = new MemoryTokenStore(options);
   return {
     store,
-    snapshot: async () => store.snapshot(),
+    snapshot: async () => memorySnapshot(store),
     reopen: async (o) => {
-      store.rehash(o);
+      rehash(store, o);
       return store;
     },
   };

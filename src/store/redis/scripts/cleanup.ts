@@ -10,13 +10,6 @@ import { SUBJECT_ENTRY } from "./fragments.js";
  * changes older than the retention window, up to `batch` of them a call (appends trim the feed
  * by length only, so this keeps its age bounded too).
  *
- * KEYS  1 expiry_key       P x
- *       2 feed_key         P f
- * ARGV  1 prefix           P
- *       2 now              ms
- *       3 batch            (n) most entries taken
- *       4 retention        (n) ms a change stays in the feed
- *       5 grace            (n) ms a record outlives its expiry
  * Reply: [removed, popped]; popped < batch means nothing more is due.
  * Commands: ZRANGEBYSCORE x; per token entry HMGET t and ZADD x or ZREM x (with GET i, [DEL i],
  *   ZREM s, DEL t for an expired token); per subject entry ZREMRANGEBYSCORE s, ZRANGE s -1 -1,
@@ -27,7 +20,15 @@ import { SUBJECT_ENTRY } from "./fragments.js";
  * any more); and the feed's age trim takes at most a batch of the oldest changes per call, so
  * the script's work stays bounded.
  */
-export const CLEANUP = `
+export const CLEANUP =
+  // expiry_key P x
+  // feed_key   P f
+  // prefix     P, the key prefix
+  // now        ms: entries due before it are taken
+  // batch      most entries taken
+  // retention  ms a change stays in the feed
+  // grace      ms a record outlives its expiry
+  `
 local expiry_key = KEYS[1]
 local feed_key   = KEYS[2]
 local prefix     = ARGV[1]

@@ -1,53 +1,57 @@
 /**
- * The Lua behind the Redis backend: each operation is one script, so one round trip, and
- * atomic, so concurrent callers never leave an index entry pointing at nothing. Upstash bills
- * every command a script runs (each `redis.call`) on top of the EVALSHA, so each script's
- * header lists its commands, and docs/redis.md holds the budget they are measured against.
- *
- * Keys (P = the key prefix, h = the token's hex hash):
- *   P t:<h>        HASH  m = metadata JSON, id, s = subject, e = expiresAt ms, ia = the time a
- *                        subject cutoff is compared with (issuedAt, but never after the store),
- *                        k = keyId (if any), r = revokedAt ms (if revoked one by one)
- *   P i:<id>       STRING h, expiring with the token
- *   P s:<subject>  ZSET  h scored by expiresAt (the longest it was stored with), and the marker
- *                        member "~ia" scored by the latest `ia` stored (revokeSubject's cutoff
- *                        is never earlier); no TTL: cleanup removes expired members, and
- *                        the rest (the marker too) once the subject's entry in x comes due
- *                        with nothing live left; Redis drops an empty set
- *   P x            ZSET  every h scored by expiresAt, and "s:<subject>" per subject scored by
- *                        its latest expiresAt + grace: cleanup's work list (no TTL); a deleted
- *                        token's h stays until cleanup, at its expiry, finds no record
- *   P f            ZSET  the change feed (below), each change scored by its seq (no TTL)
- *   P fm           HASH  n = the feed's last seq, e = its epoch (set by the first append)
- *   P c:<subject>  STRING the subject's cutoff (ms): tokens issued at or before it are refused
- *   P k:<keyId>    STRING when the key was revoked (ms): its tokens are refused
- *   P d:<h>        STRING a deny-listed JWT (never stored), until its exp + grace
- * Cutoffs and key revocations live maxTokenLifetime + grace, longer than any token they reach.
- * Token and id keys expire at expiresAt + grace. Old id and subject keys are derived from the
- * stored record inside the script, which plain Redis and Upstash allow (a Redis Cluster would not).
- *
- * The feed holds revocations only: the writes that can make a served verdict wrong in the
- * unsafe direction. Issuing a new token appends nothing. Each member of P f is
- * "<seq>:<ms>:<event>": seq counts up from 1 (HINCRBY on fm's n; it is also the score), ms is
- * the writer's `now`, and the event is one of
- *   t<h>        a token was revoked, deleted, deny-listed as a JWT, or its record replaced
- *   s<subject>  a subject cutoff was set (revokeSubject)
- *   k<keyId>    a signing key was revoked: every token carrying that keyId is refused
- * A read answers {"e": epoch, "n": seq of the last event returned (the head unless "m"),
- * "r": reset, "m": more waiting, "ev": [event, ...]} (parseBatch reads it).
- *
- * Inputs. Each script names its KEYS and ARGV as locals in its first lines, in order, and
- * reads neither table anywhere else; the fragments take everything as parameters. A local is
- * converted with tonumber where it is only used as a number, and holds the string as sent
- * where it is also stored.
- *
- * Every script returns one string: JSON, or "!<code>" for an outcome the caller turns into
- * a StorageError (REFUSALS). `now` always comes from the caller's clock, never from Redis.
- *
- * Counts. Each script's "Commands:" line counts the EVALSHA, for an ordinary feed append and
- * no previous pepper: the feed's first append (HSET fm e) and every FEED_TRIM_EVERY-th one
- * (ZREMRANGEBYSCORE f) add one command each, and key rotation adds migrate's.
+ * The pieces the scripts share: names the data model gives meaning to, and the Lua functions
+ * several scripts prepend. A function takes everything as parameters and reads neither KEYS
+ * nor ARGV; only the input blocks below read them. The keys and the feed's members are laid out in docs/redis.md (Data model, The
+ * change feed).
  */
+
+/**
+ * The inputs several scripts share, each described once, here, and read in one place. A
+ * script prepends TOKEN_INPUTS when it is about one token; FEED_APPEND and FEED_READ bring the
+ * feed's own inputs with them. Their positions are the order scripts/index.ts states.
+ */
+
+/** A token's inputs: KEYS 1 and ARGV 1 to 3 of every script about one token. */
+export const TOKEN_INPUTS =
+  // token_key       P t:<h>
+  // prefix          P, the key prefix
+  // h               the token's hash
+  // previous_hashes its hashes under the previous peppers, comma-separated ('' for none)
+  `
+local token_key       = KEYS[1]
+local prefix          = ARGV[1]
+local h               = ARGV[2]
+local previous_hashes = ARGV[3]
+`;
+
+/** The feed's keys: the last two KEYS of every script that appends to it or reads it. */
+const FEED_KEYS =
+  // feed_key      P f
+  // feed_meta_key P fm
+  `
+local feed_key      = KEYS[#KEYS - 1]
+local feed_meta_key = KEYS[#KEYS]
+`;
+
+/** What an append needs: the last two ARGV of every script that appends to the feed. */
+const APPEND_INPUTS =
+  // epoch  offered as the feed's epoch
+  // maxlen the feed's length cap
+  `
+local epoch  = ARGV[#ARGV - 1]
+local maxlen = tonumber(ARGV[#ARGV])
+`;
+
+/** A cursor and a page size: the last three ARGV of every script that reads the feed. */
+const READ_INPUTS =
+  // since_epoch the cursor's epoch ('' for none)
+  // since_seq   the cursor's seq (-1 for none)
+  // page        most changes returned
+  `
+local since_epoch = ARGV[#ARGV - 2]
+local since_seq   = tonumber(ARGV[#ARGV - 1])
+local page        = tonumber(ARGV[#ARGV])
+`;
 
 /** The member of `P s:<subject>` scored by the latest `ia` stored for the subject (no hash is "~ia"). */
 export const SUBJECT_MARKER = "~ia";
@@ -68,7 +72,10 @@ export const FEED_TRIM_EVERY = 32;
  * Commands: HINCRBY fm n, [HSET fm e] (first append), ZADD f,
  * [ZREMRANGEBYSCORE f] (every FEED_TRIM_EVERY-th append).
  */
-export const FEED_APPEND = `
+export const FEED_APPEND =
+  FEED_KEYS +
+  APPEND_INPUTS +
+  `
 local function feed_append(f, fm, now, epoch, maxlen, ev)
   local n = redis.call('HINCRBY', fm, 'n', 1)
   if n == 1 then redis.call('HSET', fm, 'e', epoch) end
@@ -79,12 +86,16 @@ end
 
 /**
  * feed_read(f, fm, since_epoch, since_seq (n), page (n)): the feed after the cursor, at most
- * `page` changes, as JSON {e, n, r, m, ev}. r = true (reset) when there is no cursor
+ * `page` changes, as JSON {e, n, r, m, ev}: e the feed's epoch, n the seq of the last change
+ * returned (the head unless m), ev their events. r = true (reset) when there is no cursor
  * (since_seq < 0), the epoch differs, the cursor is ahead of the feed, or the next change was
- * trimmed. m = true when more than a page was waiting: n is then the last change returned.
+ * trimmed. m = true when more than a page was waiting. parseBatch reads it.
  * Commands: HMGET fm n e, [ZRANGEBYSCORE f (since_seq +inf LIMIT 0 page] (behind the head).
  */
-export const FEED_READ = `
+export const FEED_READ =
+  FEED_KEYS +
+  READ_INPUTS +
+  `
 local function feed_read(f, fm, since_epoch, since_seq, page)
   local meta = redis.call('HMGET', fm, 'n', 'e')
   local n, epoch = tonumber(meta[1]) or 0, meta[2] or ''
@@ -140,12 +151,10 @@ end
 `;
 
 /**
- * migrate(prefix, olds, h): key rotation. Every script that takes a token gets three more ARGV
- * at the end (migrate_prefix, previous_hashes, current_hash: the prefix, the token's hashes
- * under the previous peppers, comma-separated, '' for none, and its current hash) and calls
- * this with them before anything else. A token stored (or a JWT deny-listed) under a previous
- * hash is renamed to the current one, with its id, subject and expiry index entries, in the
- * same atomic step. TTLs go with RENAME and KEEPTTL.
+ * migrate(prefix, olds, h): key rotation. Every script that takes a token calls it first, with
+ * its prefix, previous_hashes and h. A token stored (or a JWT deny-listed) under one of the
+ * old hashes (comma-separated, '' for none) is renamed to h, with its id, subject and expiry
+ * index entries, in the same atomic step. TTLs go with RENAME and KEEPTTL.
  * Commands: none when olds is '' (no previous pepper configured); else EXISTS t, EXISTS d, then
  * for each old hash o in turn: [EXISTS d:<o>, [RENAME d:<o> d]] while d is missing, and
  * [HMGET t:<o> id s e, [RENAME t:<o> t, GET i, [SET i KEEPTTL], ZREM s, [ZADD s], ZREM x,

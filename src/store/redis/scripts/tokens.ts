@@ -1,4 +1,4 @@
-import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_ENTRY, SUBJECT_MARKER } from "./fragments.js";
+import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_ENTRY, SUBJECT_MARKER, TOKEN_INPUTS } from "./fragments.js";
 
 /**
  * store: writes the token and its id, subject and expiry index entries. Refuses a token whose
@@ -7,25 +7,6 @@ import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_ENTRY, SUBJECT_MARKER } f
  * token again replaces its record (dropping its old id and subject entries if they differ) and
  * appends "t<h>" to the feed; a new token appends nothing.
  *
- * KEYS  1 token_key        P t:<h>
- *       2 id_key           P i:<id>
- *       3 subject_key      P s:<subject>
- *       4 expiry_key       P x
- *       5 feed_key         P f
- *       6 feed_meta_key    P fm
- * ARGV  1 prefix           P
- *       2 h                the token's hash
- *       3 now              (n) ms
- *       4 metadata         the record as JSON (stored as m)
- *       5 id
- *       6 subject
- *       7 expires_at       ms, stored as sent (e)
- *       8 grace            (n) ms the token and id keys outlive expires_at
- *       9 epoch            offered as the feed's epoch
- *      10 maxlen           (n) the feed's length cap
- *      11 covered_from     ms, stored as sent (ia): min(issuedAt, now)
- *      12 key_id           '' for none
- *      13..15              migrate's
  * Reply: "true", or "!stays_revoked" (the stored record is revoked), "!covered", "!conflict".
  * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s (the
  *   token and the subject's marker, one command), ZADD x (the token, due at its expiry, and the
@@ -33,7 +14,7 @@ import { ANSWER, COVERS, FEED_APPEND, MIGRATE, SUBJECT_ENTRY, SUBJECT_MARKER } f
  *   one command) (7, and the EVALSHA: 8).
  * More when: the id is held by another token (HGET t:<holder> e, [SET i]); the token is stored
  *   again (PEXPIRE i or GET i:<old id> [DEL], [ZREM s:<old subject>], [HDEL t k], feed_append).
- * Why (comments live here, not in the Lua, so the Worker does not ship them):
+ * Why:
  * - `SET i NX GET` claims the id unless another key holds it: one command in the common case.
  * - `ZADD s GT` keeps the latest covered_from on the subject's marker (and an entry's longest
  *   expiry): revokeSubject sets its cutoff no earlier, so it reaches every token stored before
@@ -45,29 +26,31 @@ export const STORE =
   FEED_APPEND +
   COVERS +
   MIGRATE +
+  TOKEN_INPUTS +
+  // id_key       P i:<id>
+  // subject_key  P s:<subject>
+  // expiry_key   P x
+  // now          ms, the caller's clock
+  // metadata     the record as JSON (m)
+  // id           the token's id
+  // subject      the token's subject
+  // expires_at   ms, stored as sent (e)
+  // grace        ms the token and id keys outlive expires_at
+  // covered_from ms, stored as sent (ia): min(issuedAt, now)
+  // key_id       the token's keyId ('' for none)
   `
-local token_key       = KEYS[1]
-local id_key          = KEYS[2]
-local subject_key     = KEYS[3]
-local expiry_key      = KEYS[4]
-local feed_key        = KEYS[5]
-local feed_meta_key   = KEYS[6]
-local prefix          = ARGV[1]
-local h               = ARGV[2]
-local now             = tonumber(ARGV[3])
-local metadata        = ARGV[4]
-local id              = ARGV[5]
-local subject         = ARGV[6]
-local expires_at      = ARGV[7]
-local grace           = tonumber(ARGV[8])
-local epoch           = ARGV[9]
-local maxlen          = tonumber(ARGV[10])
-local covered_from    = ARGV[11]
-local key_id          = ARGV[12]
-local migrate_prefix  = ARGV[13]
-local previous_hashes = ARGV[14]
-local current_hash    = ARGV[15]
-migrate(migrate_prefix, previous_hashes, current_hash)
+local id_key       = KEYS[2]
+local subject_key  = KEYS[3]
+local expiry_key   = KEYS[4]
+local now          = tonumber(ARGV[4])
+local metadata     = ARGV[5]
+local id           = ARGV[6]
+local subject      = ARGV[7]
+local expires_at   = ARGV[8]
+local grace        = tonumber(ARGV[9])
+local covered_from = ARGV[10]
+local key_id       = ARGV[11]
+migrate(prefix, previous_hashes, h)
 local exp = tonumber(expires_at)
 local prev = redis.call('HMGET', token_key, 'id', 's', 'r', 'ia', 'k')
 local recs = { { subject, covered_from, key_id } }
@@ -108,10 +91,6 @@ return 'true'
  * get: the stored metadata, in get's order of checks: unknown, expired, revoked (marked, or
  * covered by a subject cutoff or key revocation).
  *
- * KEYS  1 token_key        P t:<h>
- * ARGV  1 now              (n) ms
- *       2 prefix           P
- *       3..5               migrate's
  * Reply: the metadata JSON (m), or "!not_found", "!expired", "!revoked", "!covered".
  * Commands: HMGET t, [MGET (covers)] (a live, unmarked record): at most 3 with the EVALSHA.
  */
@@ -119,14 +98,11 @@ export const GET =
   COVERS +
   ANSWER +
   MIGRATE +
+  TOKEN_INPUTS +
+  // now ms, the caller's clock
   `
-local token_key       = KEYS[1]
-local now             = tonumber(ARGV[1])
-local prefix          = ARGV[2]
-local migrate_prefix  = ARGV[3]
-local previous_hashes = ARGV[4]
-local current_hash    = ARGV[5]
-migrate(migrate_prefix, previous_hashes, current_hash)
+local now = tonumber(ARGV[4])
+migrate(prefix, previous_hashes, h)
 local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
 return answer(prefix, r, now)
 `;
@@ -134,15 +110,15 @@ return answer(prefix, r, now)
 /**
  * getById: get's answer for the token an id names.
  *
- * KEYS  1 id_key           P i:<id>
- * ARGV  1 prefix           P
- *       2 now              (n) ms
  * Reply: as get's.
  * Commands: GET i, HMGET t, [MGET (covers)].
  */
 export const GET_BY_ID =
   COVERS +
   ANSWER +
+  // id_key P i:<id>
+  // prefix P, the key prefix
+  // now    ms, the caller's clock
   `
 local id_key = KEYS[1]
 local prefix = ARGV[1]
@@ -158,15 +134,6 @@ return answer(prefix, r, now)
  * stays in the expiry index until its expiry, when cleanup finds no record and drops it: one
  * command less, so even the append that trims the feed stays within the budget of 8.
  *
- * KEYS  1 token_key        P t:<h>
- *       2 feed_key         P f
- *       3 feed_meta_key    P fm
- * ARGV  1 prefix           P
- *       2 h                the token's hash
- *       3 now              ms, as written to the feed
- *       4 epoch            offered as the feed's epoch
- *       5 maxlen           (n) the feed's length cap
- *       6..8               migrate's
  * Reply: "true", or "!not_found".
  * Commands: HMGET t, GET i, DEL t [i] (one DEL for both), ZREM s, feed_append
  *   (6 or 7, and the EVALSHA: 7 or 8).
@@ -174,19 +141,11 @@ return answer(prefix, r, now)
 export const DELETE =
   FEED_APPEND +
   MIGRATE +
+  TOKEN_INPUTS +
+  // now ms, written to the feed
   `
-local token_key       = KEYS[1]
-local feed_key        = KEYS[2]
-local feed_meta_key   = KEYS[3]
-local prefix          = ARGV[1]
-local h               = ARGV[2]
-local now             = ARGV[3]
-local epoch           = ARGV[4]
-local maxlen          = tonumber(ARGV[5])
-local migrate_prefix  = ARGV[6]
-local previous_hashes = ARGV[7]
-local current_hash    = ARGV[8]
-migrate(migrate_prefix, previous_hashes, current_hash)
+local now = ARGV[4]
+migrate(prefix, previous_hashes, h)
 local r = redis.call('HMGET', token_key, 'id', 's')
 if not r[1] then return '!not_found' end
 local id_key = prefix .. 'i:' .. r[1]
@@ -203,16 +162,16 @@ return 'true'
  * Members expired longer than the grace (their records are gone: cleanup did not run in
  * time) are dropped here, since the set itself has no TTL.
  *
- * KEYS  1 subject_key      P s:<subject>
- * ARGV  1 prefix           P
- *       2 now              ms: the lowest expiresAt still live
- *       3 grace            (n) ms the records outlive their expiry
  * Reply: a JSON array of metadata.
  * Commands: ZREMRANGEBYSCORE s, ZRANGEBYSCORE s, HMGET t per unexpired member (N),
  *   [MGET (covers)]: at most N + 4 with the EVALSHA.
  */
 export const LIST =
   COVERS +
+  // subject_key P s:<subject>
+  // prefix      P, the key prefix
+  // now         ms: the lowest expiresAt still live
+  // grace       ms a record outlives its expiry
   `
 local subject_key = KEYS[1]
 local prefix      = ARGV[1]
@@ -238,34 +197,19 @@ return '[' .. table.concat(out, ',') .. ']'
  * revoke: marks the token revoked, keeping the first revocation time, and appends "t<h>" when
  * the mark is new. A token issued to another client is left alone.
  *
- * KEYS  1 token_key        P t:<h>
- *       2 feed_key         P f
- *       3 feed_meta_key    P fm
- * ARGV  1 now              ms, written as the revocation time (r) and to the feed
- *       2 h                the token's hash
- *       3 epoch            offered as the feed's epoch
- *       4 maxlen           (n) the feed's length cap
- *       5 client_id        '' for any (the admin API)
- *       6..8               migrate's
  * Reply: "true", or "!not_found", "!client".
  * Commands: HGET t m, HSETNX t r, [feed_append] (a new mark): at most 5 with the EVALSHA.
  */
 export const REVOKE =
   FEED_APPEND +
   MIGRATE +
+  TOKEN_INPUTS +
+  // now       ms, written as the revocation time (r) and to the feed
+  // client_id the revoking client ('' for any: the admin API)
   `
-local token_key       = KEYS[1]
-local feed_key        = KEYS[2]
-local feed_meta_key   = KEYS[3]
-local now             = ARGV[1]
-local h               = ARGV[2]
-local epoch           = ARGV[3]
-local maxlen          = tonumber(ARGV[4])
-local client_id       = ARGV[5]
-local migrate_prefix  = ARGV[6]
-local previous_hashes = ARGV[7]
-local current_hash    = ARGV[8]
-migrate(migrate_prefix, previous_hashes, current_hash)
+local now       = ARGV[4]
+local client_id = ARGV[5]
+migrate(prefix, previous_hashes, h)
 local m = redis.call('HGET', token_key, 'm')
 if not m then return '!not_found' end
 if client_id ~= '' then
@@ -282,24 +226,17 @@ return 'true'
  * inspect: get's verdict as data, with when and by what a revoked token was revoked (its mark,
  * its subject's cutoff, or its key's revocation, in that order).
  *
- * KEYS  1 token_key        P t:<h>
- * ARGV  1 now              (n) ms
- *       2 prefix           P
- *       3..5               migrate's
  * Reply: {"s": "unknown"|"expired"|"revoked"|"live", "m": metadata, "at": ms, "by": "token"|"subject"|"key"}.
  * Commands: HMGET t, [MGET (covers)] (unexpired and unmarked): at most 3 with the EVALSHA.
  */
 export const INSPECT =
   COVERS +
   MIGRATE +
+  TOKEN_INPUTS +
+  // now ms, the caller's clock
   `
-local token_key       = KEYS[1]
-local now             = tonumber(ARGV[1])
-local prefix          = ARGV[2]
-local migrate_prefix  = ARGV[3]
-local previous_hashes = ARGV[4]
-local current_hash    = ARGV[5]
-migrate(migrate_prefix, previous_hashes, current_hash)
+local now = tonumber(ARGV[4])
+migrate(prefix, previous_hashes, h)
 local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
 local m, expires_at, revoked_at = r[1], r[2], r[3]
 if not m then return '{"s":"unknown"}' end
@@ -312,27 +249,19 @@ return '{"s":"revoked","m":' .. m .. ',"at":' .. by[2] .. ',"by":"' .. by[1] .. 
  * revokeById: revoke for the token an id names (the admin console holds ids, not tokens):
  * marks it revoked, keeping the first revocation time, and appends "t<h>" when the mark is new.
  *
- * KEYS  1 id_key           P i:<id>
- *       2 feed_key         P f
- *       3 feed_meta_key    P fm
- * ARGV  1 prefix           P
- *       2 now              ms, written as the revocation time (r) and to the feed
- *       3 epoch            offered as the feed's epoch
- *       4 maxlen           (n) the feed's length cap
  * Reply: {"h": the token's hash} (the verdict cache drops its verdict by it), or "!not_found".
  * Commands: GET i, EXISTS t, HSETNX t r, [feed_append] (a new mark): at most 6 with the EVALSHA.
  * Why: EXISTS first, because HSETNX would create a record that is not there.
  */
 export const REVOKE_BY_ID =
   FEED_APPEND +
+  // id_key P i:<id>
+  // prefix P, the key prefix
+  // now    ms, written as the revocation time (r) and to the feed
   `
-local id_key        = KEYS[1]
-local feed_key      = KEYS[2]
-local feed_meta_key = KEYS[3]
-local prefix        = ARGV[1]
-local now           = ARGV[2]
-local epoch         = ARGV[3]
-local maxlen        = tonumber(ARGV[4])
+local id_key = KEYS[1]
+local prefix = ARGV[1]
+local now    = ARGV[2]
 local h = redis.call('GET', id_key)
 if not h then return '!not_found' end
 local token_key = prefix .. 't:' .. h
@@ -346,22 +275,15 @@ return '{"h":"' .. h .. '"}'
 /**
  * isRevoked: whether the token is marked or covered, expired or not.
  *
- * KEYS  1 token_key        P t:<h>
- * ARGV  1 prefix           P
- *       2..4               migrate's
  * Reply: "true" or "false", or "!not_found".
  * Commands: HMGET t, [MGET (covers)] (unmarked): at most 3 with the EVALSHA.
  */
 export const IS_REVOKED =
   COVERS +
   MIGRATE +
+  TOKEN_INPUTS +
   `
-local token_key       = KEYS[1]
-local prefix          = ARGV[1]
-local migrate_prefix  = ARGV[2]
-local previous_hashes = ARGV[3]
-local current_hash    = ARGV[4]
-migrate(migrate_prefix, previous_hashes, current_hash)
+migrate(prefix, previous_hashes, h)
 local r = redis.call('HMGET', token_key, 'e', 'r', 's', 'ia', 'k')
 if not r[1] then return '!not_found' end
 if r[2] or covers(prefix, { { r[3], r[4], r[5] } })[1] then return 'true' end
