@@ -11,12 +11,12 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
 import { MAX_BODY_BYTES } from "../src/http/body.js";
 import { ErrorBodySchema } from "../src/http/errors.js";
-import { ACTIVITY_DEFAULT_LIMIT, StoreBody, TokenBody } from "../src/routes/admin.js";
-import { OAuthForm } from "../src/routes/oauth.js";
+import { DEFAULT_PAGE_LIMIT, StoreBody, TokenBody } from "../src/routes/admin/index.js";
+import { OAuthForm } from "../src/routes/oauth/index.js";
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from "../src/store/index.js";
 
 type Json = Record<string, unknown>;
-/** A valibot schema (the response bodies below) as JSON Schema; the request bodies are JSON Schema already (src/http/body-schema.ts). */
+/** A valibot schema (the response bodies below) as JSON Schema; the request bodies are JSON Schema already (src/http/body.ts). */
 const schema = (s: v.GenericSchema | object): Json => {
   if (!("kind" in s)) return s as Json;
   const { $schema: _dialect, ...rest } = toJsonSchema(s as v.GenericSchema, { errorMode: "ignore" }) as Json;
@@ -79,7 +79,7 @@ const LIMIT_PARAM = {
   name: "limit",
   in: "query",
   required: false,
-  schema: { type: "integer", minimum: 1, maximum: AUDIT_PAGE_MAX, default: ACTIVITY_DEFAULT_LIMIT },
+  schema: { type: "integer", minimum: 1, maximum: AUDIT_PAGE_MAX, default: DEFAULT_PAGE_LIMIT },
 };
 
 interface Route {

@@ -2,31 +2,43 @@ import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
 import type { AppConfig } from "./config.js";
 import { errorJson } from "./http/errors.js";
-import { tokenGuard, type TokenGuardVariables } from "./middleware/guard.js";
-import { adminRoutes } from "./routes/admin.js";
-import { oauthRoutes } from "./routes/oauth.js";
-import { serveConsole, type AssetFetcher } from "./routes/console.js";
-import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
-import type { JwtVerifier } from "./jwt/verifier.js";
-import type { FailureLimit } from "./middleware/failure-limit.js";
-import type { TokenTags } from "./tokens/tagged.js";
-import type { GuardMetrics } from "./middleware/guard-metrics.js";
-import type { TokenStore } from "./store/core/types.js";
-import type { FeedStore } from "./store/core/feed.js";
 import type { AccessVerifier } from "./jwt/access.js";
-import { auditor, type AuditDeps } from "./http/audit.js";
-import type { VerdictCache } from "./store/cache/verdict-cache.js";
+import type { JwtVerifier } from "./jwt/verifier.js";
+import type { FailureLimit } from "./middleware/guard/failure-limit.js";
+import { tokenGuard, type TokenGuardVariables } from "./middleware/guard/index.js";
+import type { GuardMetrics } from "./middleware/guard/metrics.js";
+import { adminRoutes } from "./routes/admin/index.js";
+import { auditor } from "./routes/audited.js";
+import { serveConsole, type AssetFetcher } from "./routes/console.js";
+import { oauthRoutes } from "./routes/oauth/index.js";
+import { forwardToOrigin, type OriginFetch } from "./routes/origin.js";
+import type { AuditLog, FeedStore, TokenStore, VerdictCache } from "./store/index.js";
+import type { TokenTags } from "./tokens/tagged.js";
 
 export const ADMIN_PREFIX = "/admin";
 export const OAUTH_PREFIX = "/oauth";
 
+/** What a backend keeps besides tokens, which the admin API reads and writes to: both backends have it. */
+export interface AppBackend extends Pick<FeedStore, "recentChanges"> {
+  /** The capped audit log `GET /admin/audit` reads and every admin and OAuth write appends to. */
+  readonly audit: AuditLog;
+  /** The hash the store keys a token by: a token is named in an audit record by its fingerprint. */
+  hashToken(token: string): Promise<string>;
+}
+
 export interface AppDeps {
   /** The authoritative store: the admin API and OAuth use it (one round trip each). */
   store: TokenStore;
-  /** What the guard checks tokens against, e.g. a verdict cache. @default store */
-  guardStore?: TokenStore;
-  /** This isolate's verdict cache, whose counters `GET /admin/stats` shows. */
-  cache?: Pick<VerdictCache, "stats" | "maxStalenessMs" | "maxEntries">;
+  /**
+   * The verdict cache the guard reads through, whose counters `GET /admin/stats` shows.
+   * @default undefined (the guard reads `store`)
+   */
+  cache?: TokenStore & Pick<VerdictCache, "stats" | "maxStalenessMs" | "maxEntries">;
+  /**
+   * The backend's change feed and audit log (`GET /admin/activity`, `GET /admin/audit`, and a
+   * record of each write). Without it, those routes answer 404 and writes are log lines only.
+   */
+  backend?: AppBackend;
   config: AppConfig;
   /** How requests reach the origin. @default fetch */
   fetchOrigin?: OriginFetch;
@@ -38,16 +50,14 @@ export interface AppDeps {
   failureLimit?: FailureLimit;
   /** A Workers Analytics Engine dataset: one data point per guard decision. */
   metrics?: GuardMetrics;
-  /** The store's change feed, whose newest revocations `GET /admin/activity` lists (the backend itself). */
-  feed?: Pick<FeedStore, "recentChanges">;
   /** Verifies Cloudflare Access assertions on /admin/* (config.access). */
   access?: AccessVerifier;
-  /** Where admin and OAuth writes are recorded (the backend's audit log); without it, log lines only. */
-  audit?: AuditDeps;
   /** Serves the admin console's files (the ASSETS binding); without it /admin/console answers 404. */
   assets?: AssetFetcher;
   /** Where operational lines (JSON) go. @default console.error */
   log?: (line: string) => void;
+  /** The clock audit records are stamped with. @default Date.now */
+  now?: () => number;
 }
 
 /**
@@ -57,19 +67,18 @@ export interface AppDeps {
  */
 export function createApp({
   store,
-  guardStore = store,
   cache,
+  backend,
   jwt,
   tags,
   failureLimit,
   metrics,
-  feed,
   assets,
   access,
-  audit,
   config,
   fetchOrigin,
   log: given,
+  now,
 }: AppDeps) {
   const log = given ?? ((line: string) => console.error(line));
   const app = new Hono<{ Variables: TokenGuardVariables }>();
@@ -87,34 +96,40 @@ export function createApp({
     return errorJson(c, 500, "internal_error", "the request could not be handled");
   });
 
-  const tokenFormat = config.tokenFormat;
+  // the edge checks, the same for every path
+  const edge = { jwt, tags, tokenFormat: config.tokenFormat };
   // before the admin API's authentication: the page asks for the token itself
   const consoleFiles = serveConsole(assets, access);
   app.get(`${ADMIN_PREFIX}/console`, consoleFiles);
   app.get(`${ADMIN_PREFIX}/console/`, consoleFiles);
   app.get(`${ADMIN_PREFIX}/console/:file`, consoleFiles);
   // audit lines are information, not errors: console.log unless a `log` was given
+  const audit = backend && { log: backend.audit, hashToken: (token: string) => backend.hashToken(token), now };
   const audited = auditor(audit, given ?? ((line) => console.log(line)));
   const { adminToken } = config;
-  const auditLog = audit?.log;
   app.route(
     ADMIN_PREFIX,
-    adminRoutes({ store, adminToken, access, audited, auditLog, cache, feed, assets, jwt, tags, tokenFormat }),
+    adminRoutes({
+      ...edge,
+      store,
+      adminToken,
+      access,
+      audited,
+      auditLog: backend?.audit,
+      cache,
+      feed: backend,
+      assets,
+    }),
   );
-  app.route(
-    OAUTH_PREFIX,
-    oauthRoutes({ store, clients: config.oauthClients, adminToken, audited, jwt, tags, tokenFormat }),
-  );
+  app.route(OAUTH_PREFIX, oauthRoutes({ ...edge, store, clients: config.oauthClients, adminToken, audited }));
   app.use(
     "*",
     tokenGuard({
-      store: guardStore,
+      ...edge,
+      store: cache ?? store,
       realm: config.realm,
       failMode: config.failMode,
       log,
-      jwt,
-      tags,
-      tokenFormat,
       failureLimit,
       metrics,
     }),

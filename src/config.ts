@@ -1,10 +1,9 @@
 import type { JSONWebKeySet } from "jose";
 import type { Env } from "./env.js";
-import { algorithmsProblem, DEFAULT_ALGORITHMS } from "./jwt/verifier.js";
-import { DEFAULT_REALM, type FailMode } from "./middleware/guard.js";
-import type { TokenFormat } from "./http/edge-check.js";
+import { algorithmsProblem } from "./jwt/verifier.js";
+import type { FailMode } from "./middleware/guard/index.js";
+import type { TokenFormat } from "./tokens/credential.js";
 import { DEFAULT_KEY_PREFIX } from "./store/index.js";
-import { DEFAULT_TOKEN_PREFIX } from "./tokens/tagged.js";
 
 /** The Worker's settings, checked. Built from Env by {@link readConfig}. */
 export interface AppConfig {
@@ -13,30 +12,30 @@ export interface AppConfig {
   /** Cloudflare Access in front of /admin/*: its assertion names the person making each admin call. */
   readonly access?: AccessConfig;
   /** AUDIT_MAX_RECORDS: audit records the store keeps. */
-  readonly auditMaxRecords: number;
+  readonly auditMaxRecords?: number;
   readonly originUrl: string;
-  readonly failMode: FailMode;
-  readonly realm: string;
+  readonly failMode?: FailMode;
+  readonly realm?: string;
   /** OAuth client id → secret. */
   readonly oauthClients: ReadonlyMap<string, string>;
-  readonly redis?: { readonly url: string; readonly token: string; readonly timeoutMs: number };
+  readonly redis?: { readonly url: string; readonly token: string; readonly timeoutMs?: number };
   readonly hashKey?: string;
   /** The pepper before TOKEN_HASH_KEY, while rotating it (TOKEN_HASH_KEY_PREVIOUS). */
   readonly previousHashKeys: string[];
   readonly keyPrefix: string;
   /** The verdict cache's bound in ms (Redis backend only); 0: no cache, one round trip per request. */
-  readonly cacheMaxStalenessMs: number;
-  readonly cacheMaxEntries: number;
+  readonly cacheMaxStalenessMs?: number;
+  readonly cacheMaxEntries?: number;
   /** CACHE_SHARED: the data-center tier under the verdict cache (a named Workers cache), on unless "off". */
   readonly cacheShared: boolean;
   /** JWT verification at the edge; absent when no key set is configured. */
   readonly jwt?: JwtConfig;
   /** TOKEN_FORMAT: "tagged" lets only tagged opaque tokens reach the store. */
-  readonly tokenFormat: TokenFormat;
+  readonly tokenFormat?: TokenFormat;
   /** TOKEN_PREFIX: the prefix of minted tokens. */
-  readonly tokenPrefix: string;
+  readonly tokenPrefix?: string;
   /** How FAILURE_LIMITER (when bound) names a client, and its period (Retry-After). */
-  readonly failureLimit: { readonly clientHeader: string; readonly periodSeconds: number };
+  readonly failureLimit: { readonly clientHeader?: string; readonly periodSeconds?: number };
 }
 
 export interface AccessConfig {
@@ -52,12 +51,12 @@ export interface JwtConfig {
   /** JWT_JWKS_URL */
   readonly url?: string;
   readonly jwks?: JSONWebKeySet;
-  readonly algorithms: string[];
-  readonly clockToleranceSeconds: number;
+  readonly algorithms?: string[];
+  readonly clockToleranceSeconds?: number;
   readonly issuer?: string;
   readonly audience?: string;
   /** JWT_CACHE_ENTRIES: verified JWTs remembered per isolate (only the signature check is skipped); 0: off. */
-  readonly cacheEntries: number;
+  readonly cacheEntries?: number;
 }
 
 /** A missing or malformed setting; `setting` names it. */
@@ -100,8 +99,8 @@ export function readConfig(env: Env): AppConfig {
   if (originUrl === undefined) throw new ConfigError("ORIGIN_URL", "is missing: set it in wrangler.toml [vars]");
   if (!isHttpUrl(originUrl)) throw new ConfigError("ORIGIN_URL", "must be an http(s) URL");
 
-  const failMode = str("GUARD_FAIL_MODE") ?? "closed";
-  if (failMode !== "closed" && failMode !== "open")
+  const failMode = str("GUARD_FAIL_MODE");
+  if (failMode !== undefined && failMode !== "closed" && failMode !== "open")
     throw new ConfigError("GUARD_FAIL_MODE", 'must be "closed" or "open"');
 
   const url = str("UPSTASH_REDIS_REST_URL");
@@ -113,12 +112,10 @@ export function readConfig(env: Env): AppConfig {
       "is missing: the Redis backend needs both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN",
     );
   }
-  const timeout = str("STORE_TIMEOUT_MS") ?? "1000";
-  if (!/^[1-9]\d{0,5}$/.test(timeout))
-    throw new ConfigError("STORE_TIMEOUT_MS", "must be a whole number of milliseconds");
+  const timeoutMs = wholeSetting(str("STORE_TIMEOUT_MS"), "STORE_TIMEOUT_MS", 1, 999_999, "milliseconds");
 
-  const realm = str("AUTH_REALM") ?? DEFAULT_REALM;
-  if (!/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes("\\")) {
+  const realm = str("AUTH_REALM");
+  if (realm !== undefined && (!/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes("\\"))) {
     throw new ConfigError("AUTH_REALM", "must be 1 to 64 printable characters without quotes or backslashes");
   }
   // the Upstash URL and token and the key prefix are checked by the Redis store itself (runtime.ts)
@@ -126,46 +123,34 @@ export function readConfig(env: Env): AppConfig {
   const cacheMaxStalenessMs = wholeSetting(
     str("CACHE_MAX_STALENESS_MS"),
     "CACHE_MAX_STALENESS_MS",
-    1000,
     0,
     60_000,
     "milliseconds (0 turns the cache off)",
   );
-  const cacheMaxEntries = wholeSetting(str("CACHE_MAX_ENTRIES"), "CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000, "entries");
+  const cacheMaxEntries = wholeSetting(str("CACHE_MAX_ENTRIES"), "CACHE_MAX_ENTRIES", 1, 1_000_000, "entries");
   const cacheSharedSetting = str("CACHE_SHARED") ?? "on";
   if (cacheSharedSetting !== "on" && cacheSharedSetting !== "off")
     throw new ConfigError("CACHE_SHARED", 'must be "on" or "off"');
 
   const hashKey = str("TOKEN_HASH_KEY");
-  const tokenFormat = str("TOKEN_FORMAT") ?? "any";
-  if (tokenFormat !== "any" && tokenFormat !== "tagged")
+  const tokenFormat = str("TOKEN_FORMAT");
+  if (tokenFormat !== undefined && tokenFormat !== "any" && tokenFormat !== "tagged")
     throw new ConfigError("TOKEN_FORMAT", 'must be "any" or "tagged"');
   if (tokenFormat === "tagged" && hashKey === undefined)
     throw new ConfigError("TOKEN_FORMAT", '"tagged" needs TOKEN_HASH_KEY: the tag key is derived from it');
-  const tokenPrefix = str("TOKEN_PREFIX") ?? DEFAULT_TOKEN_PREFIX;
-  if (!/^[A-Za-z0-9_-]{1,16}$/.test(tokenPrefix))
+  const tokenPrefix = str("TOKEN_PREFIX");
+  if (tokenPrefix !== undefined && !/^[A-Za-z0-9_-]{1,16}$/.test(tokenPrefix))
     throw new ConfigError("TOKEN_PREFIX", "must be 1 to 16 letters, digits, _ or -");
-  const clientHeader = str("FAILURE_LIMIT_CLIENT_HEADER") ?? "CF-Connecting-IP";
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(clientHeader))
-    throw new ConfigError("FAILURE_LIMIT_CLIENT_HEADER", "must be a header name: letters, digits and -");
-  if (/^(authorization|proxy-authorization|cookie)$/i.test(clientHeader))
-    throw new ConfigError(
-      "FAILURE_LIMIT_CLIENT_HEADER",
-      "must not be a credential header: its value would become a rate-limit key",
-    );
-  const period = str("FAILURE_LIMIT_PERIOD_S") ?? "60";
-  if (period !== "10" && period !== "60")
-    throw new ConfigError("FAILURE_LIMIT_PERIOD_S", "must be 10 or 60, the period of the [[ratelimits]] binding");
 
   return {
     adminToken,
     access,
-    auditMaxRecords: wholeSetting(str("AUDIT_MAX_RECORDS"), "AUDIT_MAX_RECORDS", 10_000, 1, 1_000_000, "records"),
+    auditMaxRecords: wholeSetting(str("AUDIT_MAX_RECORDS"), "AUDIT_MAX_RECORDS", 1, 1_000_000, "records"),
     originUrl: originUrl.replace(/\/+$/, ""),
     failMode,
     realm,
     oauthClients: parseClients(str("OAUTH_CLIENTS")),
-    redis: url !== undefined && token !== undefined ? { url, token, timeoutMs: Number(timeout) } : undefined,
+    redis: url !== undefined && token !== undefined ? { url, token, timeoutMs } : undefined,
     hashKey,
     previousHashKeys: [str("TOKEN_HASH_KEY_PREVIOUS")].filter((k): k is string => k !== undefined),
     keyPrefix,
@@ -175,8 +160,25 @@ export function readConfig(env: Env): AppConfig {
     jwt: readJwtConfig(str),
     tokenFormat,
     tokenPrefix,
-    failureLimit: { clientHeader, periodSeconds: Number(period) },
+    failureLimit: readFailureLimit(str),
   };
+}
+
+/** FAILURE_LIMIT_CLIENT_HEADER and FAILURE_LIMIT_PERIOD_S: how FAILURE_LIMITER (when bound) names a client, and its period. */
+function readFailureLimit(str: (name: keyof Env) => string | undefined): AppConfig["failureLimit"] {
+  const clientHeader = str("FAILURE_LIMIT_CLIENT_HEADER");
+  if (clientHeader !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(clientHeader))
+    throw new ConfigError("FAILURE_LIMIT_CLIENT_HEADER", "must be a header name: letters, digits and -");
+  if (clientHeader !== undefined && /^(authorization|proxy-authorization|cookie)$/i.test(clientHeader))
+    throw new ConfigError(
+      "FAILURE_LIMIT_CLIENT_HEADER",
+      "must not be a credential header: its value would become a rate-limit key",
+    );
+  const period = str("FAILURE_LIMIT_PERIOD_S");
+  if (period !== undefined && period !== "10" && period !== "60")
+    throw new ConfigError("FAILURE_LIMIT_PERIOD_S", "must be 10 or 60, the period of the [[ratelimits]] binding");
+
+  return { clientHeader, periodSeconds: period === undefined ? undefined : Number(period) };
 }
 
 /** ACCESS_TEAM_DOMAIN and ACCESS_AUD (both or neither) put Cloudflare Access in front of /admin/*. */
@@ -242,20 +244,19 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
   }
   const algorithms = str("JWT_ALGORITHMS")
     ?.split(",")
-    .map((a) => a.trim()) ?? [...DEFAULT_ALGORITHMS];
-  const problem = algorithmsProblem(algorithms);
+    .map((a) => a.trim());
+  const problem = algorithms && algorithmsProblem(algorithms);
   if (problem !== undefined) throw new ConfigError("JWT_ALGORITHMS", problem);
   return {
     url: jwksUrl,
     jwks,
     algorithms,
-    clockToleranceSeconds: wholeSetting(str("JWT_CLOCK_TOLERANCE_S"), "JWT_CLOCK_TOLERANCE_S", 30, 0, 300, "seconds"),
+    clockToleranceSeconds: wholeSetting(str("JWT_CLOCK_TOLERANCE_S"), "JWT_CLOCK_TOLERANCE_S", 0, 300, "seconds"),
     issuer: str("JWT_ISSUER"),
     audience: str("JWT_AUDIENCE"),
     cacheEntries: wholeSetting(
       str("JWT_CACHE_ENTRIES"),
       "JWT_CACHE_ENTRIES",
-      10_000,
       0,
       1_000_000,
       "entries (0 turns the cache off)",
@@ -263,16 +264,18 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
   };
 }
 
-/** A whole-number setting within [min, max], written in plain digits; a bad one names itself. */
+/**
+ * A whole-number setting within [min, max], written in plain digits; a bad one names itself.
+ * Unset is undefined: the default is the one its owner (store, cache, verifier) documents.
+ */
 function wholeSetting(
   raw: string | undefined,
   name: string,
-  fallback: number,
   min: number,
   max: number,
   unit: string,
-): number {
-  if (raw === undefined) return fallback;
+): number | undefined {
+  if (raw === undefined) return undefined;
   const n = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(n >= min && n <= max))
     throw new ConfigError(name, `must be a whole number of ${unit} from ${min} to ${max}, not ${JSON.stringify(raw)}`);

@@ -1,4 +1,4 @@
-import type { TokenStore } from "./store/core/types.js";
+import type { TokenStore } from "./store/core/index.js";
 
 /**
  * Runs cleanup and logs one JSON line: `{ event: "cleanup", removed, ms }`. A failure is

@@ -50,17 +50,15 @@ export {
   type MemoryStoreConfig,
   type RedisStoreConfig,
 } from "./store/index.js";
-export { decisionPoint, type GuardMetrics, type GuardOutcome, type DecisionFacts } from "./middleware/guard-metrics.js";
+export { decisionPoint, type GuardMetrics, type GuardOutcome, type DecisionFacts } from "./middleware/guard/metrics.js";
+export { TOKEN_SUBJECT_HEADER, TOKEN_ID_HEADER, TOKEN_STATUS_HEADER } from "./http/identity-headers.js";
 export {
   tokenGuard,
-  TOKEN_SUBJECT_HEADER,
-  TOKEN_ID_HEADER,
-  TOKEN_STATUS_HEADER,
   type FailMode,
   type TokenGuardOptions,
   type TokenGuardVariables,
-} from "./middleware/guard.js";
-export { createApp, ADMIN_PREFIX, OAUTH_PREFIX, type AppDeps } from "./app.js";
+} from "./middleware/guard/index.js";
+export { createApp, ADMIN_PREFIX, OAUTH_PREFIX, type AppDeps, type AppBackend } from "./app.js";
 export {
   JwtVerifier,
   JwtRejected,
@@ -71,10 +69,16 @@ export {
 } from "./jwt/verifier.js";
 export { KeySet, KeySetUnavailable, type KeySetOptions } from "./jwt/key-set.js";
 export { AccessVerifier, ACCESS_HEADER, type AccessOptions } from "./jwt/access.js";
-export { adminAuth, ADMIN_TOKEN_ACTOR, type AdminAuthOptions, type AdminVariables } from "./http/admin-auth.js";
-export { auditor, type AuditDeps, type Audited } from "./http/audit.js";
+export { adminAuth, ADMIN_TOKEN_ACTOR, type AdminAuthOptions, type AdminVariables } from "./middleware/admin-auth.js";
+export { auditor, type AuditDeps, type Audited } from "./routes/audited.js";
 export { mintToken, TokenTags, DEFAULT_TOKEN_PREFIX, type TagCheck, type TokenTagsOptions } from "./tokens/tagged.js";
-export { checkAtEdge, type EdgeCheck, type EdgeOptions, type TokenFormat } from "./http/edge-check.js";
-export { FailureLimit, type FailureLimitOptions } from "./middleware/failure-limit.js";
+export {
+  checkAtEdge,
+  checkCredential,
+  type EdgeCheck,
+  type EdgeOptions,
+  type TokenFormat,
+} from "./tokens/credential.js";
+export { FailureLimit, type FailureLimitOptions } from "./middleware/guard/failure-limit.js";
 export { readConfig, ConfigError, type AppConfig } from "./config.js";
 export type { Env } from "./env.js";

@@ -1,16 +1,16 @@
 import { createApp } from "./app.js";
 import { ConfigError, readConfig, type AppConfig } from "./config.js";
 import type { Env } from "./env.js";
-import { StorageError } from "./store/core/errors.js";
-import { RedisTokenStore } from "./store/redis/store.js";
-import { withVerdictCache } from "./store/cache/verdict-cache.js";
+import { StorageError } from "./store/core/index.js";
+import { RedisTokenStore } from "./store/redis/index.js";
+import { withVerdictCache } from "./store/cache/index.js";
 import { JwtVerifier } from "./jwt/verifier.js";
 import { AccessVerifier } from "./jwt/access.js";
-import { FailureLimit } from "./middleware/failure-limit.js";
+import { FailureLimit } from "./middleware/guard/failure-limit.js";
 import { TokenTags } from "./tokens/tagged.js";
-import type { MemoryStoreConfig, TokenStore } from "./store/core/types.js";
-import type { FeedStore } from "./store/core/feed.js";
-import type { AuditLog } from "./store/core/audit.js";
+import type { MemoryStoreConfig, TokenStore } from "./store/core/index.js";
+import type { FeedStore } from "./store/core/index.js";
+import type { AuditLog } from "./store/core/index.js";
 
 export interface Runtime {
   app: ReturnType<typeof createApp>;
@@ -85,7 +85,7 @@ export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
     }
     // the guard reads through a verdict cache on Redis; memory is in the isolate already
     const cache =
-      backend instanceof RedisTokenStore && config.cacheMaxStalenessMs > 0
+      backend instanceof RedisTokenStore && config.cacheMaxStalenessMs !== 0
         ? withVerdictCache(backend, {
             maxStalenessMs: config.cacheMaxStalenessMs,
             maxEntries: config.cacheMaxEntries,
@@ -106,8 +106,8 @@ export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
       runtime: {
         app: createApp({
           store,
-          guardStore: cache,
           cache,
+          backend,
           config,
           jwt,
           // the tag key comes from the pepper: without one, nothing is tagged or minted
@@ -128,10 +128,8 @@ export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
                   periodSeconds: config.failureLimit.periodSeconds,
                 }),
           metrics: env.METRICS,
-          feed: backend,
           assets: env.ASSETS,
           access: config.access === undefined ? undefined : new AccessVerifier(config.access),
-          audit: { log: backend.audit, hashToken: (token) => backend.hashToken(token) },
         }),
         store,
         config,

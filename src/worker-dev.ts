@@ -3,7 +3,7 @@
  * memory store when no Upstash setting is given. Never deployed (wrangler.toml `main` is
  * src/worker.ts), so the memory store adds nothing to the shipped bundle.
  */
-import { MemoryTokenStore } from "./store/memory/store.js";
+import { MemoryTokenStore } from "./store/memory/index.js";
 import { workerFor } from "./worker.js";
 
 export default workerFor((config) => new MemoryTokenStore(config));

@@ -1,6 +1,7 @@
 /**
- * The layout's rules, held by a test: no import circle in src/ (type-only imports count too),
- * and code outside src/store/ enters the store through its index or a room's index.
+ * The layout's rules, held by a test: no import circle in src/ (type-only imports count too);
+ * code outside src/store/ (src/, test/ and scripts/ alike) enters the store through its index
+ * or a room's index; and no function in src/ runs past about 100 lines.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -40,8 +41,10 @@ it("has no import circle in src/, type-only imports included", () => {
   expect(cycles).toEqual([]);
 });
 
-it("enters the store from tests and scripts only through src/store/index.ts or a room's index.ts", () => {
-  const deep = [...files("test"), ...files("scripts")].flatMap((f) =>
+it("enters the store from the rest of src/, tests and scripts only through src/store/index.ts or a room's index.ts", () => {
+  const outside = files("src").filter((f) => !f.startsWith(join("src", "store")));
+  expect(outside.length).toBeGreaterThan(20);
+  const deep = [...outside, ...files("test"), ...files("scripts")].flatMap((f) =>
     importsOf(f)
       .map((dep) => relative(".", dep))
       .filter(
@@ -50,4 +53,37 @@ it("enters the store from tests and scripts only through src/store/index.ts or a
       .map((dep) => `${f} imports ${dep}`),
   );
   expect(deep).toEqual([]);
+});
+
+/** Lines a function's text takes, header to closing brace, for each function, method and block-bodied arrow. */
+function functionLengths(file: string): { at: string; lines: number }[] {
+  const lines = readFileSync(file, "utf8").split("\n");
+  const start =
+    /^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\b|=>\s*\{\s*$|^\s*(?:(?:private|public|protected|static|override|readonly|async|get|set)\s+)*(?:constructor|[\w#]+)\s*(?:<[^>]*>)?\((?:.*\)\s*(?::\s*[^=]+)?\{\s*$|[^)]*$)/;
+  const out: { at: string; lines: number }[] = [];
+  lines.forEach((line, i) => {
+    const text = line.trim();
+    if (/^(?:\/\/|\*|\/\*)/.test(text) || /^(?:if|for|while|switch|catch|return|else)\b/.test(text)) return;
+    if (!start.test(line)) return;
+    // the body opens on the first line (of a header up to 15 lines long) that ends with "{"
+    const open = lines.findIndex((l, k) => k >= i && k < i + 15 && l.trimEnd().endsWith("{"));
+    if (open < 0) return;
+    let depth = 0;
+    let end = open;
+    for (; end < lines.length; end++) {
+      const t = end === open ? lines[end]!.slice(lines[end]!.lastIndexOf("{")) : lines[end]!;
+      depth += (t.match(/\{/g)?.length ?? 0) - (t.match(/\}/g)?.length ?? 0);
+      if (depth <= 0) break;
+    }
+    out.push({ at: `${file}:${i + 1}`, lines: end - i + 1 });
+  });
+  return out;
+}
+
+it("has no function in src/ longer than 100 lines", () => {
+  const all = files("src").flatMap(functionLengths);
+  // the measure itself works: it finds the functions, and a long one would show
+  expect(all.length).toBeGreaterThan(200);
+  expect(Math.max(...all.map((f) => f.lines))).toBeGreaterThan(50);
+  expect(all.filter((f) => f.lines > 100)).toEqual([]);
 });

@@ -23,11 +23,7 @@ function app(store: TokenStore = new MemoryTokenStore()) {
   return createApp({
     store,
     config,
-    feed: store instanceof MemoryTokenStore || store instanceof RedisTokenStore ? store : undefined,
-    audit:
-      store instanceof MemoryTokenStore || store instanceof RedisTokenStore
-        ? { log: store.audit, hashToken: (t) => store.hashToken(t) }
-        : undefined,
+    backend: store instanceof MemoryTokenStore || store instanceof RedisTokenStore ? store : undefined,
     assets: diskAssets,
     fetchOrigin: async () => new Response("origin"),
     log: () => {},

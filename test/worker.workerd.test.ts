@@ -4,6 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import { readConfig } from "../src/config.js";
+import { JwtVerifier } from "../src/jwt/verifier.js";
 import worker from "../src/worker-dev.js";
 import deployed from "../src/worker.js";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -294,9 +295,10 @@ describe("admin identity through Cloudflare Access, as the Worker is configured"
 });
 
 describe("JWT_CACHE_ENTRIES", () => {
-  it("reaches the verifier's cacheEntries: 10000 by default, 0 turns the cache off", () => {
+  it("reaches the verifier's cacheEntries: unset leaves the verifier's default (10000), 0 turns the cache off", () => {
     const jwt = { ADMIN_TOKEN: "a-good-admin-token-0123", ORIGIN_URL: "http://127.0.0.1:1", JWT_JWKS: '{"keys":[]}' };
-    expect(readConfig(jwt).jwt?.cacheEntries).toBe(10_000);
+    expect(readConfig(jwt).jwt?.cacheEntries).toBeUndefined();
+    expect(new JwtVerifier(readConfig(jwt).jwt!).cacheStats().capacity).toBe(10_000);
     expect(readConfig({ ...jwt, JWT_CACHE_ENTRIES: "0" }).jwt?.cacheEntries).toBe(0);
     expect(readConfig({ ...jwt, JWT_CACHE_ENTRIES: "1000000" }).jwt?.cacheEntries).toBe(1_000_000);
   });
@@ -314,7 +316,8 @@ describe("the fail-mode default", () => {
         STORE_TIMEOUT_MS: "300",
       };
       expect("GUARD_FAIL_MODE" in bindings).toBe(false);
-      expect(readConfig(bindings).failMode).toBe("closed");
+      // unset: the guard's own default applies, which the 503 below shows is "closed"
+      expect(readConfig(bindings).failMode).toBeUndefined();
       const path = unique("default-mode");
       const res = await worker.fetch(
         new Request(`https://edge.test${path}`, { headers: { Authorization: "Bearer some-token" } }),

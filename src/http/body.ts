@@ -1,10 +1,13 @@
 /**
- * Request bodies, described once as the JSON Schema the OpenAPI document publishes
+ * Request bodies: how large they may be, and their shapes, described once as the JSON Schema the OpenAPI document publishes
  * (scripts/openapi.ts takes these objects as they are), and checked here against that same
  * description. Only what these bodies use is understood: an object of string fields (with
  * minLength, maxLength, pattern) or string-or-number fields (anyOf), `required`, and
  * `additionalProperties: false`. Each failure is one message naming the field.
  */
+
+/** The largest request body the admin API and the OAuth endpoints read: 16 KiB. */
+export const MAX_BODY_BYTES = 16 * 1024;
 
 /** A field: a string with limits, or a string or a number. `description` is the message for a failed pattern or anyOf. */
 export type FieldSchema =

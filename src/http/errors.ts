@@ -11,7 +11,7 @@ import {
   ErrTokenRevoked,
   StorageError,
   type StoreSentinel,
-} from "../store/core/errors.js";
+} from "../store/core/index.js";
 
 /** The one error body of this API: `{ "error": { "code", "message" } }`; scripts/openapi.ts documents it from here. */
 export const ErrorBodySchema = {

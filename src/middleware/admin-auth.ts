@@ -2,8 +2,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { ACCESS_HEADER, type AccessVerifier } from "../jwt/access.js";
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { JwtRejected } from "../jwt/verifier.js";
-import { bearerToken, secretsEqual } from "./auth.js";
-import { errorJson, keysUnavailable } from "./errors.js";
+import { bearerToken, secretsEqual } from "../http/auth.js";
+import { errorJson, keysUnavailable } from "../http/errors.js";
 
 /** Who is making an admin call: a Cloudflare Access identity, or "admin-token" for the shared token. */
 export type AdminVariables = { actor: string };

@@ -1,7 +1,7 @@
-import type { AuditAction, AuditLog, AuditTarget } from "../store/core/audit.js";
-import { LIMITS } from "../store/core/types.js";
-import { ErrStoreUnavailable, StorageError } from "../store/core/errors.js";
-import { fingerprint } from "../store/core/hash.js";
+import type { AuditAction, AuditLog, AuditTarget } from "../store/core/index.js";
+import { LIMITS, type JwtClaims, type TokenStore } from "../store/core/index.js";
+import { ErrStoreUnavailable, StorageError } from "../store/core/index.js";
+import { fingerprint } from "../store/core/index.js";
 
 export interface AuditDeps {
   /** Where records are kept: the backend's audit log. */
@@ -65,4 +65,22 @@ export type Audited = ReturnType<typeof auditor>;
 /** A target value as recorded: well-formed, and at most LIMITS.field characters (then "…"). */
 function clip(value: string): string {
   return (value.length > LIMITS.field ? `${value.slice(0, LIMITS.field)}…` : value).toWellFormed();
+}
+
+/**
+ * "Deny-list a verified JWT or revoke an opaque token", recorded: written once for the admin
+ * API and OAuth. A JWT the edge verified (`claims`) is deny-listed until its exp, stored or
+ * not; an opaque token must be stored, and `clientId` (OAuth) must match its client.
+ */
+export function revokeCredential(
+  audited: Audited,
+  actor: string,
+  store: TokenStore,
+  token: string,
+  claims: JwtClaims | undefined,
+  { clientId, keep }: { clientId?: string; keep?: (result: string) => boolean } = {},
+): Promise<void> {
+  return claims === undefined
+    ? audited(actor, "revoke", { token }, () => store.revoke(token, { clientId }), keep)
+    : audited(actor, "denyJwt", { token, subject: claims.subject }, () => store.denyJwt(token, claims), keep);
 }

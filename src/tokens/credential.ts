@@ -1,19 +1,22 @@
 import { KeySetUnavailable } from "../jwt/key-set.js";
 import { JwtRejected, type JwtVerifier } from "../jwt/verifier.js";
-import type { GetHints, JwtClaims } from "../store/core/types.js";
-import type { TokenTags } from "../tokens/tagged.js";
+import type { GetHints, JwtClaims, StoredTokenMetadata, TokenStore } from "../store/core/index.js";
+import type { TokenTags } from "./tagged.js";
 
 /** Which opaque tokens may reach the store: "tagged" only, or "any" (tagged ones still checked at the edge). */
 export type TokenFormat = "any" | "tagged";
 
-/** What the edge checks before any store call; both parts optional. */
+/**
+ * What the edge checks before any store call, every part optional. The guard's options, the
+ * admin API's and OAuth's deps extend it, so each passes itself down as it is.
+ */
 export interface EdgeOptions {
   /** Verifies JWS-shaped tokens (signature, algorithm, times, issuer, audience). */
   jwt?: JwtVerifier;
   /** Checks tagged opaque tokens' tags. */
   tags?: TokenTags;
-  /** @default "any" */
-  format?: TokenFormat;
+  /** "tagged": only tagged opaque tokens reach the store; the rest are refused at the edge. @default "any" */
+  tokenFormat?: TokenFormat;
 }
 
 /** What the edge knows of a bearer token before any store call. */
@@ -28,12 +31,12 @@ export type EdgeCheck =
  * "Verify the credential or refuse", written once for the guard, the admin API and OAuth. A
  * JWS is `jwt` with its verified claims, `rejected` (forged, expired, wrong algorithm), or
  * `keys_unavailable` (the caller fails closed). An opaque token whose tag does not verify, or
- * any untagged one under `format: "tagged"`, is `forged`: the store can hold no such token,
+ * any untagged one under `tokenFormat: "tagged"`, is `forged`: the store can hold no such token,
  * so callers answer as for an unknown token, with no round trip. Other opaque tokens are
  * `opaque`: the store decides. Anything unexpected throws.
  */
 export async function checkAtEdge(edge: EdgeOptions, token: string, hints?: GetHints): Promise<EdgeCheck> {
-  const { jwt, tags, format = "any" } = edge;
+  const { jwt, tags, tokenFormat = "any" } = edge;
   if (jwt !== undefined && jwt.accepts(token)) {
     try {
       return { kind: "jwt", claims: await jwt.verify(token, hints) };
@@ -44,6 +47,20 @@ export async function checkAtEdge(edge: EdgeOptions, token: string, hints?: GetH
     }
   }
   const tag = tags === undefined ? "untagged" : await tags.check(token);
-  if (tag === "invalid" || (tag === "untagged" && format === "tagged")) return { kind: "forged" };
+  if (tag === "invalid" || (tag === "untagged" && tokenFormat === "tagged")) return { kind: "forged" };
   return { kind: "opaque" };
+}
+
+/**
+ * "A verified JWT or an opaque token", written once for the guard, the admin API's lookup and
+ * OAuth introspection: a JWT the edge verified (`claims`) has its revocations checked with
+ * `checkJwt`; any other token is looked up with `get`. One round trip either way.
+ */
+export function checkCredential(
+  store: TokenStore,
+  token: string,
+  claims: JwtClaims | undefined,
+  hints?: GetHints,
+): Promise<StoredTokenMetadata> {
+  return claims === undefined ? store.get(token, hints) : store.checkJwt(token, claims, hints);
 }

@@ -1,5 +1,5 @@
 /**
- * The request bodies' check (src/http/body-schema.ts) against the schemas the routes publish:
+ * The request bodies' check (src/http/body.ts) against the schemas the routes publish:
  * the first problem, named, in the order the fields are described; and, as an oracle, valibot
  * (which checked these bodies before): for any body both accept or both refuse.
  */
@@ -7,9 +7,9 @@ import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { B64TOKEN } from "../../src/http/auth.js";
-import { bodyProblem } from "../../src/http/body-schema.js";
-import { StoreBody, TokenBody } from "../../src/routes/admin.js";
-import { OAuthForm } from "../../src/routes/oauth.js";
+import { bodyProblem } from "../../src/http/body.js";
+import { StoreBody, TokenBody } from "../../src/routes/admin/index.js";
+import { OAuthForm } from "../../src/routes/oauth/index.js";
 import { LIMITS } from "../../src/store/index.js";
 
 describe("request bodies", () => {

@@ -3,7 +3,7 @@
  * decodable with decodeURIComponent, and look-alike header names a client sends are stripped.
  */
 import { describe, expect, it } from "vitest";
-import { identityHeaderValue } from "../../src/middleware/guard.js";
+import { identityHeaderValue } from "../../src/http/identity-headers.js";
 import { bearer, harness } from "../support/worker.js";
 
 describe("identity headers", () => {

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { JwtVerifier } from "../../src/jwt/verifier.js";
-import { auditor } from "../../src/http/audit.js";
+import { auditor } from "../../src/routes/audited.js";
 import { ADMIN, adminJson, bearer, CLIENT_ID, CLIENT_SECRET, harness, unreachableStore } from "../support/worker.js";
 
 type Record_ = {

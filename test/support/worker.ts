@@ -1,11 +1,12 @@
 /** Helpers for tests that build the app directly (app.request), inside the Workers runtime. */
 import type { AppConfig } from "../../src/config.js";
-import { createApp } from "../../src/app.js";
+import { createApp, type AppBackend } from "../../src/app.js";
 import type { JwtVerifier } from "../../src/jwt/verifier.js";
-import type { FailureLimit } from "../../src/middleware/failure-limit.js";
-import type { GuardMetrics } from "../../src/middleware/guard-metrics.js";
+import type { FailureLimit } from "../../src/middleware/guard/failure-limit.js";
+import type { GuardMetrics } from "../../src/middleware/guard/metrics.js";
 import type { TokenTags } from "../../src/tokens/tagged.js";
 import {
+  DEFAULT_KEY_PREFIX,
   MemoryTokenStore,
   RedisTokenStore,
   type AuditLog,
@@ -21,21 +22,16 @@ export const CLIENT_SECRET = "client-a-secret-0123456789";
 export const HOUR = 3_600_000;
 
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  // what readConfig gives for these bindings; every setting left out takes its owner's default
   return {
     adminToken: ADMIN,
     originUrl: "http://origin.test",
-    failMode: "closed",
-    realm: "edge-token-store",
     oauthClients: new Map([[CLIENT_ID, CLIENT_SECRET]]),
-    keyPrefix: "tokens:",
+    keyPrefix: DEFAULT_KEY_PREFIX,
     previousHashKeys: [],
     cacheMaxStalenessMs: 0,
-    cacheMaxEntries: 10_000,
     cacheShared: false,
-    tokenFormat: "any",
-    tokenPrefix: "ets_",
-    failureLimit: { clientHeader: "CF-Connecting-IP", periodSeconds: 60 },
-    auditMaxRecords: 10_000,
+    failureLimit: {},
     ...overrides,
   };
 }
@@ -112,7 +108,11 @@ export function harness(
   const store = countingStore(options.store ?? memory);
   // the activity and audit routes read the backend's feed and audit log: the memory store's, or a given backend's
   const backend =
-    options.store === undefined ? memory : "recentChanges" in options.store ? (options.store as FeedStore) : undefined;
+    options.store === undefined
+      ? memory
+      : "recentChanges" in options.store && "audit" in options.store
+        ? (options.store as unknown as AppBackend)
+        : undefined;
   const origin: Request[] = [];
   const logs: string[] = [];
   const app = createApp({
@@ -122,13 +122,10 @@ export function harness(
     failureLimit: options.failureLimit,
     metrics: options.metrics,
     assets: options.assets,
-    feed: backend,
+    backend,
     access: options.access,
-    // records go to the backend's audit log, at the harness's clock
-    audit:
-      backend && "audit" in backend
-        ? { log: (backend as { audit: AuditLog }).audit, hashToken: (t) => backend.hashToken(t), now: () => clock.t }
-        : undefined,
+    // records are stamped at the harness's clock
+    now: () => clock.t,
     config: testConfig(options.config),
     log: (line) => logs.push(line),
     fetchOrigin: async (req) => {

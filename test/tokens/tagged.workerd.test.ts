@@ -6,9 +6,10 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FailureLimit } from "../../src/middleware/failure-limit.js";
+import { FailureLimit } from "../../src/middleware/guard/failure-limit.js";
 import { TokenTags } from "../../src/tokens/tagged.js";
 import { adminJson, bearer, CLIENT_ID, CLIENT_SECRET, harness } from "../support/worker.js";
+import { memorySnapshot } from "../support/memory.js";
 
 const tags = new TokenTags({ secret: "tag-test-pepper" });
 const tagged = () => harness({ tags, config: { tokenFormat: "tagged" } });
@@ -28,7 +29,7 @@ describe("minted tokens", () => {
     const h = tagged();
     const token = await mint(h);
     expect(token).toMatch(/^ets_[A-Za-z0-9_-]{48}$/);
-    expect(JSON.stringify(h.memory.snapshot())).not.toContain(token);
+    expect(JSON.stringify(memorySnapshot(h.memory))).not.toContain(token);
     expect((await h.app.request("/api/x", { headers: bearer(token) })).status).toBe(200);
     expect(h.origin).toHaveLength(1);
     // a lookup answers the metadata, never the token again
@@ -72,11 +73,11 @@ describe("minting under hostile input", () => {
           { requiredKeys: [] },
         ),
         async (id, subject, optional) => {
-          const before = h.memory.snapshot().tokens.length;
+          const before = memorySnapshot(h.memory).tokens.length;
           const res = await h.app.request("/admin/tokens", adminJson({ id, subject, ...optional }));
           expect(res.status).toBeLessThan(500);
           if (res.status !== 201) {
-            expect(h.memory.snapshot().tokens).toHaveLength(before);
+            expect(memorySnapshot(h.memory).tokens).toHaveLength(before);
             return;
           }
           const { token } = (await res.json()) as { token: string };

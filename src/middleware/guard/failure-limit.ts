@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { errorJson } from "../http/errors.js";
+import { errorJson } from "../../http/errors.js";
 
 export interface FailureLimitOptions {
   /** A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml): one `limit()` per failure. */

@@ -1,18 +1,12 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { bearerToken } from "../http/auth.js";
-import { errorJson, isStoreOutage, keysUnavailable, RETRY_AFTER_SECONDS } from "../http/errors.js";
-import { decisionPoint, type DecisionFacts, type GuardMetrics, type GuardOutcome } from "./guard-metrics.js";
-import { checkAtEdge, type TokenFormat } from "../http/edge-check.js";
-import type { TokenTags } from "../tokens/tagged.js";
+import { bearerToken } from "../../http/auth.js";
+import { errorJson, isStoreOutage, keysUnavailable, RETRY_AFTER_SECONDS } from "../../http/errors.js";
+import { withTokenHeaders } from "../../http/identity-headers.js";
+import { decisionPoint, type DecisionFacts, type GuardMetrics, type GuardOutcome } from "./metrics.js";
+import { checkAtEdge, checkCredential, type EdgeOptions } from "../../tokens/credential.js";
 import type { FailureLimit } from "./failure-limit.js";
-import type { JwtVerifier } from "../jwt/verifier.js";
-import { StorageError } from "../store/core/errors.js";
-import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../store/core/types.js";
-
-export const TOKEN_SUBJECT_HEADER = "X-Token-Subject";
-export const TOKEN_ID_HEADER = "X-Token-Id";
-/** Set to "unverified" on requests let through by `failMode: "open"` during a store outage. */
-export const TOKEN_STATUS_HEADER = "X-Token-Status";
+import { StorageError } from "../../store/core/index.js";
+import { LIMITS, type GetHints, type StoredTokenMetadata, type TokenStore } from "../../store/core/index.js";
 
 /** The realm `WWW-Authenticate` names when none is configured. */
 export const DEFAULT_REALM = "edge-token-store";
@@ -20,9 +14,15 @@ export const DEFAULT_REALM = "edge-token-store";
 /** What a store outage does to a guarded request: "closed" refuses it (503), "open" admits it unverified. */
 export type FailMode = "closed" | "open";
 
-export interface TokenGuardOptions {
-  /** The store to check tokens against, or a function that picks it per request. */
-  store: TokenStore | ((c: Context) => TokenStore);
+/**
+ * The guard's settings. The edge checks (`jwt`, `tags`, `tokenFormat`) are {@link EdgeOptions}:
+ * a JWS-shaped token is verified at the edge (signature, algorithm, times, issuer, audience),
+ * then checked with `store.checkJwt`; a bad tag is refused as an unknown token with no store
+ * call; other tokens go to `store.get`. Without `jwt`, every token is looked up.
+ */
+export interface TokenGuardOptions extends EdgeOptions {
+  /** The store to check tokens against, e.g. a verdict cache. */
+  store: TokenStore;
   /**
    * Realm named in `WWW-Authenticate`.
    * @default "edge-token-store"
@@ -36,19 +36,6 @@ export interface TokenGuardOptions {
   failMode?: FailMode;
   /** Where outage lines go (at most one per 10 s, with a count of the lines held back). @default console.error */
   log?: (line: string) => void;
-  /**
-   * Verifies JWS-shaped bearer tokens at the edge (signature, algorithm, times, issuer,
-   * audience), then checks them with `store.checkJwt`. Other tokens go to `store.get`.
-   * @default undefined (every token is looked up)
-   */
-  jwt?: JwtVerifier;
-  /**
-   * Checks tagged opaque tokens' tags at the edge: a bad tag is refused as an unknown token,
-   * with no store call. @default undefined (no tag is checked)
-   */
-  tags?: TokenTags;
-  /** "tagged": only tagged opaque tokens reach the store; the rest are refused at the edge. @default "any" */
-  tokenFormat?: TokenFormat;
   /** Refuses a client past a limit of failed credentials with 429. @default undefined (no limit) */
   failureLimit?: FailureLimit;
   /**
@@ -94,29 +81,8 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   const jwt = options.jwt;
   if (options.tokenFormat !== undefined && options.tokenFormat !== "any" && options.tokenFormat !== "tagged")
     throw new Error('tokenGuard: tokenFormat must be "any" or "tagged"');
-  const edgeOptions = { jwt: options.jwt, tags: options.tags, format: options.tokenFormat };
-  const limit = options.failureLimit;
-  const metrics = options.metrics;
-  const storeFor = typeof options.store === "function" ? options.store : () => options.store as TokenStore;
-  let lastOutageLog = Number.NEGATIVE_INFINITY;
-  let suppressed = 0;
-  const logOutage = (e: unknown) => {
-    const now = Date.now();
-    if (now - lastOutageLog < OUTAGE_LOG_WINDOW_MS) {
-      suppressed++;
-      return;
-    }
-    log(
-      JSON.stringify({
-        event: "guard_store_unavailable",
-        failMode,
-        error: e instanceof Error ? e.message : String(e),
-        suppressed,
-      }),
-    );
-    lastOutageLog = now;
-    suppressed = 0;
-  };
+  const { store, failureLimit: limit, metrics } = options;
+  const logOutage = outageLogger(log, failMode);
 
   return async function tokenGuard(c, next) {
     // what the metrics data point says about this decision: never the token or its hash
@@ -145,9 +111,8 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     let metadata: StoredTokenMetadata;
     try {
       const hints = hintsOf(c, (use) => (seen.cache = use));
-      const store = storeFor(c);
       // a JWT is verified, and a tag checked, at the edge first: a failure costs no store round trip
-      const edge = await checkAtEdge(edgeOptions, token, hints);
+      const edge = await checkAtEdge(options, token, hints);
       if (edge.kind === "rejected") return failed("invalid", invalidToken(c, realm, edge.description));
       // no oracle: a forged tag is answered exactly as an unknown token
       if (edge.kind === "forged") return failed("invalid", invalidToken(c, realm, DESCRIPTIONS.token_not_found!));
@@ -158,8 +123,7 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
       }
       const started = Date.now();
       try {
-        metadata =
-          edge.kind === "jwt" ? await store.checkJwt(token, edge.claims, hints) : await store.get(token, hints);
+        metadata = await checkCredential(store, token, edge.kind === "jwt" ? edge.claims : undefined, hints);
       } finally {
         seen.storeMs = Date.now() - started;
       }
@@ -191,6 +155,29 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   };
 }
 
+/** Logs store and key-set outages: the first line, then at most one per window with a count of the lines held back. */
+function outageLogger(log: (line: string) => void, failMode: FailMode): (e: unknown) => void {
+  let lastOutageLog = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  return (e: unknown) => {
+    const now = Date.now();
+    if (now - lastOutageLog < OUTAGE_LOG_WINDOW_MS) {
+      suppressed++;
+      return;
+    }
+    log(
+      JSON.stringify({
+        event: "guard_store_unavailable",
+        failMode,
+        error: e instanceof Error ? e.message : String(e),
+        suppressed,
+      }),
+    );
+    lastOutageLog = now;
+    suppressed = 0;
+  };
+}
+
 /** Lets a cache keep its background sync alive past the response, and say whether it hit. */
 function hintsOf(c: Context, onCache: (use: "hit" | "miss") => void): GetHints {
   // Hono's own context type: workers-types 5's ExecutionContext has members Hono's lacks
@@ -207,44 +194,4 @@ function invalidToken(c: Context, realm: string, description: string): Response 
   return errorJson(c, 401, "invalid_token", description, {
     "WWW-Authenticate": `Bearer realm="${realm}", error="invalid_token", error_description="${description}"`,
   });
-}
-
-const IDENTITY_HEADERS = new Set(
-  [TOKEN_SUBJECT_HEADER, TOKEN_ID_HEADER, TOKEN_STATUS_HEADER].map((n) => n.toLowerCase()),
-);
-
-/**
- * Whether a client-sent header could reach the origin as one of ours: CGI, WSGI, PHP and
- * nginx read `_` as `-`, so `X_Token_Subject` counts as `X-Token-Subject` there.
- */
-function isIdentityHeader(name: string): boolean {
-  return IDENTITY_HEADERS.has(name.toLowerCase().replaceAll("_", "-"));
-}
-
-/** The same request (body still streaming) with the X-Token-* headers (and look-alikes) replaced by the store's. */
-function withTokenHeaders(req: Request, md: StoredTokenMetadata | undefined): Request {
-  const headers = new Headers();
-  for (const [name, value] of req.headers) if (!isIdentityHeader(name)) headers.append(name, value);
-  if (md === undefined) headers.set(TOKEN_STATUS_HEADER, "unverified");
-  else {
-    headers.set(TOKEN_SUBJECT_HEADER, identityHeaderValue(md.subject));
-    // a JWT without jti has no id: the header is left out rather than sent empty
-    if (md.id !== "") headers.set(TOKEN_ID_HEADER, identityHeaderValue(md.id));
-  }
-  return new Request(req, { headers });
-}
-
-/** Printable ASCII with no `%` and no space at either end: sent as it is. */
-const VERBATIM = /^[\x21-\x24\x26-\x7e](?:[\x20-\x24\x26-\x7e]*[\x21-\x24\x26-\x7e])?$/;
-
-/**
- * The one rule for origins: percent-decode `X-Token-Subject` and `X-Token-Id` (UTF-8,
- * `decodeURIComponent`; `+` is not a space). A value of printable ASCII without `%` and
- * without a space at either end is sent as is, which decodes to itself; any other value is
- * percent-encoded whole, `%` included. Decoding therefore always gives the stored value back,
- * so distinct values always arrive distinct. The store only holds well-formed strings, so
- * encoding cannot throw.
- */
-export function identityHeaderValue(v: string): string {
-  return VERBATIM.test(v) ? v : encodeURIComponent(v);
 }

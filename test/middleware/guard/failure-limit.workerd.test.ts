@@ -3,9 +3,9 @@
  * what a client sends as its name cannot grow the isolate's memory; the mint response is never cached.
  */
 import { describe, expect, it } from "vitest";
-import { FailureLimit } from "../../src/middleware/failure-limit.js";
-import { TokenTags } from "../../src/tokens/tagged.js";
-import { adminJson, bearer, harness } from "../support/worker.js";
+import { FailureLimit } from "../../../src/middleware/guard/failure-limit.js";
+import { TokenTags } from "../../../src/tokens/tagged.js";
+import { adminJson, bearer, harness } from "../../support/worker.js";
 
 describe("the failure limit when things go wrong", () => {
   it("answers 401, not a 5xx, when the Rate Limiting binding throws", async () => {

@@ -1,6 +1,6 @@
 /** Guard cases that cannot run in the workers project without workerd printing a warning. */
 import { expect, it } from "vitest";
-import { harness } from "../support/worker.js";
+import { harness } from "../../support/worker.js";
 
 it("answers a non-ASCII bearer token with 401 invalid_token, without asking the store", async () => {
   const h = harness();

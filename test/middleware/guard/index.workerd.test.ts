@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
-import { tokenGuard, type TokenGuardVariables } from "../../src/middleware/guard.js";
-import { MemoryTokenStore } from "../../src/store/index.js";
-import { bearer, harness, HOUR, unreachableStore } from "../support/worker.js";
+import { tokenGuard, type TokenGuardVariables } from "../../../src/middleware/guard/index.js";
+import { MemoryTokenStore } from "../../../src/store/index.js";
+import { bearer, harness, HOUR, unreachableStore } from "../../support/worker.js";
 
 const sha256 = async (buf: ArrayBuffer) =>
   [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -22,7 +22,7 @@ describe("guard outcomes", () => {
 
   it("answers a malformed bearer token with 401 invalid_token, without asking the store", async () => {
     const h = harness();
-    // a non-ASCII token is test/middleware/guard.test.ts's: workerd prints a warning for every non-ASCII header value a test builds
+    // a non-ASCII token is test/middleware/guard/index.test.ts's: workerd prints a warning for every non-ASCII header value a test builds
     for (const value of ["Bearer", "Bearer has spaces inside", `Bearer ${"a".repeat(4097)}`]) {
       const res = await h.app.request("/api", { headers: { Authorization: value } });
       expect(res.status, value.slice(0, 20)).toBe(401);

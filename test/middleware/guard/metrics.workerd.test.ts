@@ -1,7 +1,7 @@
 /** The guard's Analytics Engine data points, written to a binding object that records them. */
 import { describe, expect, it } from "vitest";
-import { MemoryTokenStore, withVerdictCache } from "../../src/store/index.js";
-import { bearer, harness, unreachableStore } from "../support/worker.js";
+import { MemoryTokenStore, withVerdictCache } from "../../../src/store/index.js";
+import { bearer, harness, unreachableStore } from "../../support/worker.js";
 
 type Point = { indexes?: string[]; blobs?: string[]; doubles?: number[] };
 const recorder = () => {

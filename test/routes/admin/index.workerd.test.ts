@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../../src/http/body.js";
-import { ADMIN, adminJson, bearer, harness, HOUR, unreachableStore } from "../support/worker.js";
+import { MAX_BODY_BYTES } from "../../../src/http/body.js";
+import { ADMIN, adminJson, bearer, harness, HOUR, unreachableStore } from "../../support/worker.js";
+import { memorySnapshot } from "../../support/memory.js";
 
 type Body = { error: { code: string; message: string } };
 
@@ -240,7 +241,7 @@ describe("admin input", () => {
       const body = (await res.json()) as Body;
       expect(body.error.code).toMatch(code);
       expect(body.error.message.length).toBeGreaterThan(0);
-      expect(h.memory.snapshot().tokens).toEqual([]);
+      expect(memorySnapshot(h.memory).tokens).toEqual([]);
     });
   }
 

@@ -4,8 +4,9 @@
  * the one store call returned, never from a second read.
  */
 import { describe, expect, it } from "vitest";
-import { MemoryTokenStore, type TokenStore } from "../../src/store/index.js";
-import { adminJson, bearer, harness } from "../support/worker.js";
+import { MemoryTokenStore, type TokenStore } from "../../../src/store/index.js";
+import { adminJson, bearer, harness } from "../../support/worker.js";
+import { memorySnapshot } from "../../support/memory.js";
 
 type Body = { error: { code: string; message: string } };
 
@@ -33,7 +34,7 @@ describe("lone surrogates", () => {
       const res = await h.app.request("/admin/tokens", adminJson(`{"token":"${token}","id":"${id}","subject":"s"}`));
       expect(res.status).toBe(400);
     }
-    expect(h.memory.snapshot().tokens).toEqual([]);
+    expect(memorySnapshot(h.memory).tokens).toEqual([]);
   });
 });
 

@@ -4,9 +4,9 @@
  */
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
-import { MemoryTokenStore } from "../../src/store/index.js";
-import { testConfig } from "../support/worker.js";
+import { createApp } from "../../../src/app.js";
+import { MemoryTokenStore } from "../../../src/store/index.js";
+import { testConfig } from "../../support/worker.js";
 
 const ISSUER = "https://edge.test";
 const as: oauth.AuthorizationServer = {

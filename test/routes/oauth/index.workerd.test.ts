@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, bearer, CLIENT_ID, CLIENT_SECRET, harness, HOUR, unreachableStore } from "../support/worker.js";
+import { ADMIN, bearer, CLIENT_ID, CLIENT_SECRET, harness, HOUR, unreachableStore } from "../../support/worker.js";
 
 const basic = (id: string, secret: string) => ({ Authorization: `Basic ${btoa(`${id}:${secret}`)}` });
 const form = (
