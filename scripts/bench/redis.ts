@@ -5,7 +5,7 @@
  * the budget, and median and p99 latency of sequential calls.
  * Run: npm run bench:redis   (env: BENCH_CALLS=500)
  */
-import { RedisTokenStore } from "../../src/store/index.js";
+import { ErrTokenReused, RedisTokenStore, StorageError } from "../../src/store/index.js";
 import { commandCounter } from "../../test/support/commands.js";
 import { startPrivateRedis } from "../../test/support/redis-server.js";
 import { startUpstashEndpoint } from "../../test/support/upstash-endpoint.js";
@@ -44,7 +44,8 @@ async function measure(n: number, fn: (i: number) => Promise<unknown>) {
 }
 
 for (let i = 0; i < 1000; i++) await store.store(token(i), { id: `id-${i}`, subject: `sub-${i % 100}` });
-for (let i = 0; i < 100; i++) await store.store(token(10_000 + i), { id: `big-${i}`, subject: "big" });
+for (let i = 0; i < 100; i++)
+  await store.store(token(10_000 + i), { id: `big-${i}`, subject: "big", family: "big-family" });
 const pick = (i: number) => token(((i + 1000) * 7919) % 1000);
 
 const rows: (string | number)[][] = [];
@@ -69,6 +70,33 @@ add("list (100 tokens)", "1 + 2×100 = 201", "≤ 104", await measure(calls, () 
 add("revoke", "4", "≤ 6", await measure(calls, (i) => store.revoke(pick(i))));
 add("revokeSubject (100 tokens)", "no such operation", "≤ 8", await measure(calls, () => store.revokeSubject("big")));
 add("revokeKey", "no such operation", "-", await measure(calls, (i) => store.revokeKey(`bench-key-${i + 2}`)));
+add(
+  "revokeFamily (100 tokens)",
+  "no such operation",
+  "≤ 8",
+  await measure(calls, () => store.revokeFamily("big-family")),
+);
+// refresh tokens to rotate, one family each: call i rotates refresh(i) into refresh(i + 100_000)
+const refresh = (i: number) => token(30_000 + i);
+for (let i = -2; i < calls; i++)
+  await store.store(refresh(i), { id: `rt-${i}`, subject: "rt", family: `rt-family-${i}`, type: "refresh_token" });
+add(
+  "rotate (a live refresh token)",
+  "no such operation",
+  "≤ 14",
+  await measure(calls, (i) => store.rotate(refresh(i), refresh(i + 100_000), { id: `rt-new-${i}` })),
+);
+add(
+  "rotate (a reuse: its family revoked)",
+  "no such operation",
+  "-",
+  await measure(calls, (i) =>
+    store.rotate(refresh(i), refresh(i + 200_000), { id: `rt-again-${i}` }).then(
+      () => Promise.reject(new Error("a reuse was accepted")),
+      (e: unknown) => (e instanceof StorageError && e.err === ErrTokenReused ? undefined : Promise.reject(e)),
+    ),
+  ),
+);
 const jwt = (i: number) => `eyJhbGciOiJFUzI1NiJ9.eyJ9.bench-jwt-${i}`;
 const claims = () => ({
   subject: "jwt-bench",

@@ -47,17 +47,23 @@ for (const seed of [1, 2, 3]) {
     };
     const tokens = Array.from({ length: 8 }, (_, i) => `diff-token-${seed}-${i}`);
     const ops: [string, (s: TokenStore) => Promise<unknown>][] = [];
+    let inFamily: string | undefined;
     for (let i = 0; i < 400; i++) {
       const token = tokens[rand(tokens.length)]!;
       const id = `id-${rand(5)}`;
       const subject = `sub-${rand(3)}`;
-      const k = rand(14);
+      const k = rand(18);
       if (k < 4) {
         // dates relative to the clock when the step runs, the same for both stores
         const [ago, ttl] = [rand(5) * 1000, (rand(6) - 1) * 60_000];
+        // two families at a time, new ones every 80 steps: a revoked family stays revoked (a lifetime)
+        const family = rand(3) === 0 ? undefined : `fam-${Math.floor(i / 80)}-${rand(2)}`;
+        const type = rand(2) === 0 ? "refresh_token" : "access_token";
+        if (family !== undefined) inFamily = token;
         ops.push([
-          `store ${token} ${id} ${subject} -${ago} +${ttl}`,
-          (s) => s.store(token, { id, subject, issuedAt: new Date(t - ago), expiresAt: new Date(t + ttl) }),
+          `store ${token} ${id} ${subject} -${ago} +${ttl} ${family} ${type}`,
+          (s) =>
+            s.store(token, { id, subject, issuedAt: new Date(t - ago), expiresAt: new Date(t + ttl), family, type }),
         ]);
       } else if (k === 4) ops.push([`get ${token}`, (s) => s.get(token)]);
       else if (k === 5) ops.push([`getById ${id}`, (s) => s.getById(id)]);
@@ -68,7 +74,29 @@ for (const seed of [1, 2, 3]) {
       else if (k === 10) ops.push(["cleanup", (s) => s.cleanup()]);
       else if (k === 11) ops.push([`inspect ${token}`, (s) => s.inspect(token)]);
       else if (k === 12) ops.push([`revokeById ${id}`, (s) => s.revokeById(id)]);
-      else if (rand(4) === 0) ops.push([`revokeSubject ${subject}`, (s) => s.revokeSubject(subject)]);
+      else if (k >= 14 && k <= 16) {
+        // the token last stored in a family, or any; the new token another of the same few (often
+        // stored already), now and then the old one itself
+        const old = rand(2) === 0 && inFamily !== undefined ? inFamily : token;
+        const other = () => (rand(8) === 0 ? old : tokens[(tokens.indexOf(old) + 1 + rand(7)) % tokens.length]!);
+        const next = other();
+        // an id of its own mostly, else one of the few the others use (a conflict while held)
+        const newId = rand(3) === 0 ? id : `rot-${i}`;
+        const ttl = rand(4) * 60_000;
+        ops.push([
+          `rotate ${old} ${next} ${newId} +${ttl}`,
+          (s) => s.rotate(old, next, { id: newId, expiresAt: new Date(t + ttl) }),
+        ]);
+        // sometimes replayed at once: a reuse when the rotation succeeded
+        const again = other();
+        if (rand(3) > 0)
+          ops.push([`rotate ${old} ${again} rot-${i}-again`, (s) => s.rotate(old, again, { id: `rot-${i}-again` })]);
+      } else if (k === 17 && rand(2) === 0) {
+        const family = (["refresh", true] as const)[rand(2)]!;
+        const f = `fam-${Math.floor(i / 80)}-${rand(2)}`;
+        if (rand(3) === 0) ops.push([`revokeFamily ${f}`, (s) => s.revokeFamily(f)]);
+        else ops.push([`revoke ${token} family ${family}`, (s) => s.revoke(token, { family })]);
+      } else if (rand(4) === 0) ops.push([`revokeSubject ${subject}`, (s) => s.revokeSubject(subject)]);
       else ops.push(["tick 30s", async () => undefined]);
     }
     const failures: string[] = [];
@@ -79,13 +107,26 @@ for (const seed of [1, 2, 3]) {
         continue;
       }
       const [m, d] = [await outcome(op(memory)), await outcome(op(redis))];
-      seen.add((m as { err?: string }).err ?? "ok");
+      seen.add(`${label.split(" ")[0]}:${(m as { err?: string }).err ?? "ok"}`);
       if (JSON.stringify(m) !== JSON.stringify(d))
         failures.push(`#${i} ${label}: memory ${JSON.stringify(m)} redis ${JSON.stringify(d)}`);
     }
     expect(failures).toEqual([]);
     // the sequence reached success and every outcome a caller branches on, so agreeing means something
-    expect([...seen].sort()).toEqual(["id_conflict", "ok", "token_expired", "token_not_found", "token_revoked"]);
+    const codes = new Set([...seen].map((x) => x.split(":")[1]));
+    expect([...codes].sort()).toEqual([
+      "id_conflict",
+      "invalid_metadata",
+      "ok",
+      "token_expired",
+      "token_not_found",
+      "token_reused",
+      "token_revoked",
+    ]);
+    // rotations that succeeded, were reuses, and were refused as get refuses
+    expect([...seen].filter((x) => x.startsWith("rotate:")).sort()).toEqual(
+      expect.arrayContaining(["rotate:ok", "rotate:token_reused", "rotate:token_revoked", "rotate:token_not_found"]),
+    );
     await memory.close();
     await redis.close();
   });

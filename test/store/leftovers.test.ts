@@ -1,11 +1,13 @@
 /**
- * Nothing outlives its purpose: a random mix of every write, with tokens expiring, on both
- * backends; then the clock goes past every expiry and the retention grace, cleanup runs to the
- * end, and what is left is looked at. On Redis (real redis-server, this run's key prefix, read
- * with SCAN) no key may be left without a TTL but the feed's counters and the feed (and the
- * audit stream, which these writes do not touch); no token, id or subject key at all; and a
- * key with a TTL (a cutoff, a key revocation, a deny-list entry) no longer than the longest
- * token lifetime plus the grace. On memory, no token, id, subject or expiry entry.
+ * Nothing outlives its purpose: a random mix of every write (rotations, reuses and family
+ * revocations included), with tokens expiring, on both backends; then the clock goes past every
+ * expiry and the retention grace, cleanup runs to the end, and what is left is looked at. On
+ * Redis (real redis-server, this run's key prefix, read with SCAN) no key may be left without a
+ * TTL but the feed's counters and the feed (and the audit stream, which these writes do not
+ * touch); no token, id or subject key at all; nothing but the feed and revocation marks (no
+ * per-family data); and a key with a TTL (a cutoff, a key or family revocation, a deny-list
+ * entry) no longer than the longest token lifetime plus the grace. On memory, no token, id,
+ * subject or expiry entry, and no family revocation (each lapsed, and swept by cleanup).
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +19,7 @@ import {
   type FeedStore,
 } from "../../src/store/index.js";
 import { directRedis, ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../support/redis.js";
-import { memorySnapshot } from "../support/memory.js";
+import { memoryMarks, memorySnapshot } from "../support/memory.js";
 import type { UpstashEndpoint } from "../support/upstash-endpoint.js";
 
 const GRACE = 60_000;
@@ -30,6 +32,7 @@ afterAll(() => endpoint.close());
 
 const SUBJECTS = ["ann", "bob", "cy", "dee"];
 const KEYS = ["k1", "k2"];
+const FAMILIES = ["grant-1", "grant-2", "grant-3"];
 const op = fc.oneof(
   fc.record({
     kind: fc.constant("store"),
@@ -37,8 +40,23 @@ const op = fc.oneof(
     s: fc.nat(3),
     ttl: fc.integer({ min: 1_000, max: LIFETIME }),
     key: fc.option(fc.nat(1), { nil: undefined }),
+    f: fc.option(fc.nat(2), { nil: undefined }),
+    refresh: fc.boolean(),
   }),
-  fc.record({ kind: fc.constantFrom("delete", "revoke"), t: fc.nat(7) }),
+  fc.record({ kind: fc.constant("delete"), t: fc.nat(7) }),
+  fc.record({
+    kind: fc.constant("revoke"),
+    t: fc.nat(7),
+    family: fc.constantFrom(undefined, true, "refresh" as const),
+  }),
+  // a fresh new token (`to` past the stored ones), or one of them: then the store's own refusals
+  fc.record({
+    kind: fc.constant("rotate"),
+    t: fc.nat(7),
+    to: fc.nat(11),
+    ttl: fc.integer({ min: 1_000, max: LIFETIME }),
+  }),
+  fc.record({ kind: fc.constant("revokeFamily"), f: fc.nat(2) }),
   fc.record({ kind: fc.constant("revokeSubject"), s: fc.nat(3) }),
   fc.record({ kind: fc.constant("revokeKey"), key: fc.nat(1) }),
   fc.record({
@@ -71,12 +89,24 @@ async function drive(store: FeedStore, clock: { t: number }, ops: Op[], run: str
             subject: SUBJECTS[o.s]!,
             expiresAt: new Date(clock.t + o.ttl),
             ...(o.key === undefined ? {} : { keyId: KEYS[o.key] }),
+            ...(o.f === undefined ? {} : { family: FAMILIES[o.f] }),
+            ...(o.refresh ? { type: "refresh_token" } : {}),
           }),
         );
         break;
       case "delete":
+        await refused(store.delete(token(o.t)));
+        break;
       case "revoke":
-        await refused(store[o.kind](token(o.t)));
+        await refused(store.revoke(token(o.t), { family: o.family }));
+        break;
+      case "rotate":
+        await refused(
+          store.rotate(token(o.t), token(o.to), { id: `id-${run}-${o.to}`, expiresAt: new Date(clock.t + o.ttl) }),
+        );
+        break;
+      case "revokeFamily":
+        await store.revokeFamily(FAMILIES[o.f]!);
         break;
       case "revokeSubject":
         await store.revokeSubject(SUBJECTS[o.s]!);
@@ -145,8 +175,10 @@ describe("nothing outlives its purpose", () => {
           );
           const lasting = left.filter((k) => k.ttl === -1).map((k) => k.name);
           expect(lasting.filter((n) => n !== "f" && n !== "fm")).toEqual([]);
-          // no token record, id or subject set is left at all, with or without a TTL
+          // no token record, id or subject set is left at all, with or without a TTL; nothing but the
+          // feed and revocation marks (c: cutoffs, k: keys, g: families, d: deny-listed JWTs)
           expect(left.map((k) => k.name).filter((n) => /^(t|i|s):/.test(n))).toEqual([]);
+          expect(left.map((k) => k.name).filter((n) => !/^(f|fm|[ckgd]:.+)$/.test(n))).toEqual([]);
           // within the longest it may need: a token's lifetime and the grace (a deny-list entry's own
           // grace is DENY_GRACE_MS, docs/redis.md), with a second for the time the test took
           for (const k of left.filter((k) => k.ttl !== -1))
@@ -166,6 +198,8 @@ describe("nothing outlives its purpose", () => {
         const store = new MemoryTokenStore({ now: () => clock.t, maxTokenLifetime: LIFETIME, defaultTtl: LIFETIME });
         await drive(store, clock, list, "memory");
         expect(memorySnapshot(store)).toEqual({ tokens: [], ids: [], subjects: [], expiry: [] });
+        // every family revocation lapsed a lifetime after its latest call, and cleanup swept it
+        expect(memoryMarks(store).families).toEqual([]);
       }),
       { numRuns: 100 },
     );

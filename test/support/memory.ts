@@ -40,3 +40,14 @@ export function rehash(store: MemoryTokenStore, peppers: { hashKey?: string; pre
     maxTokenLifetime: store["maxTokenLifetime"],
   })["hashers"];
 }
+
+/** The names under each kind of revocation mark the store still keeps (lapsed ones until cleanup sweeps them). */
+export function memoryMarks(store: MemoryTokenStore): Record<"cutoffs" | "keys" | "families" | "denied", string[]> {
+  const r = store["revocations"];
+  return {
+    cutoffs: [...r["cutoffs"].keys()],
+    keys: [...r["keys"].keys()],
+    families: [...r["families"].keys()],
+    denied: [...r["denied"].keys()],
+  };
+}

@@ -65,8 +65,8 @@ export async function redisSnapshot(r: IORedis, prefix: string): Promise<IndexSn
     } else if (rest === "x") snap.expiry = pairs(value).map(([h]) => h);
     else if (rest === "f" || rest === "fm")
       continue; // the change feed: not an index
-    else if (/^[ckd]:/.test(rest))
-      continue; // cutoffs, key revocations, deny-listed JWTs: not indexes
+    else if (/^[ckdg]:/.test(rest))
+      continue; // cutoffs, key and family revocations, deny-listed JWTs: not indexes
     else throw new Error(`unexpected key ${key}`);
   }
   // as the memory backend's snapshot: the expiry index may still list a deleted token until its

@@ -10,6 +10,8 @@ export const AUDIT_ACTIONS = [
   "revokeSubject",
   "revokeKey",
   "denyJwt",
+  "rotate",
+  "revokeFamily",
   "cleanup",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -20,6 +22,7 @@ export interface AuditTarget {
   id?: string;
   subject?: string;
   keyId?: string;
+  family?: string;
 }
 
 /** One audited write, as appended. */

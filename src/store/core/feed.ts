@@ -15,7 +15,10 @@ export interface FeedCursor {
 
 /** One change that may alter a cached verdict. It never holds a raw token. */
 export type ChangeEvent =
-  { type: "token"; hash: string } | { type: "subject"; subject: string } | { type: "key"; keyId: string };
+  | { type: "token"; hash: string }
+  | { type: "subject"; subject: string }
+  | { type: "key"; keyId: string }
+  | { type: "family"; family: string };
 
 /** A change as the admin console lists it: its sequence number, when it was written (ms), what. */
 export interface RecentChange {

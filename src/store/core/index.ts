@@ -12,6 +12,8 @@ export {
   ErrStoreUnavailable,
   ErrInvalidConfig,
   ErrClientMismatch,
+  ErrTokenReused,
+  ErrTokenRotated,
 } from "./errors.js";
 export { createHasher, fingerprint, type TokenHasher } from "./hash.js";
 export { identifyingProblem, stringProblem } from "./inputs.js";
@@ -30,11 +32,13 @@ export {
   DEFAULT_TTL_MS,
   DEFAULT_MAX_TOKEN_LIFETIME_MS,
   DENY_GRACE_MS,
+  REFRESH_TYPES,
   type TokenStore,
   type GetHints,
   type RevokeOptions,
   type JwtClaims,
   type TokenMetadata,
+  type RotationMetadata,
   type StoredTokenMetadata,
   type TokenStatus,
   type FeedConfig,

@@ -46,7 +46,11 @@ export function identifyingProblem(
  * valid. Lookups keep stringProblem's rules only: a value stored before the identifier rule must
  * stay reachable, so it can be listed, revoked and deleted.
  */
-export function checkName(op: string, name: "id" | "subject" | "keyId", value: unknown): asserts value is string {
-  const problem = stringProblem(name, value, name === "keyId" ? LIMITS.field : LIMITS[name]);
+export function checkName(
+  op: string,
+  name: "id" | "subject" | "keyId" | "family",
+  value: unknown,
+): asserts value is string {
+  const problem = stringProblem(name, value, name === "keyId" || name === "family" ? LIMITS.field : LIMITS[name]);
   if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
 }

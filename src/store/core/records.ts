@@ -13,12 +13,13 @@ export interface TokenRecord {
   type?: string;
   status?: string;
   clientId?: string;
+  family?: string;
   issuedAt: number;
   expiresAt: number;
   revokedAt?: number;
 }
 
-export const OPTIONAL_FIELDS = ["issuer", "keyId", "type", "status", "clientId"] as const;
+export const OPTIONAL_FIELDS = ["issuer", "keyId", "type", "status", "clientId", "family"] as const;
 
 /**
  * Validates `metadata` and fills its defaults. Invalid input is ErrInvalidMetadata, an expiry
@@ -50,9 +51,12 @@ export function normalizeMetadata(
   for (const name of OPTIONAL_FIELDS) {
     const v = md[name];
     if (v === undefined || v === null) continue;
-    // status is free text (shown isolated by the console); the others identify the token
+    // status is free text (shown isolated by the console); the others identify the token; a
+    // family, like a subject, is never empty (revokeFamily and a JWT's claim refuse "")
     const problem =
-      name === "status" ? stringProblem(name, v, LIMITS.field, true) : identifyingProblem(name, v, LIMITS.field, true);
+      name === "status"
+        ? stringProblem(name, v, LIMITS.field, true)
+        : identifyingProblem(name, v, LIMITS.field, name !== "family");
     if (problem !== undefined) throw invalid(problem);
     rec[name] = v as string;
   }
@@ -74,7 +78,8 @@ export function normalizeClaims(op: string, key: string, claims: unknown, maxTok
     identifyingProblem("subject", c.subject, LIMITS.subject) ??
     (c.id === undefined ? undefined : identifyingProblem("id", c.id, LIMITS.id)) ??
     (c.keyId === undefined ? undefined : identifyingProblem("keyId", c.keyId, LIMITS.field)) ??
-    (c.issuer === undefined ? undefined : identifyingProblem("issuer", c.issuer, LIMITS.field, true));
+    (c.issuer === undefined ? undefined : identifyingProblem("issuer", c.issuer, LIMITS.field, true)) ??
+    (c.family === undefined ? undefined : identifyingProblem("family", c.family, LIMITS.field));
   if (problem !== undefined) throw invalid(problem);
   const rec: TokenRecord = {
     id: (c.id as string | undefined) ?? "",
@@ -85,6 +90,7 @@ export function normalizeClaims(op: string, key: string, claims: unknown, maxTok
   };
   if (c.keyId !== undefined) rec.keyId = c.keyId as string;
   if (c.issuer !== undefined) rec.issuer = c.issuer as string;
+  if (c.family !== undefined) rec.family = c.family as string;
   if (rec.issuedAt > rec.expiresAt) throw invalid("issuedAt is after expiresAt");
   if (rec.expiresAt - rec.issuedAt > maxTokenLifetime)
     throw invalid(`the token lives longer than maxTokenLifetime (${maxTokenLifetime} ms)`);

@@ -17,20 +17,37 @@ export interface TokenMetadata {
    * through `revoke(token, { clientId })` (RFC 7009 §2.1).
    */
   clientId?: string;
+  /**
+   * The token's family: the grant it was issued from (an OAuth grant, a session). Refresh
+   * tokens rotated from one another and the access tokens minted from them share it, and
+   * `revokeFamily` refuses them all. Same rules as `subject`.
+   */
+  family?: string;
 }
+
+/**
+ * The new token's metadata in `rotate`: its subject, family and clientId are the old token's,
+ * so they may be left out; when given they must equal the old token's.
+ */
+export type RotationMetadata = Omit<TokenMetadata, "subject"> & { subject?: string };
 
 /** Metadata as the store returns it: both dates are always set. */
 export type StoredTokenMetadata = TokenMetadata & { issuedAt: Date; expiresAt: Date };
 
 /**
  * What `inspect` answers: `get`'s verdict as data, for an operator. A revoked token says when
- * and by what: its own mark, its subject's cutoff (the latest `revokeSubject`, whose time is the
- * cutoff) or its signing key's revocation. Expired comes before revoked, as in `get`.
+ * and by what: its own mark (a rotated token's too), its subject's cutoff (the latest
+ * `revokeSubject`, whose time is the cutoff), its signing key's revocation or its family's. Expired comes before revoked, as in `get`.
  */
 export type TokenStatus =
   | { state: "unknown" }
   | { state: "live" | "expired"; metadata: StoredTokenMetadata }
-  | { state: "revoked"; metadata: StoredTokenMetadata; revokedAt: Date; revokedBy: "token" | "subject" | "key" };
+  | {
+      state: "revoked";
+      metadata: StoredTokenMetadata;
+      revokedAt: Date;
+      revokedBy: "token" | "subject" | "key" | "family";
+    };
 
 /**
  * The claims of a JWT whose signature and times were already verified (see the guard's JWT
@@ -49,12 +66,24 @@ export interface JwtClaims {
   id?: string;
   /** `iss` */
   issuer?: string;
+  /** The family claim (`sid` unless the verifier is told another): see TokenMetadata.family. */
+  family?: string;
 }
 
 export interface RevokeOptions {
   /** The client asking (OAuth); absent for the admin API, which may revoke any token. */
   clientId?: string;
+  /**
+   * Also revoke the token's family (RFC 7009 §2.1: revoking a refresh token invalidates the
+   * access tokens of its grant), in the same round trip: `true` whenever the token has a
+   * family; "refresh" only when its stored `type` is a refresh token's ({@link REFRESH_TYPES}).
+   * @default false
+   */
+  family?: boolean | "refresh";
 }
+
+/** The stored `type`s that make a token a refresh token for `revoke(token, { family: "refresh" })`. */
+export const REFRESH_TYPES: readonly string[] = ["refresh_token", "refresh"];
 
 /** Optional help a caller can give `get`; backends ignore it, the verdict cache uses it. */
 export interface GetHints {
@@ -112,6 +141,22 @@ export interface TokenStore {
    * `maxTokenLifetime`: longer than any token it can affect lives. Idempotent.
    */
   revokeKey(keyId: string): Promise<void>;
+  /**
+   * Refresh-token rotation (RFC 9700 §4.14.2), in one atomic round trip. When `oldToken` is
+   * live and not yet rotated, it is retired (refused from then on, as revoked) and `newToken`
+   * stored with `metadata` in the old token's subject, family and client (given values must
+   * match them). Resolves the new token's metadata as stored. When `oldToken` was already
+   * rotated, that is a reuse: its whole family is revoked, the newer tokens included, and the
+   * call rejects with ErrTokenReused; within `reuseGraceMs` of its rotation it rejects with
+   * ErrTokenRotated instead and revokes nothing. An unknown, expired or revoked old token
+   * rejects as `get` does; one without a family with ErrInvalidMetadata.
+   */
+  rotate(oldToken: string, newToken: string, metadata: RotationMetadata): Promise<StoredTokenMetadata>;
+  /**
+   * Revokes every token of `family`, opaque or JWT, stored or not, whatever its issue time, for
+   * `maxTokenLifetime` (as `revokeKey`). Constant cost: a mark and one feed change. Idempotent.
+   */
+  revokeFamily(family: string): Promise<void>;
   /** Removes every expired token with its indexes and revocation mark. */
   cleanup(): Promise<{ removed: number }>;
   close(): Promise<void>;
@@ -176,6 +221,14 @@ export interface BaseStoreConfig extends FeedConfig {
    * @default 10_000
    */
   auditMaxRecords?: number;
+  /**
+   * How long after a rotation a second rotation of the same old token is taken for a client's
+   * retry (a lost response) rather than a reuse: refused with ErrTokenRotated, the family left
+   * live. What it trades: a thief who replays the token within this window is not detected
+   * by that replay (only by a later use of either chain). 0 treats every second use as reuse.
+   * @default 0
+   */
+  reuseGraceMs?: number;
 }
 
 export interface MemoryStoreConfig extends BaseStoreConfig {
@@ -191,7 +244,7 @@ export const LIMITS = {
   token: 4096,
   id: 256,
   subject: 256,
-  /** issuer, keyId, type, status and clientId */
+  /** issuer, keyId, type, status, clientId and family */
   field: 256,
 } as const;
 

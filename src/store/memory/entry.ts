@@ -12,6 +12,7 @@ export class Entry implements TokenRecord {
   readonly type: string | undefined;
   readonly status: string | undefined;
   readonly clientId: string | undefined;
+  readonly family: string | undefined;
   readonly issuedAt: number;
   readonly expiresAt: number;
   /**
@@ -20,6 +21,8 @@ export class Entry implements TokenRecord {
    */
   readonly coveredFrom: number;
   revokedAt: number | undefined = undefined;
+  /** When `rotate` retired the token (its `revokedAt` too): a later rotation of it is a reuse. */
+  rotatedAt: number | undefined = undefined;
 
   /** `rec` is new metadata stored at `storedAt`, or an entry moving to another hash (key rotation). */
   constructor(
@@ -34,6 +37,7 @@ export class Entry implements TokenRecord {
     this.type = rec.type;
     this.status = rec.status;
     this.clientId = rec.clientId;
+    this.family = rec.family;
     this.issuedAt = rec.issuedAt;
     this.expiresAt = rec.expiresAt;
     this.coveredFrom = rec.coveredFrom ?? Math.min(rec.issuedAt, storedAt);

@@ -1,15 +1,20 @@
 import { DENY_GRACE_MS } from "../core/types.js";
 import type { TokenRecord } from "../core/records.js";
 
+/** What a revocation can reach a token by (a stored Entry, or a JWT's claims as a record). */
+type Covered = Pick<TokenRecord, "subject" | "issuedAt" | "keyId" | "family"> & { coveredFrom?: number };
+
 /**
  * The memory backend's revocations that reach tokens it never stored: subject cutoffs, key
- * revocations and deny-listed JWT hashes. Each entry lapses at `until`; a lapsed entry reads
+ * and family revocations, and deny-listed JWT hashes. Each entry lapses at `until`; a lapsed entry reads
  * as absent, and `sweep` (run by cleanup) forgets it.
  */
 export class MemoryRevocations {
   private readonly cutoffs = new Map<string, { at: number; until: number }>();
   /** keyId → when it was revoked, and until when the revocation is kept */
   private readonly keys = new Map<string, { at: number; until: number }>();
+  /** family → when it was revoked, and until when the revocation is kept */
+  private readonly families = new Map<string, { at: number; until: number }>();
   private readonly denied = new Map<string, number>();
 
   constructor(private readonly lifetime: number) {}
@@ -20,6 +25,10 @@ export class MemoryRevocations {
 
   revokeKey(keyId: string, now: number): void {
     this.keys.set(keyId, { at: now, until: now + this.lifetime });
+  }
+
+  revokeFamily(family: string, now: number): void {
+    this.families.set(family, { at: now, until: now + this.lifetime });
   }
 
   deny(hash: string, expiresAt: number): void {
@@ -42,33 +51,34 @@ export class MemoryRevocations {
 
   /**
    * Whether a subject cutoff at or after the token's issue time (`coveredFrom` for a stored
-   * token: see Entry), or a revoked key, covers it.
+   * token: see Entry), a revoked key or a revoked family covers it.
    */
-  covers(rec: Pick<TokenRecord, "subject" | "issuedAt" | "keyId"> & { coveredFrom?: number }, now: number): boolean {
+  covers(rec: Covered, now: number): boolean {
     return this.coveredBy(rec, now) !== undefined;
   }
 
-  /** What covers the token, and since when: its subject's cutoff first, then its key's revocation. */
-  coveredBy(
-    rec: Pick<TokenRecord, "subject" | "issuedAt" | "keyId"> & { coveredFrom?: number },
-    now: number,
-  ): { by: "subject" | "key"; at: number } | undefined {
+  /** What covers the token, and since when: its subject's cutoff first, then its key's revocation, then its family's. */
+  coveredBy(rec: Covered, now: number): { by: "subject" | "key" | "family"; at: number } | undefined {
     const cut = this.cutoffs.get(rec.subject);
     if (cut !== undefined && now <= cut.until && (rec.coveredFrom ?? rec.issuedAt) <= cut.at)
       return { by: "subject", at: cut.at };
     const key = rec.keyId === undefined ? undefined : this.keys.get(rec.keyId);
-    return key !== undefined && now <= key.until ? { by: "key", at: key.at } : undefined;
+    if (key !== undefined && now <= key.until) return { by: "key", at: key.at };
+    const family = rec.family === undefined ? undefined : this.families.get(rec.family);
+    return family !== undefined && now <= family.until ? { by: "family", at: family.at } : undefined;
   }
 
   sweep(now: number): void {
     for (const [k, v] of this.cutoffs) if (now > v.until) this.cutoffs.delete(k);
     for (const [k, v] of this.keys) if (now > v.until) this.keys.delete(k);
+    for (const [k, v] of this.families) if (now > v.until) this.families.delete(k);
     for (const [k, until] of this.denied) if (now > until) this.denied.delete(k);
   }
 
   clear(): void {
     this.cutoffs.clear();
     this.keys.clear();
+    this.families.clear();
     this.denied.clear();
   }
 }

@@ -1,4 +1,4 @@
-import { ErrStoreUnavailable, NO_KEY, refusal, StorageError } from "../core/errors.js";
+import { ErrInvalidMetadata, ErrStoreUnavailable, NO_KEY, refusal, StorageError } from "../core/errors.js";
 import {
   checkHash,
   resolveFeedConfig,
@@ -16,14 +16,16 @@ import { MinHeap } from "./heap.js";
 import { Entry } from "./entry.js";
 import { MemoryRevocations } from "./revocations.js";
 import { MemoryAuditLog } from "./audit.js";
+import { checkFamily, familyOption, INHERITED, reuseGrace, rotationMetadata } from "../core/families.js";
 import { DEFAULT_AUDIT_RECORDS } from "../core/audit.js";
-import type {
-  JwtClaims,
-  MemoryStoreConfig,
-  RevokeOptions,
-  StoredTokenMetadata,
-  TokenMetadata,
-  TokenStatus,
+import {
+  REFRESH_TYPES,
+  type JwtClaims,
+  type MemoryStoreConfig,
+  type RevokeOptions,
+  type StoredTokenMetadata,
+  type TokenMetadata,
+  type TokenStatus,
 } from "../core/types.js";
 import { resolveBaseConfig, wholeNumber } from "../core/config.js";
 import { checkName } from "../core/inputs.js";
@@ -33,7 +35,7 @@ import { byIssuedAtThenId, normalizeClaims, normalizeMetadata, toMetadata, type 
  * The per-isolate backend. Every method hashes the token first (the only `await`), then reads
  * and writes its maps in one synchronous step, so interleaved calls cannot tear the indexes.
  *
- * Entries are replaced, never changed in place (but for `revokedAt`), so the expiry heap can
+ * Entries are replaced, never changed in place (but for `revokedAt` and `rotatedAt`), so the expiry heap can
  * hold stale entries: an entry is current only while `byHash` maps its hash to that very object.
  */
 export class MemoryTokenStore implements FeedStore {
@@ -47,6 +49,7 @@ export class MemoryTokenStore implements FeedStore {
   private readonly defaultTtl: number;
   private readonly cleanupBatchSize: number;
   private readonly maxTokenLifetime: number;
+  private readonly reuseGraceMs: number;
   private readonly revocations: MemoryRevocations;
   /** Every write that can make a served verdict unsafe appends to it in the same synchronous step. */
   private readonly feed: MemoryFeed;
@@ -62,6 +65,7 @@ export class MemoryTokenStore implements FeedStore {
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
     this.maxTokenLifetime = base.maxTokenLifetime;
+    this.reuseGraceMs = reuseGrace(config?.reuseGraceMs, base.maxTokenLifetime);
     this.revocations = new MemoryRevocations(base.maxTokenLifetime);
     this.cleanupBatchSize = wholeNumber("cleanupBatchSize", config?.cleanupBatchSize, 10_000);
     const feed = resolveFeedConfig(config);
@@ -74,22 +78,7 @@ export class MemoryTokenStore implements FeedStore {
     const [hash, key] = await this.lookupKey("store", token);
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
-    const prev = this.byHash.get(hash);
-    // revoked stays revoked: marked one by one, or covered by a subject cutoff or key revocation
-    if (prev !== undefined && (prev.revokedAt !== undefined || this.revocations.covers(prev, now))) {
-      throw refusal("store", key, "stays_revoked");
-    }
-    const entry = new Entry(hash, rec, now);
-    if (this.revocations.covers(entry, now)) throw refusal("store", key, "covered");
-    const holder = this.byId.get(rec.id);
-    if (holder !== undefined && holder !== prev && now <= holder.expiresAt) {
-      throw refusal("store", key, "conflict");
-    }
-    if (prev !== undefined) this.unlink(prev);
-    this.link(entry);
-    // a new token cannot make a cached verdict unsafe (an unknown verdict ages out by itself);
-    // replacing a record can, so only that goes to the feed
-    if (prev !== undefined) this.feed.append({ type: "token", hash }, now);
+    this.put("store", hash, key, rec, now);
     return toMetadata(rec);
   }
 
@@ -138,14 +127,21 @@ export class MemoryTokenStore implements FeedStore {
 
   async revoke(token: string, options?: RevokeOptions): Promise<void> {
     const [hash, key] = await this.lookupKey("revoke", token);
+    const withFamily = familyOption("revoke", key, options);
     const entry = this.existing("revoke", key, this.byHash.get(hash));
     const clientId = options?.clientId;
     if (clientId !== undefined && entry.clientId !== undefined && entry.clientId !== clientId) {
       throw refusal("revoke", key, "client");
     }
-    if (entry.revokedAt !== undefined) return;
-    entry.revokedAt = this.now();
-    this.feed.append({ type: "token", hash }, entry.revokedAt);
+    const now = this.now();
+    if (entry.revokedAt === undefined) {
+      entry.revokedAt = now;
+      this.feed.append({ type: "token", hash }, now);
+    }
+    const family = entry.family;
+    if (family === undefined || withFamily === false) return;
+    if (withFamily === "refresh" && (entry.type === undefined || !REFRESH_TYPES.includes(entry.type))) return;
+    this.revokeFamilyNow(family, now);
   }
 
   async revokeById(id: string): Promise<void> {
@@ -209,6 +205,51 @@ export class MemoryTokenStore implements FeedStore {
     const now = this.now();
     this.revocations.revokeKey(keyId, now);
     this.feed.append({ type: "key", keyId }, now);
+  }
+
+  async rotate(oldToken: string, newToken: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
+    const [[oldHash, oldKey, oldPrevious], [newHash, newKey, newPrevious]] = await Promise.all([
+      tokenKeys("rotate", oldToken, this.hashers),
+      tokenKeys("rotate", newToken, this.hashers),
+    ]);
+    this.assertOpen("rotate", oldKey);
+    if (oldHash === newHash)
+      throw new StorageError("rotate", newKey, ErrInvalidMetadata, "newToken must differ from oldToken");
+    const now = this.now();
+    const given = rotationMetadata(metadata);
+    const rec = normalizeMetadata("rotate", newKey, given.metadata, now, this.defaultTtl, this.maxTokenLifetime);
+    this.adopt(oldHash, oldPrevious);
+    this.adopt(newHash, newPrevious);
+    const old = this.existing("rotate", oldKey, this.byHash.get(oldHash));
+    if (now > old.expiresAt) throw refusal("rotate", oldKey, "expired");
+    if (old.rotatedAt !== undefined) {
+      // a retry within the grace is refused and changes nothing; any later use is a reuse
+      if (now - old.rotatedAt < this.reuseGraceMs) throw refusal("rotate", oldKey, "rotated");
+      this.revokeFamilyNow(old.family!, now);
+      throw refusal("rotate", oldKey, "reused");
+    }
+    if (old.revokedAt !== undefined) throw refusal("rotate", oldKey, "revoked");
+    if (this.revocations.covers(old, now)) throw refusal("rotate", oldKey, "covered");
+    if (old.family === undefined) throw refusal("rotate", oldKey, "no_family");
+    for (const name of INHERITED) {
+      if (given.inherited[name] !== undefined && given.inherited[name] !== old[name])
+        throw new StorageError("rotate", newKey, ErrInvalidMetadata, `${name} must be the old token's`);
+    }
+    rec.subject = old.subject;
+    rec.family = old.family;
+    if (old.clientId === undefined) delete rec.clientId;
+    else rec.clientId = old.clientId;
+    this.put("rotate", newHash, newKey, rec, now);
+    old.revokedAt = now;
+    old.rotatedAt = now;
+    this.feed.append({ type: "token", hash: oldHash }, now);
+    return toMetadata(rec);
+  }
+
+  async revokeFamily(family: string): Promise<void> {
+    checkFamily("revokeFamily", family);
+    this.assertOpen("revokeFamily", family);
+    this.revokeFamilyNow(family, this.now());
   }
 
   async lookupJwt(
@@ -294,6 +335,12 @@ export class MemoryTokenStore implements FeedStore {
     this.revocations.clear();
   }
 
+  /** A family revocation: its mark (kept for maxTokenLifetime from now) and one feed change. */
+  private revokeFamilyNow(family: string, now: number): void {
+    this.revocations.revokeFamily(family, now);
+    this.feed.append({ type: "family", family }, now);
+  }
+
   /** Hashes the token, and moves it (in the same synchronous step) if a previous pepper stored it. */
   private async lookupKey(op: string, token: string): Promise<[hash: string, key: string]> {
     const [hash, key, previous] = await tokenKeys(op, token, this.hashers);
@@ -313,6 +360,7 @@ export class MemoryTokenStore implements FeedStore {
       this.unlink(e);
       const moved = new Entry(hash, e);
       moved.revokedAt = e.revokedAt;
+      moved.rotatedAt = e.rotatedAt;
       this.link(moved);
       return;
     }
@@ -344,6 +392,29 @@ export class MemoryTokenStore implements FeedStore {
       this.byHash.get(hash)?.revokedAt !== undefined ||
       this.revocations.covers(rec, now)
     );
+  }
+
+  /**
+   * Stores `rec` under `hash` as `store` does, or throws: a revoked token stays revoked (marked one
+   * by one, or covered by a cutoff or a key or family revocation), and an id held by another
+   * unexpired token is a conflict.
+   */
+  private put(op: string, hash: string, key: string, rec: TokenRecord, now: number): void {
+    const prev = this.byHash.get(hash);
+    if (prev !== undefined && (prev.revokedAt !== undefined || this.revocations.covers(prev, now))) {
+      throw refusal(op, key, "stays_revoked");
+    }
+    const entry = new Entry(hash, rec, now);
+    if (this.revocations.covers(entry, now)) throw refusal(op, key, "covered");
+    const holder = this.byId.get(rec.id);
+    if (holder !== undefined && holder !== prev && now <= holder.expiresAt) {
+      throw refusal(op, key, "conflict");
+    }
+    if (prev !== undefined) this.unlink(prev);
+    this.link(entry);
+    // a new token cannot make a cached verdict unsafe (an unknown verdict ages out by itself);
+    // replacing a record can, so only that goes to the feed
+    if (prev !== undefined) this.feed.append({ type: "token", hash }, now);
   }
 
   private link(entry: Entry): void {

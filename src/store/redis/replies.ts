@@ -1,7 +1,16 @@
-import { ErrStoreUnavailable, NO_KEY, StorageError } from "../core/errors.js";
+import {
+  ErrInvalidMetadata,
+  ErrStoreUnavailable,
+  NO_KEY,
+  REFUSALS,
+  refusal,
+  StorageError,
+  type Refusal,
+} from "../core/errors.js";
 import type { ChangeBatch, ChangeEvent, RecentChange, Verdict } from "../core/feed.js";
 import type { TokenStatus } from "../core/types.js";
 import { toMetadata, type TokenRecord } from "../core/records.js";
+import { INHERITED } from "../core/families.js";
 
 /** Reading what the Redis scripts answer: every malformed reply is ErrStoreUnavailable. */
 
@@ -30,8 +39,9 @@ export function parseVerdict(key: string, v: { s?: unknown; e?: unknown; m?: unk
 /**
  * A feed read back from Redis: {e: epoch, n: seq of the last event returned, r: reset, m: more
  * waiting, ev: events}, oldest first, each event "t<hash>" (a token was revoked, deleted,
- * deny-listed or its record replaced), "s<subject>" (a subject cutoff) or "k<keyId>" (a signing
- * key was revoked); docs/redis.md#the-change-feed has the feed's format.
+ * deny-listed, rotated or its record replaced), "s<subject>" (a subject cutoff), "k<keyId>" (a
+ * signing key was revoked) or "g<family>" (a family was revoked); docs/redis.md#the-change-feed
+ * has the feed's format.
  */
 export function parseBatch(op: string, key: string, raw: unknown): ChangeBatch {
   const f = raw as { e?: unknown; n?: unknown; r?: unknown; m?: unknown; ev?: unknown } | null;
@@ -55,6 +65,7 @@ function parseEvent(op: string, key: string, x: unknown): ChangeEvent {
   if (typeof x === "string" && x.startsWith("t")) return { type: "token", hash: x.slice(1) };
   if (typeof x === "string" && x.startsWith("s")) return { type: "subject", subject: x.slice(1) };
   if (typeof x === "string" && x.startsWith("k")) return { type: "key", keyId: x.slice(1) };
+  if (typeof x === "string" && x.startsWith("g")) return { type: "family", family: x.slice(1) };
   throw unavailable(op, key, "a feed event is malformed");
 }
 
@@ -68,15 +79,31 @@ export function parseRecent(raw: unknown): RecentChange[] {
   });
 }
 
+type RevokedBy = Extract<TokenStatus, { state: "revoked" }>["revokedBy"];
+const REVOKED_BY: readonly unknown[] = ["token", "subject", "key", "family"] satisfies RevokedBy[];
+
 /** inspect's reply: {s, m, at, by}. */
 export function parseStatus(key: string, raw: unknown): TokenStatus {
   const r = raw as { s?: unknown; m?: unknown; at?: unknown; by?: unknown } | null;
   if (r?.s === "unknown") return { state: "unknown" };
   const metadata = () => toMetadata(parseRecord("inspect", key, r?.m));
   if (r?.s === "live" || r?.s === "expired") return { state: r.s, metadata: metadata() };
-  if (r?.s === "revoked" && typeof r.at === "number" && (r.by === "token" || r.by === "subject" || r.by === "key"))
-    return { state: "revoked", metadata: metadata(), revokedAt: new Date(r.at), revokedBy: r.by };
+  if (r?.s === "revoked" && typeof r.at === "number" && REVOKED_BY.includes(r.by as RevokedBy))
+    return { state: "revoked", metadata: metadata(), revokedAt: new Date(r.at), revokedBy: r.by as RevokedBy };
   throw unavailable("inspect", key, "the status is malformed");
+}
+
+/**
+ * rotate's reply: the new token's record, or {new: x} naming the new token's fault: x a given
+ * subject, family or clientId that is not the old token's, or a refusal as store's. Both are
+ * named by the new token's fingerprint; the old token's refusals ("!…") by its own, before.
+ */
+export function parseRotated(newKey: string, raw: unknown): TokenRecord {
+  const x = (raw as { new?: unknown } | null)?.new;
+  if (typeof x !== "string") return parseRecord("rotate", newKey, raw);
+  if (Object.hasOwn(REFUSALS, x)) throw refusal("rotate", newKey, x as Refusal);
+  if (!INHERITED.includes(x as never)) throw unavailable("rotate", newKey, "the reply is not a known outcome");
+  throw new StorageError("rotate", newKey, ErrInvalidMetadata, `${x} must be the old token's`);
 }
 
 /** A stored record back from Redis; anything malformed means the store answered wrongly. */

@@ -1,5 +1,13 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import { ErrInvalidConfig, NO_KEY, REFUSALS, refusal, StorageError, type Refusal } from "../core/errors.js";
+import {
+  ErrInvalidConfig,
+  ErrInvalidMetadata,
+  NO_KEY,
+  REFUSALS,
+  refusal,
+  StorageError,
+  type Refusal,
+} from "../core/errors.js";
 import {
   checkHash,
   checkRecentLimit,
@@ -19,6 +27,7 @@ import {
   parseBatch,
   parseRecent,
   parseRecord,
+  parseRotated,
   parseStatus,
   parseVerdict,
   unavailable,
@@ -29,15 +38,19 @@ import type { RedisStoreConfig } from "./config.js";
 import { DEFAULT_AUDIT_RECORDS } from "../core/audit.js";
 import {
   DENY_GRACE_MS,
+  LIMITS,
+  REFRESH_TYPES,
   type JwtClaims,
   type RevokeOptions,
+  type RotationMetadata,
   type StoredTokenMetadata,
   type TokenMetadata,
   type TokenStatus,
 } from "../core/types.js";
 import { resolveBaseConfig, wholeNumber } from "../core/config.js";
-import { checkName } from "../core/inputs.js";
-import { byIssuedAtThenId, normalizeClaims, normalizeMetadata, toMetadata } from "../core/records.js";
+import { checkName, identifyingProblem } from "../core/inputs.js";
+import { byIssuedAtThenId, normalizeClaims, normalizeMetadata, toMetadata, type TokenRecord } from "../core/records.js";
+import { checkFamily, familyOption, reuseGrace, rotationMetadata } from "../core/families.js";
 
 type Script = ReturnType<Redis["createScript"]>;
 
@@ -57,6 +70,7 @@ export class RedisTokenStore implements FeedStore {
   private readonly prefix: string;
   private readonly grace: number;
   private readonly maxTokenLifetime: number;
+  private readonly reuseGraceMs: number;
   private readonly batch: number;
   private readonly timeoutMs: number;
   private readonly feed: ResolvedFeedConfig;
@@ -73,6 +87,7 @@ export class RedisTokenStore implements FeedStore {
     this.now = base.now;
     this.defaultTtl = base.defaultTtl;
     this.maxTokenLifetime = base.maxTokenLifetime;
+    this.reuseGraceMs = reuseGrace(config.reuseGraceMs, base.maxTokenLifetime);
     const invalid = (field: string, detail: string) => new StorageError("create", field, ErrInvalidConfig, detail);
     this.prefix = config.keyPrefix ?? DEFAULT_KEY_PREFIX;
     if (typeof this.prefix !== "string" || this.prefix.length > 128)
@@ -122,28 +137,48 @@ export class RedisTokenStore implements FeedStore {
     const [h, key, previous] = await tokenKeys("store", token, this.hashers);
     const now = this.now();
     const rec = normalizeMetadata("store", key, metadata, now, this.defaultTtl, this.maxTokenLifetime);
-    const p = this.prefix;
     const raw = await this.run(
       "store",
       key,
       this.scripts.STORE,
-      [`${p}t:${h}`, `${p}i:${rec.id}`, `${p}s:${rec.subject}`, `${p}x`, ...this.feedKeys()],
-      [
-        ...this.tokenArgs(h, previous),
-        now,
-        JSON.stringify(rec),
-        rec.id,
-        rec.subject,
-        rec.expiresAt,
-        this.grace,
-        // a cutoff reaches every token stored before it, whatever issuedAt says
-        Math.min(rec.issuedAt, now),
-        rec.keyId ?? "",
-        ...this.feedArgs(),
-      ],
+      [`${this.prefix}t:${h}`, ...this.feedKeys()],
+      [...this.storeArgs(h, previous, rec, now), ...this.feedArgs()],
     );
     acknowledged("store", key, raw);
     return toMetadata(rec);
+  }
+
+  async rotate(oldToken: string, newToken: string, metadata: RotationMetadata): Promise<StoredTokenMetadata> {
+    const [[h, key, previous], [newH, newKey, newPrevious]] = await Promise.all([
+      tokenKeys("rotate", oldToken, this.hashers),
+      tokenKeys("rotate", newToken, this.hashers),
+    ]);
+    if (newH === h) throw new StorageError("rotate", newKey, ErrInvalidMetadata, "newToken must differ from oldToken");
+    const now = this.now();
+    const given = rotationMetadata(metadata as TokenMetadata);
+    // subject, family and clientId are the old token's: the script adds them, and checks given ones
+    const {
+      subject: _s,
+      family: _f,
+      clientId: _c,
+      ...own
+    } = normalizeMetadata("rotate", newKey, given.metadata, now, this.defaultTtl, this.maxTokenLifetime);
+    const raw = await this.run(
+      "rotate",
+      key,
+      this.scripts.ROTATE,
+      [`${this.prefix}t:${newH}`, `${this.prefix}t:${h}`, ...this.feedKeys()],
+      [
+        ...this.storeArgs(newH, newPrevious, { ...own, subject: "" }, now),
+        h,
+        previous.join(","),
+        JSON.stringify(given.inherited),
+        this.reuseGraceMs,
+        this.maxTokenLifetime,
+        ...this.feedArgs(),
+      ],
+    );
+    return toMetadata(parseRotated(newKey, raw));
   }
 
   async get(token: string): Promise<StoredTokenMetadata> {
@@ -216,6 +251,9 @@ export class RedisTokenStore implements FeedStore {
     const [h, key, previous] = await tokenKeys("revoke", token, this.hashers);
     const keys = [`${this.prefix}t:${h}`, ...this.feedKeys()];
     const clientId = options?.clientId ?? "";
+    const family = familyOption("revoke", key, options);
+    // the stored types whose family goes too, each between newlines (no type holds one)
+    const familyTypes = family === false ? "" : family === true ? "*" : `\n${REFRESH_TYPES.join("\n")}\n`;
     acknowledged(
       "revoke",
       key,
@@ -223,6 +261,8 @@ export class RedisTokenStore implements FeedStore {
         ...this.tokenArgs(h, previous),
         this.now(),
         clientId,
+        familyTypes,
+        this.maxTokenLifetime,
         ...this.feedArgs(),
       ]),
     );
@@ -267,7 +307,7 @@ export class RedisTokenStore implements FeedStore {
       key,
       this.scripts.IS_REVOKED,
       [`${this.prefix}t:${h}`],
-      this.tokenArgs(h, previous),
+      [...this.tokenArgs(h, previous), this.now()],
     );
     if (typeof raw !== "boolean") throw unavailable("isRevoked", key, "the reply is not a boolean");
     return raw;
@@ -335,9 +375,11 @@ export class RedisTokenStore implements FeedStore {
       [`${p}t:${hash}`, `${p}d:${hash}`, ...this.feedKeys()],
       [
         ...this.tokenArgs(hash, previous),
+        this.now(),
         rec.subject,
         rec.issuedAt,
         rec.keyId ?? "",
+        rec.family ?? "",
         ...this.cursorArgs(since, this.feed.lookupPageSize),
       ],
     );
@@ -376,6 +418,21 @@ export class RedisTokenStore implements FeedStore {
         keyId,
         this.now(),
         this.revocationTtl(),
+        ...this.feedArgs(),
+      ]),
+    );
+  }
+
+  async revokeFamily(family: string): Promise<void> {
+    checkFamily("revokeFamily", family);
+    const keys = [`${this.prefix}g:${family}`, ...this.feedKeys()];
+    acknowledged(
+      "revokeFamily",
+      family,
+      await this.run("revokeFamily", family, this.scripts.REVOKE_FAMILY, keys, [
+        family,
+        this.now(),
+        this.maxTokenLifetime,
         ...this.feedArgs(),
       ]),
     );
@@ -421,6 +478,25 @@ export class RedisTokenStore implements FeedStore {
   /** Cutoffs and key revocations outlive every token they can reach. */
   private revocationTtl(): number {
     return this.maxTokenLifetime + this.grace;
+  }
+
+  /** TOKEN_INPUTS and STORE_INPUTS: how STORE and ROTATE (for the new token) begin their ARGV. */
+  private storeArgs(h: string, previous: readonly string[], rec: TokenRecord, now: number): (string | number)[] {
+    const { subject, ...m } = rec;
+    return [
+      ...this.tokenArgs(h, previous),
+      now,
+      // rotate's subject is '': the old token's, which the script adds
+      JSON.stringify(subject === "" ? m : rec),
+      rec.id,
+      subject,
+      rec.expiresAt,
+      this.grace,
+      // a cutoff reaches every token stored before it, whatever issuedAt says
+      Math.min(rec.issuedAt, now),
+      rec.keyId ?? "",
+      rec.family ?? "",
+    ];
   }
 
   /** prefix, h, previous_hashes: how every script that takes a token begins its ARGV. */

@@ -33,6 +33,19 @@ export function auditContract(name: string, factory: AuditFactory): void {
       expect(new Set(records.map((r) => r.id)).size).toBe(3);
     });
 
+    it("keeps the family actions with their targets: a rotation's old token and family, a revoked family", async () => {
+      const { log } = await factory();
+      const rotated = entry(1, {
+        action: "rotate",
+        target: { fingerprint: "bbbbbbbbbbbb", id: "new-id", family: "grant-1" },
+      });
+      const reused = entry(2, { action: "rotate", target: { fingerprint: "bbbbbbbbbbbb" }, result: "token_reused" });
+      const revoked = entry(3, { action: "revokeFamily", target: { family: "grant-1" } });
+      for (const e of [rotated, reused, revoked]) await log.append(e);
+      const { records } = await log.list({ limit: 10 });
+      expect(records.map(({ id: _id, ...r }) => r)).toEqual([revoked, reused, rotated]);
+    });
+
     it("pages through every record exactly once with `next`, and `since` leaves out older ones", async () => {
       const { log } = await factory();
       for (let i = 0; i < 25; i++) await log.append(entry(i));

@@ -22,6 +22,8 @@ export interface ContractOptions {
   previousHashKeys?: string[];
   defaultTtl?: number;
   cleanupBatchSize?: number;
+  maxTokenLifetime?: number;
+  reuseGraceMs?: number;
 }
 
 export interface ContractHarness {
@@ -102,6 +104,7 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
           type: "access",
           status: "active",
           clientId: "client-1",
+          family: "grant-1",
         });
         await store.store(token, md);
         expect(await store.get(token)).toEqual(md);
@@ -177,11 +180,13 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
         ["an id with a lone surrogate", "tok", { id: "\ud800", subject: "b" }],
         ["a subject with a lone surrogate", "tok", { id: "a", subject: "user\ud800" }],
         ["a subject with reversed surrogates", "tok", { id: "a", subject: "\ude00\ud83d" }],
-        ...(["issuer", "keyId", "type", "status", "clientId"] as const).map((f): [string, unknown, unknown] => [
-          `a ${f} with a lone surrogate`,
-          "tok",
-          { id: "a", subject: "b", [f]: "x\udfff" },
-        ]),
+        ...(["issuer", "keyId", "type", "status", "clientId", "family"] as const).map(
+          (f): [string, unknown, unknown] => [
+            `a ${f} with a lone surrogate`,
+            "tok",
+            { id: "a", subject: "b", [f]: "x\udfff" },
+          ],
+        ),
       ];
       for (const [what, token, md] of invalid) {
         it(`rejects ${what} with ErrInvalidMetadata and stores nothing`, async () => {

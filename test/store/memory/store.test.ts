@@ -3,6 +3,7 @@ import { createTokenStore, ErrInvalidConfig, MemoryTokenStore, StorageError } fr
 import { feedContract, type FeedStoreFactory } from "../contract/feed.js";
 import { auditContract } from "../contract/audit.js";
 import { rotationContract } from "../contract/rotation.js";
+import { familiesContract } from "../contract/families.js";
 import { jwtContract } from "../contract/jwt.js";
 import { tokenStoreContract } from "../contract/token-store.js";
 import { memorySnapshot, rehash } from "../../support/memory.js";
@@ -28,6 +29,7 @@ auditContract("memory", async (auditMaxRecords) => {
 });
 jwtContract("memory", factory);
 rotationContract("memory", factory);
+familiesContract("memory", factory);
 
 describe("createTokenStore", () => {
   it("creates a working memory store", async () => {
@@ -46,6 +48,15 @@ describe("createTokenStore", () => {
     ["a string defaultTtl", "memory", { defaultTtl: "1h" }, "defaultTtl"],
     ["a clock that is not a function", "memory", { now: 5 }, "now"],
     ["a zero cleanupBatchSize", "memory", { cleanupBatchSize: 0 }, "cleanupBatchSize"],
+    ["a negative reuseGraceMs", "memory", { reuseGraceMs: -1 }, "reuseGraceMs"],
+    ["a fractional reuseGraceMs", "memory", { reuseGraceMs: 0.5 }, "reuseGraceMs"],
+    ["a string reuseGraceMs", "memory", { reuseGraceMs: "5s" }, "reuseGraceMs"],
+    [
+      "a reuseGraceMs beyond maxTokenLifetime",
+      "memory",
+      { reuseGraceMs: 3_600_001, maxTokenLifetime: 3_600_000, defaultTtl: 60_000 },
+      "reuseGraceMs",
+    ],
   ];
   for (const [what, kind, config, field] of bad) {
     it(`rejects ${what} with ErrInvalidConfig naming ${field}`, async () => {

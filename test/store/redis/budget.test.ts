@@ -4,7 +4,13 @@
  * to the budget docs/redis.md states. A change that adds a command fails here.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisTokenStore } from "../../../src/index.js";
+import {
+  ErrTokenReused,
+  ErrTokenRotated,
+  RedisTokenStore,
+  type StorageError,
+  type StoreSentinel,
+} from "../../../src/index.js";
 import { commandCounter, type Billed } from "../../support/commands.js";
 import { startPrivateRedis } from "../../support/redis-server.js";
 import { startUpstashEndpoint, type UpstashEndpoint } from "../../support/upstash-endpoint.js";
@@ -41,6 +47,9 @@ beforeAll(async () => {
   await store.recentChanges(1);
   await store.store("budget-warm-2", { id: "warm-2", subject: "warm-2" });
   await store.revokeById("warm-2");
+  await store.store("budget-warm-3", { id: "warm-3", subject: "warm-3", family: "warm-family" });
+  await store.rotate("budget-warm-3", "budget-warm-4", { id: "warm-4" });
+  await store.revokeFamily("warm-family");
   await store.delete(warm);
   await store.cleanup();
 });
@@ -56,6 +65,12 @@ const billed = async (fn: () => Promise<unknown>): Promise<Billed> => {
   expect(endpoint.stats.requests, "round trips").toBe(1);
   return b;
 };
+/** Resolves when `p` rejects with `sentinel`: a refusal is measured like any other call. */
+const refused = (p: Promise<unknown>, sentinel: StoreSentinel) =>
+  p.then(
+    () => expect.unreachable(`expected ${sentinel.code}`),
+    (e: unknown) => expect((e as StorageError).err).toBe(sentinel),
+  );
 const raw = (label: string) => `budget-${label}-${Math.random().toString(36).slice(2)}`;
 
 describe("commands billed per operation", () => {
@@ -163,6 +178,74 @@ describe("commands billed per operation", () => {
     expect(inspectRevoked).toBeLessThanOrEqual(2); // marked: no MGET
     expect(byId).toBeLessThanOrEqual(7); // GET i, EXISTS t, HSETNX, HINCRBY, ZADD, [ZREMRANGEBYSCORE]
     expect(recent.total).toBe(2); // ZREVRANGE
+  });
+
+  it("revoke without its family bills exactly what it did before families: HGET, HSETNX and a feed append", async () => {
+    const tok = raw("plain");
+    await store.store(tok, { id: raw("id"), subject: "plain", family: raw("fam"), type: "refresh_token" });
+    const b = await billed(() => store.revoke(tok));
+    const again = await billed(() => store.revoke(tok));
+    const refreshOnly = raw("access");
+    await store.store(refreshOnly, { id: raw("id"), subject: "plain", family: raw("fam"), type: "access_token" });
+    const notRefresh = await billed(() => store.revoke(refreshOnly, { family: "refresh" }));
+    // the trimming append (every 32nd) adds a ZREMRANGEBYSCORE: leave it out of an exact count
+    for (const x of [b, notRefresh]) delete x.byCommand.ZREMRANGEBYSCORE;
+    expect(b.byCommand).toEqual({ EVALSHA: 1, HGET: 1, HSETNX: 1, HINCRBY: 1, ZADD: 1 });
+    expect(again.byCommand).toEqual({ EVALSHA: 1, HGET: 1, HSETNX: 1 });
+    // "refresh" on an access token: decoding the record costs nothing billed
+    expect(notRefresh.byCommand).toEqual(b.byCommand);
+  });
+
+  it("rotate ≤ 14 on success, a reuse ≤ 6, a retry within the grace 2, on the appends that trim the feed too", async () => {
+    const graced = new RedisTokenStore({
+      url: endpoint.url,
+      token: TOKEN,
+      keyPrefix: "budget:",
+      now: () => t,
+      reuseGraceMs: 1000,
+    });
+    const most = { rotate: 0, "rotate (keyed, issued before now)": 0, reuse: 0, retry: 0 };
+    for (let i = 0; i < 40; i++) {
+      t += 1;
+      const [a, b, c] = [raw("rot"), raw("rot"), raw("rot")];
+      await store.store(a, { id: raw("id"), subject: "rot", family: raw("fam"), type: "refresh_token" });
+      most.rotate = Math.max(most.rotate, (await billed(() => store.rotate(a, b, { id: raw("id") }))).total);
+      const keyed = { id: raw("id"), keyId: "k-rot", issuedAt: new Date(t - 1000) };
+      const rotated = (await billed(() => store.rotate(b, c, keyed))).total;
+      most["rotate (keyed, issued before now)"] = Math.max(most["rotate (keyed, issued before now)"], rotated);
+      const retry = await billed(() => refused(graced.rotate(a, raw("rot"), { id: raw("id") }), ErrTokenRotated));
+      most.retry = Math.max(most.retry, retry.total);
+      const reuse = await billed(() => refused(store.rotate(a, raw("rot"), { id: raw("id") }), ErrTokenReused));
+      most.reuse = Math.max(most.reuse, reuse.total);
+      expect(reuse.byCommand.SET, "a reuse revokes the family").toBe(1);
+    }
+    expect(most.rotate).toBeLessThanOrEqual(14);
+    expect(most["rotate (keyed, issued before now)"]).toBeLessThanOrEqual(14);
+    expect(most.reuse).toBeLessThanOrEqual(6); // HMGET t, SET g, HINCRBY, ZADD, [ZREMRANGEBYSCORE]
+    expect(most.retry).toBe(2); // HMGET t
+  });
+
+  it("revokeFamily ≤ 8 whatever the family holds, and revoke with its family ≤ 9", async () => {
+    let withFamily = 0;
+    for (const n of [0, 1, 50]) {
+      const family = raw("fam");
+      const toks = Array.from({ length: n }, () => raw("f"));
+      for (const tok of toks) await store.store(tok, { id: raw("id"), subject: raw("subj"), family });
+      for (let i = 0; i < 20; i++) {
+        const b = await billed(() => store.revokeFamily(family));
+        expect(b.total, `revokeFamily(${n})`).toBeLessThanOrEqual(5); // SET g, HINCRBY, ZADD, [ZREMRANGEBYSCORE]
+        expect(b.total).toBeLessThanOrEqual(8);
+      }
+    }
+    for (let i = 0; i < 40; i++) {
+      const tok = raw("rf");
+      await store.store(tok, { id: raw("id"), subject: "rf", family: raw("fam"), type: "refresh" });
+      const b = await billed(() => store.revoke(tok, { family: i % 2 === 0 ? true : "refresh" }));
+      expect(b.byCommand.SET).toBe(1);
+      withFamily = Math.max(withFamily, b.total);
+    }
+    // HGET, HSETNX, two feed appends (HINCRBY, ZADD; one of them may trim), SET g
+    expect(withFamily).toBeLessThanOrEqual(9);
   });
 
   it("auditing adds 1 command per admin or OAuth write (XADD with MAXLEN ~), and a page of records is 1", async () => {

@@ -5,6 +5,7 @@ import { feedContract, type FeedStoreFactory } from "../contract/feed.js";
 import { auditContract } from "../contract/audit.js";
 import { jwtContract } from "../contract/jwt.js";
 import { rotationContract } from "../contract/rotation.js";
+import { familiesContract } from "../contract/families.js";
 import { tokenStoreContract } from "../contract/token-store.js";
 import {
   directRedis,
@@ -44,6 +45,7 @@ tokenStoreContract("redis", factory);
 feedContract("redis", factory);
 jwtContract("redis", factory);
 rotationContract("redis", factory);
+familiesContract("redis", factory);
 auditContract("redis", async (auditMaxRecords) => {
   const keyPrefix = uniquePrefix("audit");
   const store = new RedisTokenStore({ url: endpoint.url, token: ENDPOINT_TOKEN, keyPrefix, auditMaxRecords });

@@ -7,10 +7,13 @@ import {
   createTokenStore,
   ErrInvalidConfig,
   ErrStoreUnavailable,
+  ErrTokenReused,
   ErrTokenRevoked,
+  fingerprint,
   RedisTokenStore,
   StorageError,
   type RedisStoreConfig,
+  type StoredTokenMetadata,
 } from "../../../src/index.js";
 import { DENY_GRACE_MS } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
@@ -214,6 +217,102 @@ describe("at rest", () => {
   });
 });
 
+describe("token families", () => {
+  /** The sentinel a call rejects with, or "ok". */
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => "ok",
+      (e: unknown) => (e instanceof StorageError ? e.err.code : "not a StorageError"),
+    );
+
+  it("100 concurrent rotations of one token: exactly 1 succeeds, 99 are reuses, and the family is refused", async () => {
+    const { store } = makeStore();
+    const family = `race-${Math.random().toString(36).slice(2)}`;
+    const [old, access] = [secret("race-old"), secret("race-access")];
+    await store.store(old, { id: "race-old", subject: "race", family, type: "refresh_token" });
+    await store.store(access, { id: "race-access", subject: "race", family, type: "access_token" });
+    await store.rotate(secret("warm"), secret("warm"), { id: "warm" }).catch(() => undefined); // loads the script
+    const next = Array.from({ length: 100 }, (_, i) => secret(`race-${i}`));
+    const results = await Promise.all(
+      next.map((tok, i) =>
+        store.rotate(old, tok, { id: `race-${i}` }).then(
+          (md) => ({ ok: md }),
+          (e: unknown) => ({ err: e as StorageError }),
+        ),
+      ),
+    );
+    const won = results.flatMap((r, i) => ("ok" in r ? [i] : []));
+    expect(won).toHaveLength(1);
+    const errs = results.flatMap((r) => ("err" in r ? [r.err] : []));
+    expect(errs.map((e) => e.err)).toEqual(Array(99).fill(ErrTokenReused));
+    const oldKey = fingerprint(await store.hashToken(old));
+    for (const e of errs) expect([e.op, e.key]).toEqual(["rotate", oldKey]);
+    const successor = next[won[0]!]!;
+    expect((results[won[0]!] as { ok: StoredTokenMetadata }).ok).toMatchObject({ id: `race-${won[0]}`, family });
+    // the winner's successor and the family's opaque access token, never rotated: refused
+    expect(await outcome(store.get(successor))).toBe(ErrTokenRevoked.code);
+    expect(await outcome(store.get(access))).toBe(ErrTokenRevoked.code);
+    expect(await store.inspect(successor)).toMatchObject({ state: "revoked", revokedBy: "family" });
+    // the losers stored nothing
+    for (const [i, tok] of next.entries())
+      if (i !== won[0]) expect(await outcome(store.get(tok))).toBe("token_not_found");
+    // the feed: the old token retired once, then one family revocation per reuse
+    const events = (await store.recentChanges(200)).map((c) => c.event);
+    expect(events).toHaveLength(100);
+    expect(events.filter((e) => e.type === "family")).toEqual(Array(99).fill({ type: "family", family }));
+    expect(events.at(-1)).toEqual({ type: "token", hash: await store.hashToken(old) });
+  });
+
+  it("keeps no raw token at rest or on the wire through rotations, and the family mark no longer than maxTokenLifetime", async () => {
+    const lifetime = 2 * HOUR;
+    const { store, keyPrefix } = makeStore({ hashKey: "pepper", maxTokenLifetime: lifetime, defaultTtl: HOUR });
+    wire.length = 0;
+    const family = `rest-family-${Math.random().toString(36).slice(2)}`;
+    const chain = Array.from({ length: 6 }, (_, i) => secret(`chain${i}`));
+    await store.store(chain[0]!, { id: "chain-0", subject: "rest", family, type: "refresh_token", clientId: "app" });
+    const access = secret("access");
+    await store.store(access, { id: "access", subject: "rest", family, type: "access_token" });
+    for (let i = 1; i < chain.length; i++) {
+      const md = await store.rotate(chain[i - 1]!, chain[i]!, { id: `chain-${i}`, type: "refresh_token" });
+      expect(md).toMatchObject({ id: `chain-${i}`, subject: "rest", family, clientId: "app" });
+    }
+    const rotatedAt = t;
+    expect(await outcome(store.rotate(chain[2]!, secret("reuse"), { id: "reuse" }))).toBe(ErrTokenReused.code);
+    const other = secret("other");
+    await store.store(other, { id: "other", subject: "rest", family: `${family}-2` });
+    await store.revoke(other, { family: true });
+    await store.revokeFamily(`${family}-3`);
+    const jwt = `eyJhbGciOiJFUzI1NiJ9.eyJ9.${secret("jwt")}`;
+    const claims = { subject: "rest", family, issuedAt: new Date(t - 1000), expiresAt: new Date(t + HOUR) };
+    expect(await outcome(store.checkJwt(jwt, claims))).toBe(ErrTokenRevoked.code);
+    for (const tok of [...chain, access, other]) await store.get(tok).catch(() => null);
+
+    const dump = await dumpPrefix(direct, keyPrefix);
+    const everything = [...dump].flat(2).join("\n");
+    const sent = wire.join("\n");
+    for (const tok of [...chain, access, other, jwt]) {
+      expect(everything).not.toContain(tok);
+      expect(sent).not.toContain(tok);
+    }
+    // every retired link: revoked and rotated at the rotation's time, in the family
+    for (const tok of chain.slice(0, -1)) {
+      const h = await store.hashToken(tok);
+      expect(await direct.hmget(`${keyPrefix}t:${h}`, "g", "r", "o")).toEqual([family, `${rotatedAt}`, `${rotatedAt}`]);
+    }
+    expect(await direct.hget(`${keyPrefix}t:${await store.hashToken(chain.at(-1)!)}`, "o")).toBeNull();
+    // one mark per revoked family, "<at>:<until>", kept no longer than maxTokenLifetime
+    const marks = [...dump.keys()].filter((k) => k.startsWith(`${keyPrefix}g:`)).sort();
+    expect(marks).toEqual([family, `${family}-2`, `${family}-3`].map((f) => `${keyPrefix}g:${f}`));
+    for (const key of marks) {
+      expect(dump.get(key)).toEqual([`${t}:${t + lifetime}`]);
+      const pttl = await direct.pttl(key);
+      expect(pttl, key).toBeGreaterThan(lifetime - 5000);
+      expect(pttl, key).toBeLessThanOrEqual(lifetime);
+    }
+    expect(indexViolations(await redisSnapshot(direct, keyPrefix), t)).toEqual([]);
+  });
+});
+
 describe("concurrency across isolates", () => {
   it("keeps Redis consistent under 600 overlapping calls from two store instances", async () => {
     const keyPrefix = uniquePrefix("iso");
@@ -389,6 +488,13 @@ describe("config", () => {
     ["a negative retentionGrace", { url: "http://127.0.0.1:1", token: "x", retentionGrace: -5 }, "retentionGrace"],
     ["a redis that is not a client", { redis: {} as Redis }, "redis"],
     ["an empty hashKey", { url: "http://127.0.0.1:1", token: "x", hashKey: "" }, "hashKey"],
+    ["a negative reuseGraceMs", { url: "http://127.0.0.1:1", token: "x", reuseGraceMs: -1 }, "reuseGraceMs"],
+    ["a fractional reuseGraceMs", { url: "http://127.0.0.1:1", token: "x", reuseGraceMs: 0.5 }, "reuseGraceMs"],
+    [
+      "a reuseGraceMs beyond maxTokenLifetime",
+      { url: "http://127.0.0.1:1", token: "x", reuseGraceMs: 3_600_001, maxTokenLifetime: 3_600_000, defaultTtl: 1000 },
+      "reuseGraceMs",
+    ],
   ];
   for (const [what, config, field] of bad) {
     it(`rejects ${what} with ErrInvalidConfig naming ${field}`, async () => {

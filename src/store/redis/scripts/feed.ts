@@ -17,7 +17,7 @@ export const LOOKUP =
   `
 local now = tonumber(ARGV[4])
 migrate(prefix, previous_hashes, h)
-local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k')
+local r = redis.call('HMGET', token_key, 'm', 'e', 'r', 's', 'ia', 'k', 'g')
 local a = answer(prefix, r, now)
 local v
 if a == '!not_found' then v = '{"s":"unknown"}'
@@ -28,8 +28,8 @@ return '{"v":' .. v .. ',"f":' .. feed_read(feed_key, feed_meta_key, since_epoch
 `;
 
 /**
- * lookupJwt: a verified JWT's verdict (revoked when deny-listed, stored and marked, or covered;
- * else live) and the feed since the cursor, in one atomic step.
+ * lookupJwt: a verified JWT's verdict (revoked when deny-listed, stored and marked, or covered,
+ * its family's revocation included; else live) and the feed since the cursor, in one atomic step.
  *
  * Reply: {"v": {"s": "revoked"|"live"}, "f": feed_read}.
  * Commands: EXISTS d, [HEXISTS t r], [MGET (covers)], feed_read: at most 6 with the EVALSHA.
@@ -40,17 +40,21 @@ export const LOOKUP_JWT =
   MIGRATE +
   TOKEN_INPUTS +
   // deny_key  P d:<h>
+  // now       ms, the caller's clock (a family mark lapses)
   // subject   the JWT's sub
   // issued_at its iat, ms
   // key_id    its kid ('' for none)
+  // family    its family claim ('' for none)
   `
 local deny_key  = KEYS[2]
-local subject   = ARGV[4]
-local issued_at = ARGV[5]
-local key_id    = ARGV[6]
+local now       = tonumber(ARGV[4])
+local subject   = ARGV[5]
+local issued_at = ARGV[6]
+local key_id    = ARGV[7]
+local family    = ARGV[8]
 migrate(prefix, previous_hashes, h)
 local revoked = redis.call('EXISTS', deny_key) == 1 or redis.call('HEXISTS', token_key, 'r') == 1
-  or covers(prefix, { { subject, issued_at, key_id } })[1]
+  or covers(prefix, { { subject, issued_at, key_id, family } }, now)[1]
 local v = revoked and '"revoked"' or '"live"'
 return '{"v":{"s":' .. v .. '},"f":' .. feed_read(feed_key, feed_meta_key, since_epoch, since_seq, page) .. '}'
 `;

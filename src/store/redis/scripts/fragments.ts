@@ -7,8 +7,8 @@
 
 /**
  * The inputs several scripts share, each described once, here, and read in one place. A
- * script prepends TOKEN_INPUTS when it is about one token; FEED_APPEND and FEED_READ bring the
- * feed's own inputs with them. Their positions are the order scripts/index.ts states.
+ * script prepends TOKEN_INPUTS when it is about one token, and STORE_INPUTS after them when it
+ * stores it; FEED_APPEND and FEED_READ bring the feed's own inputs with them. Their positions are the order scripts/index.ts states.
  */
 
 /** A token's inputs: KEYS 1 and ARGV 1 to 3 of every script about one token. */
@@ -22,6 +22,29 @@ local token_key       = KEYS[1]
 local prefix          = ARGV[1]
 local h               = ARGV[2]
 local previous_hashes = ARGV[3]
+`;
+
+/** What store writes beside the token's inputs: ARGV 4 to 12 of STORE and ROTATE. */
+export const STORE_INPUTS =
+  // now          ms, the caller's clock
+  // metadata     the record as JSON (m): rotate's without subject, family and clientId
+  // id           the token's id
+  // subject      the token's subject ('' for rotate: the old token's)
+  // expires_at   ms, stored as sent (e)
+  // grace        ms the token and id keys outlive expires_at
+  // covered_from ms, stored as sent (ia): min(issuedAt, now)
+  // key_id       the token's keyId ('' for none)
+  // family       the token's family ('' for none, and for rotate: the old token's)
+  `
+local now          = tonumber(ARGV[4])
+local metadata     = ARGV[5]
+local id           = ARGV[6]
+local subject      = ARGV[7]
+local expires_at   = ARGV[8]
+local grace        = tonumber(ARGV[9])
+local covered_from = ARGV[10]
+local key_id       = ARGV[11]
+local family       = ARGV[12]
 `;
 
 /** The feed's keys: the last two KEYS of every script that appends to it or reads it. */
@@ -118,35 +141,52 @@ end
 `;
 
 /**
- * covers(prefix, recs): for each record {subject, ia, kid} (kid false or '' for none), what
- * covers it: {'subject', cutoff} for a subject cutoff at or after ia, else {'key', revoked at}
- * for a revocation of its key, else false. One MGET reads every cutoff and key revocation the
- * records name, however many records there are.
- * Commands: MGET c:<subject>... k:<kid>... (when recs is not empty).
+ * covers(prefix, recs, now (n)): for each record {subject, ia, kid, family} (kid and family
+ * false or '' for none), what covers it: {'subject', cutoff} for a subject cutoff at or after
+ * ia, else {'key', revoked at} for a revocation of its key, else {'family', revoked at} for a
+ * family mark whose until is not past now, else false. One MGET reads every cutoff, key
+ * revocation and family mark the records name, however many records there are.
+ * Commands: MGET c:<subject>... k:<kid>... g:<family>... (when recs is not empty).
  */
 export const COVERS = `
-local function covers(prefix, recs)
+local function covers(prefix, recs, now)
   local keys, at, out = {}, {}, {}
+  local function named(kind, v) if v and v ~= '' then return kind .. v end end
   local function want(name)
-    if not at[name] then
+    if name and not at[name] then
       keys[#keys + 1] = prefix .. name
       at[name] = #keys
     end
   end
   for _, r in ipairs(recs) do
     want('c:' .. r[1])
-    if r[3] and r[3] ~= '' then want('k:' .. r[3]) end
+    want(named('k:', r[3]))
+    want(named('g:', r[4]))
   end
   if #keys == 0 then return out end
   local got = redis.call('MGET', unpack(keys))
+  local function val(name) return name and got[at[name]] end
   for i, r in ipairs(recs) do
-    local cut = got[at['c:' .. r[1]]]
-    local key_at = r[3] and r[3] ~= '' and got[at['k:' .. r[3]]]
+    local cut, key_at = val('c:' .. r[1]), val(named('k:', r[3]))
+    local family_at, till = string.match(val(named('g:', r[4])) or '', '^(.-):(.*)$')
     if cut and tonumber(r[2] or 0) <= tonumber(cut) then out[i] = { 'subject', cut }
     elseif key_at then out[i] = { 'key', key_at }
+    elseif family_at and now <= tonumber(till) then out[i] = { 'family', family_at }
     else out[i] = false end
   end
   return out
+end
+`;
+
+/**
+ * revoke_family(key, now (n), ttl (n)): sets a family's mark (P g:<family>) to "<now>:<until>",
+ * until = now + ttl. covers refuses the family's tokens while the reader's clock is not past
+ * until (the stores' clocks decide, not Redis's), and Redis drops the key after ttl. The
+ * caller appends "g<family>". Commands: SET g.
+ */
+export const FAMILY_MARK = `
+local function revoke_family(key, now, ttl)
+  redis.call('SET', key, now .. ':' .. (now + ttl), 'PX', ttl)
 end
 `;
 
@@ -185,7 +225,7 @@ end
 `;
 
 /**
- * answer(prefix, r, now): get's answer for a record read as HMGET t m e r s ia k, in get's
+ * answer(prefix, r, now): get's answer for a record read as HMGET t m e r s ia k g, in get's
  * order of checks: "!not_found", "!expired", "!revoked" (marked), "!covered", else the
  * metadata JSON. Needs COVERS. Commands: [MGET (covers)] (a live, unmarked record).
  */
@@ -194,7 +234,70 @@ local function answer(prefix, r, now)
   if not r[1] then return '!not_found' end
   if now > tonumber(r[2]) then return '!expired' end
   if r[3] then return '!revoked' end
-  if covers(prefix, { { r[4], r[5], r[6] } })[1] then return '!covered' end
+  if covers(prefix, { { unpack(r, 4) } }, now)[1] then return '!covered' end
   return r[1]
+end
+`;
+
+/**
+ * store_token(prefix, token_key, h, now (n), metadata, id, subject, expires_at, grace (n),
+ * covered_from, key_id, family): store's write, for STORE and ROTATE. Refuses a token whose
+ * stored record is revoked (marked, or covered), a new record that a cutoff or a key or family
+ * revocation covers, and an id held by another live token; else writes the token and its id,
+ * subject and expiry index entries, replacing a stored record (dropping its old id and subject
+ * entries if they differ). Returns the refusal ("!stays_revoked", "!covered", "!conflict"), or
+ * nil and whether a stored record was replaced (the caller then appends "t<h>"). Needs COVERS.
+ * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s (the
+ *   token and the subject's marker, one command), ZADD x (the token, due at its expiry, and the
+ *   subject, due at expires_at + grace, when cleanup forgets its set if nothing live is left:
+ *   one command): 7.
+ * More when: the id is held by another token (HGET t:<holder> e, [SET i]); the token is stored
+ *   again (PEXPIRE i or GET i:<old id> [DEL], ZREM s:<old subject>, [HDEL t k g]).
+ * Why:
+ * - `SET i NX GET` claims the id unless another key holds it: one command in the common case.
+ * - `ZADD s GT` keeps the latest covered_from on the subject's marker: revokeSubject sets its
+ *   cutoff no earlier, so it reaches every token stored before it, whatever the clocks of the
+ *   writers. A token stored again leaves its subject's set first, so its entry is scored by
+ *   the expiry it has now, which revokeSubject's count reads.
+ * - The subject's own entry in the expiry index: when it is due, cleanup forgets its set (the
+ *   marker with it) unless a token in it is still live, so no set outlives its tokens.
+ */
+export const STORE_TOKEN = `
+local function store_token(prefix, token_key, h, now, metadata, id, subject, expires_at, grace, covered_from, key_id, family)
+  local exp, id_key = tonumber(expires_at), prefix .. 'i:' .. id
+  local prev = redis.call('HMGET', token_key, 'id', 'r', 's', 'ia', 'k', 'g')
+  local recs = { { subject, covered_from, key_id, family } }
+  if prev[1] then recs[2] = { unpack(prev, 3) } end
+  local cov = covers(prefix, recs, now)
+  if prev[2] or cov[2] then return '!stays_revoked' end
+  if cov[1] then return '!covered' end
+  local ttl = exp - now + grace
+  local holder = redis.call('SET', id_key, h, 'NX', 'PX', ttl, 'GET')
+  if holder and holder ~= h then
+    local held = redis.call('HGET', prefix .. 't:' .. holder, 'e')
+    if held and now <= tonumber(held) then return '!conflict' end
+    redis.call('SET', id_key, h, 'PX', ttl)
+  elseif holder then
+    redis.call('PEXPIRE', id_key, ttl)
+  end
+  if prev[1] then
+    if prev[1] ~= id and redis.call('GET', prefix .. 'i:' .. prev[1]) == h then
+      redis.call('DEL', prefix .. 'i:' .. prev[1])
+    end
+    redis.call('ZREM', prefix .. 's:' .. prev[3], h)
+    if (prev[5] and key_id == '') or (prev[6] and family == '') then redis.call('HDEL', token_key, 'k', 'g') end
+  end
+  local fields = { 'm', metadata, 'id', id, 's', subject, 'e', expires_at, 'ia', covered_from }
+  for name, v in pairs({ k = key_id, g = family }) do
+    if v ~= '' then
+      fields[#fields + 1] = name
+      fields[#fields + 1] = v
+    end
+  end
+  redis.call('HSET', token_key, unpack(fields))
+  redis.call('PEXPIRE', token_key, ttl)
+  redis.call('ZADD', prefix .. 's:' .. subject, 'GT', exp, h, covered_from, '${SUBJECT_MARKER}')
+  redis.call('ZADD', prefix .. 'x', exp, h, exp + grace, '${SUBJECT_ENTRY}' .. subject)
+  return nil, prev[1]
 end
 `;

@@ -9,7 +9,8 @@
  *   KEYS  the keys it acts on, the token's (P t:<h>) first; then the feed's, P f and P fm.
  *   ARGV  prefix (P), when the script or a fragment it calls builds keys from it;
  *         what it acts on: a token's h and previous_hashes (its hashes under the previous
- *           peppers, for migrate), a subject, or a key id;
+ *           peppers, for migrate; rotate's are the new token's, the old one's come with its
+ *           own inputs), a subject, a key id or a family;
  *         now, from the caller's clock (never from Redis);
  *         the script's own inputs;
  *         the feed's, last: epoch and maxlen for a script that appends to it, since_epoch,
@@ -31,6 +32,7 @@
  * (ZREMRANGEBYSCORE f) add one command each, and key rotation adds migrate's.
  */
 export * from "./tokens.js";
+export * from "./families.js";
 export * from "./revocations.js";
 export * from "./feed.js";
 export * from "./cleanup.js";
