@@ -5,23 +5,44 @@
  */
 export class LiveHistory {
   private readonly transitions = new Map<string, [at: number, live: boolean][]>();
-  private readonly subjectOf = new Map<string, string>();
+  private readonly subjects = new Map<string, string>();
+  private readonly families = new Map<string, string>();
 
-  /** A store of `token` for `subject` was acknowledged at `at`. */
-  stored(token: string, subject: string, at: number): void {
-    this.subjectOf.set(token, subject);
+  /** A store of `token` for `subject` (in `family`, if given) was acknowledged at `at`. */
+  stored(token: string, subject: string, at: number, family?: string): void {
+    this.subjects.set(token, subject);
+    if (family === undefined) this.families.delete(token);
+    else this.families.set(token, family);
     this.of(token).push([at, true]);
   }
 
   /** A revoke (or, `deleted`, a delete) of `token` was acknowledged at `at`. */
   ended(token: string, at: number, deleted: boolean): void {
     this.of(token).push([at, false]);
-    if (deleted) this.subjectOf.delete(token);
+    if (deleted) {
+      this.subjects.delete(token);
+      this.families.delete(token);
+    }
   }
 
   /** A subject's cutoff was acknowledged at `at`: every token stored for it ends. */
   subjectRevoked(subject: string, at: number): void {
-    for (const [token, s] of this.subjectOf) if (s === subject) this.of(token).push([at, false]);
+    for (const [token, s] of this.subjects) if (s === subject) this.of(token).push([at, false]);
+  }
+
+  /** A family's revocation was acknowledged at `at`: every token stored in it ends. */
+  familyRevoked(family: string, at: number): void {
+    for (const [token, f] of this.families) if (f === family) this.of(token).push([at, false]);
+  }
+
+  /** The subject `token` was last stored for, unless it was deleted since. */
+  subjectOf(token: string): string | undefined {
+    return this.subjects.get(token);
+  }
+
+  /** The family `token` was last stored in, unless it was deleted since. */
+  familyOf(token: string): string | undefined {
+    return this.families.get(token);
   }
 
   /** Whether `token` was live at some time in [from, to]: only then may a cache serve it live at `to` with bound `to − from`. */

@@ -19,6 +19,8 @@ export class Cached {
   readonly type: string | undefined;
   readonly status: string | undefined;
   readonly clientId: string | undefined;
+  /** A live verdict's family: a family revocation drops it (kept in the shared tier's entries too). */
+  readonly family: string | undefined;
 
   /** `fetchedAt`: when the read that answered this verdict was sent (unknown and expired verdicts age by it). */
   constructor(
@@ -41,6 +43,7 @@ export class Cached {
     this.type = md?.type;
     this.status = md?.status;
     this.clientId = md?.clientId;
+    this.family = md?.family;
   }
 }
 

@@ -79,8 +79,9 @@ const BACKOFF_MS = 1_000;
  * whether an entry is within the bound is the verdict cache's decision (docs/verdict-cache.md).
  * Every entry is an HMAC-SHA-256 under a key derived from `secret` and `scope`, over its URL and
  * body, so an entry cannot be forged, moved to another token, or read into another deployment
- * or key prefix; the key derivation names the entry format (v1), so a deployment that writes
- * another format cannot be read either. Entries hold token hashes, never a raw token.
+ * or key prefix; the key derivation names the entry format (v2: verdicts carry their family),
+ * so a deployment that writes another format cannot be read either (a v1 verdict without its
+ * family would escape a family revocation). Entries hold token hashes, never a raw token.
  */
 export class SharedTier {
   private readonly cache: SharedCache;
@@ -192,7 +193,7 @@ export class SharedTier {
 async function deriveKey(secret: string, scope: string): Promise<{ mac: CryptoKey; base: string }> {
   const hmac = { name: "HMAC", hash: "SHA-256" };
   const root = await crypto.subtle.importKey("raw", encoder.encode(secret), hmac, false, ["sign"]);
-  const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(`edge-token-store dc-tier v1\0${scope}`));
+  const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(`edge-token-store dc-tier v2\0${scope}`));
   const mac = await crypto.subtle.importKey("raw", derived, hmac, false, ["sign", "verify"]);
   // the scope's own path, so two deployments or prefixes on one zone never share a URL
   return { mac, base: `${BASE}${toHex(await crypto.subtle.sign("HMAC", mac, encoder.encode("scope"))).slice(0, 24)}/` };

@@ -56,12 +56,14 @@ export class VerdictMap {
 
 /**
  * Whether a change reaches a verdict: a token change reaches its own verdict, whatever its
- * state; a subject cutoff or a key revocation reaches the live verdicts of that subject or key.
+ * state; a subject cutoff, a key revocation or a family revocation reaches the live verdicts of
+ * that subject, key or family.
  */
 export function names(event: ChangeEvent, hash: string, v: Cached): boolean {
   if (event.type === "token") return event.hash === hash;
   if (v.state !== "live") return false;
-  return event.type === "subject" ? v.subject === event.subject : v.keyId === event.keyId;
+  if (event.type === "subject") return v.subject === event.subject;
+  return event.type === "key" ? v.keyId === event.keyId : v.family === event.family;
 }
 
 /**

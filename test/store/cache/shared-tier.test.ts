@@ -10,6 +10,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CHANGE_LOG_MAX,
+  ErrTokenReused,
+  isStorageError,
   MemoryTokenStore,
   RedisTokenStore,
   StorageError,
@@ -393,10 +395,15 @@ for (const [name, backend] of BACKENDS) {
     it("keeps the bound on every isolate, new ones included, with a tier that drops half its puts and answers old entries", async () => {
       const tokens = [tok(), tok(), tok()];
       const subjects = ["p", "q"];
+      const families = ["fa", "fb"];
       const op = fc.oneof(
-        fc.record({ kind: fc.constant("store"), t: fc.nat(2), s: fc.nat(1), via: fc.nat(2) }),
+        // f: the family (2: none)
+        fc.record({ kind: fc.constant("store"), t: fc.nat(2), s: fc.nat(1), f: fc.nat(2), via: fc.nat(2) }),
         fc.record({ kind: fc.constantFrom("revoke", "delete"), t: fc.nat(2), via: fc.nat(2) }),
         fc.record({ kind: fc.constant("revokeSubject"), s: fc.nat(1), via: fc.nat(2) }),
+        // n: the new token; rotating one already rotated is a reuse, which revokes its family
+        fc.record({ kind: fc.constant("rotate"), t: fc.nat(2), n: fc.nat(2), via: fc.nat(2) }),
+        fc.record({ kind: fc.constant("revokeFamily"), f: fc.nat(1), via: fc.nat(2) }),
         fc.record({ kind: fc.constant("get"), t: fc.nat(2), via: fc.nat(2) }),
         fc.record({ kind: fc.constant("get"), t: fc.nat(2), via: fc.nat(2) }),
         fc.record({ kind: fc.constant("tick"), ms: fc.integer({ min: 1, max: 800 }) }),
@@ -434,14 +441,12 @@ for (const [name, backend] of BACKENDS) {
                 case "burst":
                   for (let i = 0; i < CHANGE_LOG_MAX + 20; i++) await isolates[0]!.cache.revokeKey(`burst-${i}`);
                   break;
-                case "store":
-                  if (
-                    (await sentinel(isolate.cache.store(token, { id: `id-${token}`, subject: subjects[o.s]! }))) ===
-                    "live"
-                  ) {
-                    history.stored(token, subjects[o.s]!, f.clock.t);
-                  }
+                case "store": {
+                  const md = { id: `id-${token}`, subject: subjects[o.s]!, family: families[o.f] };
+                  if ((await sentinel(isolate.cache.store(token, md))) === "live")
+                    history.stored(token, md.subject, f.clock.t, md.family);
                   break;
+                }
                 case "revoke":
                 case "delete":
                   if ((await sentinel(isolate.cache[o.kind](token))) === "live") {
@@ -451,6 +456,23 @@ for (const [name, backend] of BACKENDS) {
                 case "revokeSubject":
                   await isolate.cache.revokeSubject(subjects[o.s]!);
                   history.subjectRevoked(subjects[o.s]!, f.clock.t);
+                  break;
+                case "rotate": {
+                  const next = tokens[o.n]!;
+                  const family = history.familyOf(token);
+                  const md = { id: `id-${next}`, subject: history.subjectOf(token) ?? subjects[0]! };
+                  const got = await isolate.cache.rotate(token, next, md).catch((e: unknown) => e as Error);
+                  if (!(got instanceof Error)) {
+                    history.ended(token, f.clock.t, false);
+                    history.stored(next, got.subject, f.clock.t, got.family);
+                  } else if (isStorageError(got, ErrTokenReused) && family !== undefined) {
+                    history.familyRevoked(family, f.clock.t);
+                  } else if (!isStorageError(got)) throw got;
+                  break;
+                }
+                case "revokeFamily":
+                  await isolate.cache.revokeFamily(families[o.f]!);
+                  history.familyRevoked(families[o.f]!, f.clock.t);
                   break;
                 case "get": {
                   const start = f.clock.t;

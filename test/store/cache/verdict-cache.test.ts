@@ -6,6 +6,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ErrStoreUnavailable,
+  ErrTokenReused,
+  isStorageError,
   ErrTokenNotFound,
   ErrTokenRevoked,
   MemoryTokenStore,
@@ -444,21 +446,55 @@ for (const [name, backend] of BACKENDS) {
       expect(w.b.stats()).toMatchObject({ syncFailures: 1, lastSyncAgeMs: 0 });
     });
 
-    it("keeps the bound under any interleaving of writes, reads and clock moves on both isolates", async () => {
+    it("keeps the bound under any interleaving of writes, rotations, family revocations, reads and clock moves on both isolates", async () => {
       const w = world(backend);
-      const tokens = [tok(), tok(), tok()];
       const subjects = ["p", "q"];
       const history = new LiveHistory();
+      let run = 0;
       const op = fc.oneof(
-        fc.record({ kind: fc.constant("store"), t: fc.nat(2), s: fc.nat(1), via: fc.boolean() }),
-        fc.record({ kind: fc.constantFrom("revoke", "delete"), t: fc.nat(2), via: fc.boolean() }),
+        // f: the family (2: none)
+        {
+          arbitrary: fc.record({
+            kind: fc.constant("store"),
+            t: fc.nat(3),
+            s: fc.nat(1),
+            f: fc.nat(2),
+            via: fc.boolean(),
+          }),
+          weight: 2,
+        },
+        fc.record({ kind: fc.constant("revoke"), t: fc.nat(3), family: fc.boolean(), via: fc.boolean() }),
+        fc.record({ kind: fc.constant("delete"), t: fc.nat(3), via: fc.boolean() }),
         fc.record({ kind: fc.constant("revokeSubject"), s: fc.nat(1), via: fc.boolean() }),
-        fc.record({ kind: fc.constant("get"), t: fc.nat(2), via: fc.boolean() }),
-        fc.record({ kind: fc.constant("tick"), ms: fc.integer({ min: 1, max: 1500 }) }),
+        // n: the new token; rotating one already rotated is a reuse, which revokes its family
+        {
+          arbitrary: fc.record({ kind: fc.constant("rotate"), t: fc.nat(3), n: fc.nat(3), via: fc.boolean() }),
+          weight: 2,
+        },
+        fc.record({ kind: fc.constant("revokeFamily"), f: fc.nat(1), via: fc.boolean() }),
+        { arbitrary: fc.record({ kind: fc.constant("get"), t: fc.nat(3), via: fc.boolean() }), weight: 4 },
+        { arbitrary: fc.record({ kind: fc.constant("checkJwt"), j: fc.nat(1), via: fc.boolean() }), weight: 2 },
+        { arbitrary: fc.record({ kind: fc.constant("tick"), ms: fc.integer({ min: 1, max: 1500 }) }), weight: 2 },
         fc.record({ kind: fc.constant("flush") }),
       );
       await fc.assert(
-        fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+        fc.asyncProperty(fc.array(op, { minLength: 10, maxLength: 40, size: "max" }), async (ops) => {
+          // each run has tokens and families of its own (a family revocation lasts maxTokenLifetime)
+          run++;
+          const tokens = [tok(), tok(), tok(), tok()];
+          const families = [`fa-${run}`, `fb-${run}`];
+          // two JWTs the store never saw, one per family, live from the start until a revocation reaches them
+          const jwts = families.map((family, j) => ({
+            token: `eyJhbGciOiJFUzI1NiJ9.eyJ9.${crypto.randomUUID()}`,
+            claims: {
+              subject: subjects[j]!,
+              family,
+              issuedAt: new Date(w.clock.t - 1000),
+              expiresAt: new Date(w.clock.t + 3_600_000),
+            },
+          }));
+          for (const j of jwts) history.stored(j.token, j.claims.subject, Number.NEGATIVE_INFINITY, j.claims.family);
+          const hints = { waitUntil: (p: Promise<unknown>) => w.pending.push(p) };
           for (const o of ops) {
             const cache = "via" in o && o.via ? w.a : w.b;
             const token = "t" in o ? tokens[o.t]! : "";
@@ -469,27 +505,55 @@ for (const [name, backend] of BACKENDS) {
               case "flush":
                 await w.flush();
                 break;
-              case "store":
-                if ((await sentinel(cache.store(token, { id: `id-${token}`, subject: subjects[o.s]! }))) === "live") {
-                  history.stored(token, subjects[o.s]!, w.clock.t);
+              case "store": {
+                const md = { id: `id-${token}`, subject: subjects[o.s]!, family: families[o.f] };
+                if ((await sentinel(cache.store(token, md))) === "live")
+                  history.stored(token, md.subject, w.clock.t, md.family);
+                break;
+              }
+              case "revoke": {
+                const family = history.familyOf(token);
+                if ((await sentinel(cache.revoke(token, { family: o.family }))) === "live") {
+                  history.ended(token, w.clock.t, false);
+                  if (o.family && family !== undefined) history.familyRevoked(family, w.clock.t);
                 }
                 break;
-              case "revoke":
+              }
               case "delete":
-                if ((await sentinel(cache[o.kind](token))) === "live") {
-                  history.ended(token, w.clock.t, o.kind === "delete");
-                }
+                if ((await sentinel(cache.delete(token))) === "live") history.ended(token, w.clock.t, true);
                 break;
               case "revokeSubject":
                 await cache.revokeSubject(subjects[o.s]!);
                 history.subjectRevoked(subjects[o.s]!, w.clock.t);
                 break;
-              case "get": {
+              case "rotate": {
+                const next = tokens[o.n]!;
+                const family = history.familyOf(token);
+                const md = { id: `id-${next}`, subject: history.subjectOf(token) ?? subjects[0]! };
+                const got = await cache.rotate(token, next, md).catch((e: unknown) => e as Error);
+                if (!(got instanceof Error)) {
+                  history.ended(token, w.clock.t, false);
+                  history.stored(next, got.subject, w.clock.t, got.family);
+                } else if (isStorageError(got, ErrTokenReused) && family !== undefined) {
+                  history.familyRevoked(family, w.clock.t);
+                } else if (!isStorageError(got)) throw got;
+                break;
+              }
+              case "revokeFamily":
+                await cache.revokeFamily(families[o.f]!);
+                history.familyRevoked(families[o.f]!, w.clock.t);
+                break;
+              case "get":
+              case "checkJwt": {
                 const start = w.clock.t;
-                const got = await sentinel(cache.get(token, { waitUntil: (p) => w.pending.push(p) }));
+                const jwt = o.kind === "checkJwt" ? jwts[o.j]! : undefined;
+                const checked = jwt?.token ?? token;
+                const got = await sentinel(
+                  jwt === undefined ? cache.get(token, hints) : cache.checkJwt(jwt.token, jwt.claims, hints),
+                );
                 // the promise: nothing refused at or before start − bound is ever served live
                 if (got === "live")
-                  expect(history.liveWithin(token, start - BOUND, start), `${token} at ${start}`).toBe(true);
+                  expect(history.liveWithin(checked, start - BOUND, start), `${checked} at ${start}`).toBe(true);
               }
             }
           }
