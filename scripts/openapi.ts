@@ -11,7 +11,7 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
 import { MAX_BODY_BYTES } from "../src/http/body.js";
 import { ErrorBodySchema } from "../src/http/errors.js";
-import { DEFAULT_PAGE_LIMIT, StoreBody, TokenBody } from "../src/routes/admin/index.js";
+import { DEFAULT_PAGE_LIMIT, RotateBody, StoreBody, TokenBody } from "../src/routes/admin/index.js";
 import { OAuthForm } from "../src/routes/oauth/index.js";
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from "../src/store/index.js";
 
@@ -34,6 +34,7 @@ const Metadata = v.object({
   type: v.optional(v.string()),
   status: v.optional(v.string()),
   clientId: v.optional(v.string()),
+  family: v.optional(v.string()),
 });
 const OAuthError = v.object({ error: v.string(), error_description: v.string() });
 const Introspection = v.object({
@@ -111,6 +112,26 @@ export const ROUTES: Route[] = [
   },
   {
     method: "post",
+    path: "/admin/tokens/rotate",
+    summary:
+      "Rotate a refresh token: retire it and mint its successor in the same family; a rotated token used again revokes the family",
+    requestBody: jsonBody(RotateBody),
+    responses: {
+      201: json(
+        v.object({ token: v.string(), ...Metadata.entries }),
+        "the new token (shown this once) and its metadata: the old token's subject, family and client",
+      ),
+      ...BODY_ERRORS,
+      404: adminError("unknown token"),
+      409: adminError(
+        "token_reused: the token was already rotated, and every token of its family is now revoked; token_rotated: it was rotated within REUSE_GRACE_MS, nothing was revoked; id_conflict: the id is held by another live token",
+      ),
+      410: adminError("the token has expired or been revoked"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
     path: "/admin/tokens/lookup",
     summary: "Look a token up (get)",
     requestBody: jsonBody(TokenBody),
@@ -139,7 +160,7 @@ export const ROUTES: Route[] = [
           state: v.picklist(["live", "expired", "revoked", "unknown"]),
           metadata: v.optional(Metadata),
           revokedAt: v.optional(v.string()),
-          revokedBy: v.optional(v.picklist(["token", "subject", "key"])),
+          revokedBy: v.optional(v.picklist(["token", "subject", "key", "family"])),
         }),
         "the state; metadata unless unknown; revokedAt and revokedBy for a revoked stored opaque token (a verified JWT is live or revoked, with its claims as metadata and no time)",
       ),
@@ -230,6 +251,18 @@ export const ROUTES: Route[] = [
   },
   {
     method: "post",
+    path: "/admin/families/{family}/revoke",
+    summary:
+      "Revoke every token of a family (a grant): refresh and access, opaque or JWT, stored or not (revokeFamily)",
+    parameters: [pathParam("family")],
+    responses: {
+      200: json(v.object({ revoked: v.literal(true) }), "revoked"),
+      400: adminError("a malformed family"),
+      ...ADMIN_ERRORS,
+    },
+  },
+  {
+    method: "post",
     path: "/admin/cleanup",
     summary: "Remove expired tokens now",
     responses: { 200: json(v.object({ removed: v.number() }), "how many were removed"), ...ADMIN_ERRORS },
@@ -246,14 +279,15 @@ export const ROUTES: Route[] = [
             v.object({
               seq: v.number(),
               at: v.string(),
-              type: v.picklist(["token", "subject", "key"]),
+              type: v.picklist(["token", "subject", "key", "family"]),
               fingerprint: v.optional(v.string()),
               subject: v.optional(v.string()),
               keyId: v.optional(v.string()),
+              family: v.optional(v.string()),
             }),
           ),
         }),
-        "a token by its fingerprint (revoked, deleted, deny-listed or replaced), a subject cutoff, or a key revocation",
+        "a token by its fingerprint (revoked, deleted, deny-listed, replaced or rotated), a subject cutoff, a key revocation, or a family revocation",
       ),
       400: adminError("limit is not one whole number from 1 to 1000"),
       ...ADMIN_ERRORS,
@@ -294,6 +328,7 @@ export const ROUTES: Route[] = [
                 id: v.optional(v.string()),
                 subject: v.optional(v.string()),
                 keyId: v.optional(v.string()),
+                family: v.optional(v.string()),
               }),
               result: v.string(),
             }),
@@ -331,7 +366,10 @@ export const ROUTES: Route[] = [
   ...(["revoke", "introspect"] as const).map((name): Route => ({
     method: "post",
     path: `/oauth/${name}`,
-    summary: name === "revoke" ? "Revoke a token (RFC 7009)" : "Introspect a token (RFC 7662)",
+    summary:
+      name === "revoke"
+        ? "Revoke a token (RFC 7009); a refresh token (token_type_hint or its stored type) takes its family with it (§2.1)"
+        : "Introspect a token (RFC 7662)",
     requestBody: { required: true, content: { "application/x-www-form-urlencoded": { schema: schema(OAuthForm) } } },
     responses: {
       200:

@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from "jose";
 import type { Env } from "./env.js";
-import { algorithmsProblem } from "./jwt/verifier.js";
+import { algorithmsProblem, claimNameProblem } from "./jwt/verifier.js";
 import type { FailMode } from "./middleware/guard/index.js";
 import type { TokenFormat } from "./tokens/credential.js";
 import { DEFAULT_KEY_PREFIX } from "./store/index.js";
@@ -13,6 +13,8 @@ export interface AppConfig {
   readonly access?: AccessConfig;
   /** AUDIT_MAX_RECORDS: audit records the store keeps. */
   readonly auditMaxRecords?: number;
+  /** REUSE_GRACE_MS: the store's reuseGraceMs (refresh-token rotation). */
+  readonly reuseGraceMs?: number;
   readonly originUrl: string;
   readonly failMode?: FailMode;
   readonly realm?: string;
@@ -57,6 +59,8 @@ export interface JwtConfig {
   readonly audience?: string;
   /** JWT_CACHE_ENTRIES: verified JWTs remembered per isolate (only the signature check is skipped); 0: off. */
   readonly cacheEntries?: number;
+  /** JWT_FAMILY_CLAIM: the claim that names a JWT's family. */
+  readonly familyClaim?: string;
 }
 
 /** A missing or malformed setting; `setting` names it. */
@@ -146,6 +150,7 @@ export function readConfig(env: Env): AppConfig {
     adminToken,
     access,
     auditMaxRecords: wholeSetting(str("AUDIT_MAX_RECORDS"), "AUDIT_MAX_RECORDS", 1, 1_000_000, "records"),
+    reuseGraceMs: wholeSetting(str("REUSE_GRACE_MS"), "REUSE_GRACE_MS", 0, 60_000, "milliseconds"),
     originUrl: originUrl.replace(/\/+$/, ""),
     failMode,
     realm,
@@ -214,6 +219,7 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
       "JWT_ISSUER",
       "JWT_AUDIENCE",
       "JWT_CACHE_ENTRIES",
+      "JWT_FAMILY_CLAIM",
     ] as const) {
       if (str(name) !== undefined)
         throw new ConfigError(name, "needs JWT_JWKS_URL or JWT_JWKS: without a key set no JWT is verified");
@@ -247,6 +253,9 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
     .map((a) => a.trim());
   const problem = algorithms && algorithmsProblem(algorithms);
   if (problem !== undefined) throw new ConfigError("JWT_ALGORITHMS", problem);
+  const familyClaim = str("JWT_FAMILY_CLAIM");
+  const claimProblem = familyClaim && claimNameProblem(familyClaim);
+  if (claimProblem !== undefined) throw new ConfigError("JWT_FAMILY_CLAIM", claimProblem);
   return {
     url: jwksUrl,
     jwks,
@@ -261,6 +270,7 @@ function readJwtConfig(str: (name: keyof Env) => string | undefined): JwtConfig 
       1_000_000,
       "entries (0 turns the cache off)",
     ),
+    familyClaim,
   };
 }
 

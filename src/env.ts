@@ -16,6 +16,8 @@ export interface Env {
   ACCESS_CERTS_URL?: string;
   /** Audit records the store keeps (admin and OAuth writes, with who made them). Default 10000. */
   AUDIT_MAX_RECORDS?: string;
+  /** ms after a rotation in which rotating the same refresh token again is a retry, not a reuse (the store's reuseGraceMs). */
+  REUSE_GRACE_MS?: string;
   /** Where live requests are forwarded, e.g. https://api.internal.example. */
   ORIGIN_URL?: string;
   /** Secret, optional. Pepper: tokens are keyed by HMAC-SHA-256 under it. */
@@ -52,6 +54,8 @@ export interface Env {
   JWT_AUDIENCE?: string;
   /** Verified JWTs remembered per isolate, so a token seen again skips only its signature check; "0" turns it off. Default 10000. */
   JWT_CACHE_ENTRIES?: string;
+  /** The claim that names a JWT's family (its grant or session), which a family revocation refuses. Default sid. */
+  JWT_FAMILY_CLAIM?: string;
   /** Optional Workers Analytics Engine dataset binding: one data point per guard decision. */
   METRICS?: AnalyticsEngineDataset;
   /** "any" (default): untagged opaque tokens still go to the store. "tagged": only tagged ones can reach it. */

@@ -27,6 +27,7 @@ const SETTING_OF: Record<string, string> = {
   hashKey: "TOKEN_HASH_KEY",
   previousHashKeys: "TOKEN_HASH_KEY_PREVIOUS",
   timeoutMs: "STORE_TIMEOUT_MS",
+  reuseGraceMs: "REUSE_GRACE_MS",
 };
 
 /** A backend the Worker can run on: it keeps a change feed and an audit log. */
@@ -72,11 +73,13 @@ export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
             hashKey: config.hashKey,
             previousHashKeys: config.previousHashKeys,
             auditMaxRecords: config.auditMaxRecords,
+            reuseGraceMs: config.reuseGraceMs,
           })
         : memory!({
             hashKey: config.hashKey,
             previousHashKeys: config.previousHashKeys,
             auditMaxRecords: config.auditMaxRecords,
+            reuseGraceMs: config.reuseGraceMs,
           });
     } catch (e) {
       // the store checks its own settings (Upstash URL and token, key prefix): name the binding

@@ -83,15 +83,17 @@ for (const [backend, makeStore, runs] of BACKENDS) {
     it("stores metadata of hostile strings either usably or not at all, with distinct identity headers", async () => {
       const h = harness({ store: makeStore() });
       const seen = new Map<string, string>(); // header value → subject that produced it
+      const revokedFamilies = new Set<string>();
       await fc.assert(
         fc.asyncProperty(
           hostileString,
           hostileString,
           fc.option(hostileString, { nil: undefined }),
           fc.option(hostileString, { nil: undefined }),
-          async (subject, id, issuer, clientId) => {
+          fc.option(hostileString, { nil: undefined }),
+          async (subject, id, issuer, clientId, family) => {
             const token = freshToken();
-            const body = JSON.stringify({ token, id: `${id}`, subject, issuer, clientId });
+            const body = JSON.stringify({ token, id: `${id}`, subject, issuer, clientId, family });
             const res = await admin(h, "/admin/tokens", {
               method: "POST",
               headers: { "Content-Type": "application/json" },
@@ -103,7 +105,9 @@ for (const [backend, makeStore, runs] of BACKENDS) {
             const before = h.origin.length;
             const guarded = await h.app.request("/p", { headers: { Authorization: `Bearer ${token}` } });
             if (res.status !== 201) {
-              expect([400, 409], text).toContain(res.status); // bad metadata, or an id an earlier run holds
+              // bad metadata, an id an earlier run holds, or a family an earlier run revoked
+              const refusals = family !== undefined && revokedFamilies.has(family) ? [400, 409, 410] : [400, 409];
+              expect(refusals, text).toContain(res.status);
               expectErrorShape(JSON.parse(text), text);
               expect(guarded.status).toBe(401);
               expect(h.origin.length).toBe(before);
@@ -118,6 +122,24 @@ for (const [backend, makeStore, runs] of BACKENDS) {
             const prior = seen.get(subjectHeader);
             if (prior !== undefined) expect(prior).toBe(subject);
             seen.set(subjectHeader, subject);
+            // a stored family reads back exactly, and revoking it by name reaches this token ("." and
+            // ".." are path segments a URL resolves away: no path can name them)
+            if (family !== undefined && family !== "." && family !== "..") {
+              const looked = (await (
+                await admin(h, "/admin/tokens/lookup", {
+                  method: "POST",
+                  headers: { "Content-Type": "application/json" },
+                  body: JSON.stringify({ token }),
+                })
+              ).json()) as { family?: string };
+              expect(looked.family).toBe(family);
+              const revoked = await admin(h, `/admin/families/${encodeURIComponent(family)}/revoke`, {
+                method: "POST",
+              });
+              expect(revoked.status).toBe(200);
+              revokedFamilies.add(family);
+              expect((await h.app.request("/p", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+            }
           },
         ),
         { numRuns: runs },
@@ -187,9 +209,11 @@ for (const [backend, makeStore, runs] of BACKENDS) {
         "/tokens/status",
         "/tokens/revoke",
         "/tokens/delete",
+        "/tokens/rotate",
         "/tokens/by-id/",
         "/subjects/",
         "/keys/",
+        "/families/",
         "/cleanup",
         "/stats",
         "/",
@@ -217,6 +241,7 @@ for (const [backend, makeStore, runs] of BACKENDS) {
               id: hostileString,
               subject: hostileString,
               clientId: hostileString,
+              family: hostileString,
               expiresAt: fc.oneof(fc.integer(), hostileString),
             },
             { requiredKeys: [] },

@@ -167,6 +167,31 @@ describe("the Worker across the isolates of one data center", () => {
     for (const name of ISOLATES) expect(await guarded(name, token), name).toBe(401);
   });
 
+  it("refuses a family at every isolate within the bound once a rotated token is used again at another", async () => {
+    const family = `grant-${crypto.randomUUID()}`;
+    const minted = await admin("a", "/admin/tokens", { id: `r1-${family}`, subject: "s", family, type: "refresh_token" });
+    expect(minted.status).toBe(201);
+    const r1 = ((await minted.json()) as { token: string }).token;
+    const access = `fleet-${crypto.randomUUID()}`;
+    expect((await admin("a", "/admin/tokens", { token: access, id: `a1-${family}`, subject: "s", family })).status).toBe(
+      201,
+    );
+    const rotated = await admin("a", "/admin/tokens/rotate", { token: r1 });
+    expect(rotated.status).toBe(201);
+    const r2 = ((await rotated.json()) as { token: string }).token;
+    // every isolate holds both as live verdicts
+    for (const name of ISOLATES) for (const t of [r2, access]) expect(await guarded(name, t), name).toBe(200);
+    const reuse = await admin("c", "/admin/tokens/rotate", { token: r1 });
+    expect(reuse.status).toBe(409);
+    expect(((await reuse.json()) as { error: { code: string } }).error.code).toBe("token_reused");
+    const acknowledged = Date.now();
+    while (Date.now() < acknowledged + BOUND + 300) {
+      for (const name of ISOLATES) await guarded(name, access); // busy isolates, as in production
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const name of ISOLATES) for (const t of [r2, access]) expect(await guarded(name, t), name).toBe(401);
+  });
+
   it("keeps a revoked or unknown token refused whatever is planted at its URL: moved, forged or garbled", async () => {
     const [live, revoked, unknown] = [1, 2, 3].map(() => `fleet-${crypto.randomUUID()}`) as [string, string, string];
     for (const t of [live, revoked])

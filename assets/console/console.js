@@ -117,7 +117,7 @@ function ask(name, parts, work) {
   $(`${name}-confirm-no`).focus(); // the safe choice is the default one
 }
 
-for (const name of ["subject", "key"]) {
+for (const name of ["subject", "key", "family"]) {
   $(`${name}-confirm-no`).addEventListener("click", () => ($(`${name}-confirm`).hidden = true));
   $(`${name}-confirm-yes`).addEventListener("click", (event) =>
     act(event.currentTarget, $(`${name}-message`), async () => {
@@ -230,7 +230,9 @@ function renderTokens(tokens) {
     button.type = "button";
     button.className = "revoke";
     button.title = `Revoke token ${marked(t.id)}`;
-    tr.append(...[t.id, timeEl(t.issuedAt), timeEl(t.expiresAt), t.clientId, t.keyId, t.type, button].map(cell));
+    tr.append(
+      ...[t.id, timeEl(t.issuedAt), timeEl(t.expiresAt), t.clientId, t.keyId, t.type, t.family, button].map(cell),
+    );
     return tr;
   });
   const table = $("subject-tokens");
@@ -272,7 +274,13 @@ function setTokenButtons(enabled) {
 }
 
 function renderInspect({ state, metadata: m = {}, revokedAt, revokedBy }) {
-  const about = ["id ", shown(m.id), ", subject ", shown(m.subject)];
+  const about = [
+    "id ",
+    shown(m.id),
+    ", subject ",
+    shown(m.subject),
+    ...(m.family ? [", family ", shown(m.family)] : []),
+  ];
   let parts = ["Unknown: no such token is stored."];
   if (state === "live") parts = ["Live — ", ...about, ", expires ", timeEl(m.expiresAt)];
   if (state === "expired") parts = ["Expired at ", timeEl(m.expiresAt), " — ", ...about];
@@ -327,12 +335,29 @@ onSubmit("key-form", () => {
   });
 });
 
+// Family
+
+onSubmit("family-form", () => {
+  const family = $("family-input").value.trim();
+  if (!family) return;
+  ask(
+    "family",
+    ["Revoke family ", shown(family), "? Every token of it, refresh and access, will be refused."],
+    async () => {
+      await api("POST", `/admin/families/${encodeURIComponent(family)}/revoke`);
+      say($("family-message"), ["Family ", shown(family), " revoked: every token of it is refused."], "ok");
+      refreshActivity();
+    },
+  );
+});
+
 // Activity
 
 function describeChange(change) {
   if (change.type === "token") return ["token ", shown(change.fingerprint)];
   if (change.type === "subject") return ["subject ", shown(change.subject), " (all tokens)"];
   if (change.type === "key") return ["key ", shown(change.keyId)];
+  if (change.type === "family") return ["family ", shown(change.family), " (all tokens)"];
   return [shown(change.type)];
 }
 

@@ -8,7 +8,9 @@ import {
   ErrStoreUnavailable,
   ErrTokenExpired,
   ErrTokenNotFound,
+  ErrTokenReused,
   ErrTokenRevoked,
+  ErrTokenRotated,
   StorageError,
   type StoreSentinel,
 } from "../store/core/index.js";
@@ -51,11 +53,14 @@ const STATUS = new Map<StoreSentinel, ContentfulStatusCode>([
   [ErrStoreUnavailable, 503],
   [ErrInvalidConfig, 500],
   [ErrClientMismatch, 403],
+  [ErrTokenReused, 409],
+  [ErrTokenRotated, 409],
 ]);
 
 /**
- * A StorageError as an HTTP answer: bad input 400, not found 404, id conflict 409, expired or
- * revoked 410, store outage 503 with Retry-After. The message holds no raw token.
+ * A StorageError as an HTTP answer: bad input 400, not found 404, id conflict and a rotated
+ * token used again 409 (`token_reused`: its family is revoked; `token_rotated`: within the
+ * grace, nothing revoked), expired or revoked 410, store outage 503 with Retry-After. The message holds no raw token.
  */
 function storageErrorResponse(c: Context, e: StorageError): Response {
   const status = STATUS.get(e.err) ?? 500;

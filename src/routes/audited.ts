@@ -1,5 +1,5 @@
 import type { AuditAction, AuditLog, AuditTarget } from "../store/core/index.js";
-import { LIMITS, type JwtClaims, type TokenStore } from "../store/core/index.js";
+import { LIMITS, type JwtClaims, type RevokeOptions, type TokenStore } from "../store/core/index.js";
 import { ErrStoreUnavailable, StorageError } from "../store/core/index.js";
 import { fingerprint } from "../store/core/index.js";
 
@@ -70,7 +70,8 @@ function clip(value: string): string {
 /**
  * "Deny-list a verified JWT or revoke an opaque token", recorded: written once for the admin
  * API and OAuth. A JWT the edge verified (`claims`) is deny-listed until its exp, stored or
- * not; an opaque token must be stored, and `clientId` (OAuth) must match its client.
+ * not; an opaque token must be stored, `clientId` (OAuth) must match its client, and `family`
+ * also revokes its family (RevokeOptions.family).
  */
 export function revokeCredential(
   audited: Audited,
@@ -78,9 +79,9 @@ export function revokeCredential(
   store: TokenStore,
   token: string,
   claims: JwtClaims | undefined,
-  { clientId, keep }: { clientId?: string; keep?: (result: string) => boolean } = {},
+  { clientId, family, keep }: RevokeOptions & { keep?: (result: string) => boolean } = {},
 ): Promise<void> {
   return claims === undefined
-    ? audited(actor, "revoke", { token }, () => store.revoke(token, { clientId }), keep)
+    ? audited(actor, "revoke", { token }, () => store.revoke(token, { clientId, family }), keep)
     : audited(actor, "denyJwt", { token, subject: claims.subject }, () => store.denyJwt(token, claims), keep);
 }

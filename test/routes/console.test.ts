@@ -271,6 +271,36 @@ describe("the admin console in Chromium, against wrangler dev on Redis", { timeo
     await page.screenshot({ path: `${SHOTS}/5-key-and-isolate.png`, fullPage: true });
   });
 
+  it("shows a token's family, and revokes the family behind a confirmation that Cancel leaves alone", async () => {
+    const family = raw("family");
+    const [refresh, access] = [raw("fam-refresh"), raw("fam-access")];
+    const subject = raw("fam-subject");
+    await api("POST", "/tokens", { token: refresh, id: raw("fr-id"), subject, family, type: "refresh_token" });
+    await api("POST", "/tokens", { token: access, id: raw("fa-id"), subject, family });
+    const { page } = await openConsole();
+    await signIn(page);
+    await page.fill("#token-input", access);
+    await page.press("#token-input", "Enter");
+    await expect.poll(() => page.textContent("#token-status")).toContain(family);
+    await page.fill("#family-input", family);
+    await page.press("#family-input", "Enter");
+    await expect.poll(() => page.isVisible("#family-confirm")).toBe(true);
+    await page.click("#family-confirm-no");
+    await expect.poll(() => page.isVisible("#family-confirm")).toBe(false);
+    expect(await guard(access)).toBe(200);
+    await page.press("#family-input", "Enter");
+    await page.click("#family-confirm-yes");
+    await expect.poll(() => page.textContent("#family-message")).toContain(family);
+    expect(await guard(access)).toBe(401);
+    expect(await guard(refresh)).toBe(401);
+    await page.fill("#token-input", access);
+    await page.press("#token-input", "Enter");
+    await expect.poll(() => page.textContent("#token-status")).toMatch(/by family revocation/);
+    await expect
+      .poll(() => page.locator("#activity li[data-type=family]", { hasText: family }).count(), { timeout: 8_000 })
+      .toBe(1);
+  });
+
   it("shows a subject holding HTML and script as text: no element is made, no script runs, no dialog opens", async () => {
     const subject = `<img src=x onerror="window.__pwned=1;alert(1)"><script>window.__pwned=2;alert(2)</script>${run}`;
     const token = raw("hostile");

@@ -57,6 +57,8 @@ export function countingStore(inner: TokenStore): TokenStore & { calls: Record<s
     checkJwt: true,
     denyJwt: true,
     revokeKey: true,
+    rotate: true,
+    revokeFamily: true,
   };
   for (const name of Object.keys(methods) as (keyof TokenStore)[]) {
     (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {

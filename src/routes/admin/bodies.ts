@@ -39,10 +39,41 @@ export const StoreBody = {
     type: StringField,
     status: StringField,
     clientId: StringField,
+    family: StringField,
   },
   required: ["id", "subject"],
   additionalProperties: false,
 } satisfies BodySchema;
+
+/**
+ * `POST /admin/tokens/rotate`: the refresh token to retire, and the new token's metadata. The
+ * new token is always minted here; its subject, family and client are the old token's (given
+ * ones must match); `id` defaults to a fresh UUID.
+ */
+export const RotateBody = {
+  type: "object",
+  properties: {
+    token: Token,
+    id: StringField,
+    subject: StringField,
+    family: StringField,
+    issuer: StringField,
+    issuedAt: DateField,
+    expiresAt: DateField,
+    keyId: StringField,
+    type: StringField,
+    status: StringField,
+    clientId: StringField,
+  },
+  required: ["token"],
+  additionalProperties: false,
+} satisfies BodySchema;
+
+export type RotateInput = Omit<StoreInput, "token" | "id" | "subject"> & {
+  token: string;
+  id?: string;
+  subject?: string;
+};
 
 export type StoreInput = Omit<TokenMetadata, "issuedAt" | "expiresAt"> & {
   token?: string;

@@ -1,15 +1,23 @@
-/** The admin routes that act on tokens by a name in the path: an id, a subject or a key id; and cleanup. */
+/** The admin routes that act on tokens by a name in the path: an id, a subject, a key id or a family; and cleanup. */
 import type { Hono } from "hono";
 import { withStore } from "../../http/errors.js";
 import type { AdminVariables } from "../../middleware/admin-auth.js";
 import type { AdminDeps } from "./deps.js";
 
-/** Adds the routes by id, subject and key id, and `POST /cleanup`, to `admin`. */
+/** Adds the routes by id, subject, key id and family, and `POST /cleanup`, to `admin`. */
 export function byNameRoutes(admin: Hono<{ Variables: AdminVariables }>, { store, audited }: AdminDeps): void {
   admin.post("/keys/:keyId/revoke", (c) =>
     withStore(c, async () => {
       const keyId = c.req.param("keyId");
       await audited(c.get("actor"), "revokeKey", { keyId }, () => store.revokeKey(keyId));
+      return c.json({ revoked: true });
+    }),
+  );
+  // every token of the grant, refresh and access, opaque or JWT (its family claim), stored or not
+  admin.post("/families/:family/revoke", (c) =>
+    withStore(c, async () => {
+      const family = c.req.param("family");
+      await audited(c.get("actor"), "revokeFamily", { family }, () => store.revokeFamily(family));
       return c.json({ revoked: true });
     }),
   );

@@ -13,6 +13,7 @@ function activityItem({ seq, at, event }: RecentChange) {
   const base = { seq, at: new Date(at).toISOString() };
   if (event.type === "token") return { ...base, type: event.type, fingerprint: fingerprint(event.hash) };
   if (event.type === "subject") return { ...base, type: event.type, subject: event.subject };
+  if (event.type === "family") return { ...base, type: event.type, family: event.family };
   return { ...base, type: event.type, keyId: event.keyId };
 }
 

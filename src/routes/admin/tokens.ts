@@ -1,71 +1,19 @@
-/** The admin routes that name a token in the body: store (or mint), lookup, status, inspect, revoke, delete. */
-import type { Context, Hono } from "hono";
-import { errorJson, keysUnavailable, withStore } from "../../http/errors.js";
+/** The admin routes that read or end a token named in the body: lookup, status, inspect, revoke, delete. */
+import type { Hono } from "hono";
 import type { AdminVariables } from "../../middleware/admin-auth.js";
-import { checkAtEdge, checkCredential, type EdgeOptions } from "../../tokens/credential.js";
 import { ErrTokenRevoked, StorageError } from "../../store/core/index.js";
-import type { JwtClaims, TokenMetadata } from "../../store/core/index.js";
+import { checkCredential } from "../../tokens/credential.js";
 import { revokeCredential } from "../audited.js";
-import { jsonBody, requireJson, StoreBody, TokenBody, type StoreInput } from "./bodies.js";
+import { jsonBody, requireJson, TokenBody } from "./bodies.js";
 import type { AdminDeps } from "./deps.js";
+import { withToken } from "./with-token.js";
 
 /**
- * Runs `fn` with the body's token and, for a JWS-shaped token when a key set is configured,
- * its verified claims. What the edge refuses never reaches the store: a JWT that fails
- * verification is 400; a forged tag (or an untagged token under TOKEN_FORMAT=tagged) is
- * `forged`'s answer, 404 unless the route says otherwise.
+ * Adds the routes that read or end a token named in the body to `admin`: lookup, status,
+ * inspect, revoke, delete. Tokens travel in bodies, never in URLs, because URLs end up in logs.
  */
-function withToken(
-  c: Context,
-  edge: EdgeOptions,
-  token: string,
-  fn: (claims: JwtClaims | undefined) => Promise<Response>,
-  forged = () => errorJson(c, 404, "token_not_found", "no such token: its tag does not verify"),
-): Promise<Response> {
-  return withStore(c, async () => {
-    const checked = await checkAtEdge(edge, token);
-    if (checked.kind === "rejected") return errorJson(c, 400, "invalid_token", checked.description);
-    if (checked.kind === "keys_unavailable") return keysUnavailable(c);
-    if (checked.kind === "forged") return forged();
-    return fn(checked.kind === "jwt" ? checked.claims : undefined);
-  });
-}
-
-/** Adds the token routes to `admin`. Tokens travel in bodies, never in URLs, because URLs end up in logs. */
 export function tokenRoutes(admin: Hono<{ Variables: AdminVariables }>, deps: AdminDeps): void {
-  const { store, tags, tokenFormat, audited } = deps;
-  admin.post("/tokens", requireJson, jsonBody<StoreInput>(StoreBody), async (c) => {
-    const { token: given, ...metadata } = c.req.valid("json");
-    if (given === undefined && tags === undefined)
-      return errorJson(c, 400, "invalid_request", "token is required: minting one needs TOKEN_HASH_KEY on the server");
-    // minted here: the only time the raw token is ever shown
-    const token = given ?? (await tags!.mint());
-    const refuse = () =>
-      errorJson(
-        c,
-        400,
-        "invalid_request",
-        tokenFormat === "tagged"
-          ? "only tagged tokens are accepted (TOKEN_FORMAT=tagged): leave token out to mint one"
-          : "the token's tag does not verify: leave token out to mint one",
-      );
-    // answer from what was stored: a second read could race a concurrent delete or revoke
-    return withToken(
-      c,
-      deps,
-      token,
-      async () => {
-        const { id, subject } = metadata;
-        const stored = await audited(c.get("actor"), "store", { token, id, subject }, () =>
-          store.store(token, metadata as TokenMetadata),
-        );
-        // the one response that carries a raw token: no cache may keep it (RFC 6749 §5.1)
-        if (given === undefined) return c.json({ token, ...stored }, 201, { "Cache-Control": "no-store" });
-        return c.json(stored, 201);
-      },
-      refuse,
-    );
-  });
+  const { store, audited } = deps;
   admin.post("/tokens/lookup", requireJson, jsonBody<{ token: string }>(TokenBody), (c) => {
     const { token } = c.req.valid("json");
     return withToken(c, deps, token, async (claims) => c.json(await checkCredential(store, token, claims)));

@@ -63,8 +63,12 @@ export function oauthRoutes(deps: OAuthDeps): Hono {
         // an unknown token changed nothing, and any client may send any number: logged, not kept in
         // the store's capped trail, which a flood of them would otherwise empty of admin records
         const changed = (result: string) => result !== "token_not_found";
+        // RFC 7009 §2.1: a refresh token, by the client's hint or its stored type, takes the access
+        // tokens of its grant (its family) with it; an access token is revoked alone
+        const family = form.hint === "refresh_token" ? true : "refresh";
         await revokeCredential(deps.audited, actor, deps.store, token, claims, {
           clientId: caller.clientId,
+          family,
           keep: changed,
         });
       }

@@ -101,7 +101,10 @@ async function authenticate(c: Context, form: Record<string, string>, deps: OAut
 }
 
 /** The form (each parameter once, RFC 6749 §3.2) and its authenticated caller, or the Response refusing them. */
-export async function readForm(c: Context, deps: OAuthClients): Promise<{ token: string; caller: Caller } | Response> {
+export async function readForm(
+  c: Context,
+  deps: OAuthClients,
+): Promise<{ token: string; hint: string | undefined; caller: Caller } | Response> {
   const type = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") {
     return oauthError(c, 400, "invalid_request", "send the body as application/x-www-form-urlencoded");
@@ -117,5 +120,5 @@ export async function readForm(c: Context, deps: OAuthClients): Promise<{ token:
   if (caller instanceof Response) return caller;
   if (bodyProblem(OAuthForm, form) !== undefined)
     return oauthError(c, 400, "invalid_request", "the token parameter is required");
-  return { token: form.token!, caller };
+  return { token: form.token!, hint: form.token_type_hint, caller };
 }

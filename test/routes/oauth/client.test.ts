@@ -25,7 +25,7 @@ function setup() {
     fetchOrigin: async () => new Response("origin"),
   });
   const options = { [oauth.customFetch]: async (url: string, init: RequestInit) => app.request(url, init) };
-  return { store, options };
+  return { store, options, app };
 }
 
 for (const [method, auth] of [
@@ -56,6 +56,25 @@ for (const [method, auth] of [
         await oauth.introspectionRequest(as, CLIENT, auth, "lib-token-1", options),
       );
       expect(gone).toEqual({ active: false });
+    });
+
+    it("revokes a refresh token, and the access tokens of its grant are refused at the edge (RFC 7009 §2.1)", async () => {
+      const { store, options, app } = setup();
+      await store.store("lib-refresh", { id: "lr", subject: "alice", family: "lib-grant", type: "refresh_token" });
+      await store.store("lib-access", { id: "la", subject: "alice", family: "lib-grant", clientId: CLIENT.client_id });
+      await store.store("lib-other", { id: "lo", subject: "alice", family: "other-grant" });
+      const edge = async (t: string) =>
+        (await app.request("/api/orders", { headers: { Authorization: `Bearer ${t}` } })).status;
+      expect(await edge("lib-access")).toBe(200);
+      await oauth.processRevocationResponse(
+        await oauth.revocationRequest(as, CLIENT, auth, "lib-refresh", {
+          ...options,
+          additionalParameters: { token_type_hint: "refresh_token" },
+        }),
+      );
+      expect(await edge("lib-access")).toBe(401);
+      expect(await edge("lib-refresh")).toBe(401);
+      expect(await edge("lib-other")).toBe(200);
     });
 
     it("surfaces a wrong secret as the library's 401 challenge error", async () => {

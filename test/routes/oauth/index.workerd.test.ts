@@ -22,6 +22,32 @@ describe("POST /oauth/revoke (RFC 7009)", () => {
     expect((await h.app.request("/api", { headers: bearer("rt-1") })).status).toBe(401);
   });
 
+  it("revokes a refresh token's family (§2.1), by its hint or its stored type; an access token alone", async () => {
+    const h = harness();
+    const live = async (t: string) => (await h.app.request("/api", { headers: bearer(t) })).status;
+    // grant 1: the hint says refresh_token (its type was not recorded)
+    await h.memory.store("g1-refresh", { id: "g1r", subject: "alice", family: "g1" });
+    await h.memory.store("g1-access", { id: "g1a", subject: "alice", family: "g1" });
+    // grant 2: no hint, the stored type says refresh_token
+    await h.memory.store("g2-refresh", { id: "g2r", subject: "alice", family: "g2", type: "refresh_token" });
+    await h.memory.store("g2-access", { id: "g2a", subject: "alice", family: "g2", type: "access_token" });
+    // grant 3: an access token revoked, even with a wrong hint about nothing else
+    await h.memory.store("g3-refresh", { id: "g3r", subject: "alice", family: "g3", type: "refresh_token" });
+    await h.memory.store("g3-access", { id: "g3a", subject: "alice", family: "g3", type: "access_token" });
+    expect(
+      (await h.app.request("/oauth/revoke", form({ token: "g1-refresh", token_type_hint: "refresh_token" }))).status,
+    ).toBe(200);
+    expect((await h.app.request("/oauth/revoke", form({ token: "g2-refresh" }))).status).toBe(200);
+    expect(
+      (await h.app.request("/oauth/revoke", form({ token: "g3-access", token_type_hint: "access_token" }))).status,
+    ).toBe(200);
+    expect(await live("g1-access")).toBe(401);
+    expect(await live("g2-access")).toBe(401);
+    expect(await live("g3-access")).toBe(401);
+    expect(await live("g3-refresh")).toBe(200);
+    expect(await h.memory.inspect("g2-access")).toMatchObject({ state: "revoked", revokedBy: "family" });
+  });
+
   it("answers 200 for an unknown or malformed token, as the RFC requires", async () => {
     const h = harness();
     expect((await h.app.request("/oauth/revoke", form({ token: "never-issued" }))).status).toBe(200);
