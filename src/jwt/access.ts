@@ -1,5 +1,6 @@
-import { jwtVerify, type JWTPayload } from "jose";
+import { compactVerify } from "jose";
 import { identifyingProblem, LIMITS, type GetHints } from "../store/core/index.js";
+import { claimsProblem, claimsSet, type ClaimRules } from "./claims.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 import { JwtRejected } from "./verifier.js";
 
@@ -31,24 +32,28 @@ export class AccessVerifier {
 
   /** The actor; rejects with JwtRejected (401) or KeySetUnavailable (503: never admit without keys). */
   async actor(assertion: string, hints?: GetHints): Promise<string> {
-    let payload: JWTPayload;
+    let payload: Record<string, unknown> | undefined;
     try {
-      ({ payload } = await jwtVerify(assertion, (h, t) => this.keys.key(h, t, hints), {
-        algorithms: ["RS256"],
-        issuer: this.options.teamDomain,
-        audience: this.options.audience,
-        clockTolerance: this.options.clockToleranceSeconds ?? 30,
-        requiredClaims: ["exp", "iat"],
-        // jose checks iat (not in the future, beyond the leeway) only with a maximum age; Access
-        // sessions last at most a month
-        maxTokenAge: "31d",
-        currentDate: new Date((this.options.now ?? Date.now)()),
-      }));
+      payload = claimsSet(
+        await compactVerify(assertion, (h, t) => this.keys.key(h, t, hints), { algorithms: ["RS256"] }),
+      );
     } catch (e) {
       if (e instanceof KeySetUnavailable) throw e;
-      throw new JwtRejected("the Access assertion does not verify");
+      // payload stays undefined: refused below, as claims that fail are
     }
-    const { email, common_name: name, sub } = payload as JWTPayload & { email?: unknown; common_name?: unknown };
+    const { teamDomain, audience, clockToleranceSeconds, now } = this.options;
+    const rules: ClaimRules = {
+      required: ["exp"],
+      issuer: teamDomain,
+      audience,
+      tolerance: clockToleranceSeconds ?? 30,
+      // with a maximum age, iat is required and may not be in the future (beyond the leeway);
+      // Access sessions last at most a month
+      maxAge: 31 * 86_400,
+    };
+    if (payload === undefined || claimsProblem(payload, (now ?? Date.now)(), rules) !== undefined)
+      throw new JwtRejected("the Access assertion does not verify");
+    const { email, common_name: name, sub } = payload;
     const actor = email ?? (name || sub);
     // the same rules as every claim, and the identifier rule (identifier.ts): no character that
     // is invisible or hides or reorders text, which would make one name look like another where

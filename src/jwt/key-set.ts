@@ -1,4 +1,4 @@
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, type CompactVerifyGetKey } from "jose";
 import type { GetHints } from "../store/core/index.js";
 import { waitAtMost } from "../util/wait.js";
 
@@ -27,7 +27,7 @@ const RETRY_WITHOUT_KEYS_MS = 1_000;
 
 /** A key set in hand: jose's resolver and a fingerprint of the keys each `kid` names. */
 interface Loaded {
-  readonly resolve: JWTVerifyGetKey;
+  readonly resolve: CompactVerifyGetKey;
   /** `kid` → the JSON of every key with that kid, in set order (what jose chooses among for that kid). */
   readonly prints: ReadonlyMap<string, string>;
   /** The JSON of every key: what a token without a kid is verified against. */
@@ -85,8 +85,8 @@ export class KeySet {
    * from the very set that answered (a refresh meanwhile cannot mix two sets up).
    */
   async key(
-    header: Parameters<JWTVerifyGetKey>[0],
-    token: Parameters<JWTVerifyGetKey>[1],
+    header: Parameters<CompactVerifyGetKey>[0],
+    token: Parameters<CompactVerifyGetKey>[1],
     hints?: GetHints,
     seen?: (print: string | undefined) => void,
   ): Promise<CryptoKey> {

@@ -1,4 +1,4 @@
-import { jwtVerify, type JWTPayload } from "jose";
+import { compactVerify, type CompactJWSHeaderParameters } from "jose";
 import {
   DEFAULT_MAX_TOKEN_LIFETIME_MS,
   identifierProblem,
@@ -7,6 +7,7 @@ import {
   type GetHints,
   type JwtClaims,
 } from "../store/core/index.js";
+import { claimsProblem, claimsSet, type ClaimRules } from "./claims.js";
 import { KeySet, KeySetUnavailable, type KeySetOptions } from "./key-set.js";
 
 /** The only algorithms a key set may be trusted for: asymmetric ones. Never `none`, never HMAC. */
@@ -24,6 +25,16 @@ export const ASYMMETRIC_ALGORITHMS = [
   "Ed25519",
 ] as const;
 export const DEFAULT_ALGORITHMS = ["RS256", "ES256", "EdDSA"] as const;
+
+/** What a family claim may be named: letters, digits, `_` and `-`, 1 to 64 of them. */
+const CLAIM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Why a family claim name is refused, or undefined when it is acceptable. */
+export function claimNameProblem(name: unknown): string | undefined {
+  return typeof name === "string" && CLAIM_NAME.test(name)
+    ? undefined
+    : "must be a claim name: 1 to 64 letters, digits, _ or -";
+}
 
 /** Why an algorithm allow-list is refused, or undefined when it is acceptable. */
 export function algorithmsProblem(algorithms: readonly string[]): string | undefined {
@@ -54,6 +65,13 @@ export interface JwtVerifierOptions extends KeySetOptions {
    * @default 10_000 (at most 1_000_000)
    */
   cacheEntries?: number;
+  /**
+   * The claim that names a token's family (its grant or session: TokenMetadata.family), which
+   * `revokeFamily` refuses as a whole. Its value must follow the store's rules for identifying
+   * strings, or the token is refused; a token without it has no family.
+   * @default "sid" (OpenID Connect's session id)
+   */
+  familyClaim?: string;
 }
 
 /** What a cache entry keeps of a verified JWT: enough to check it again and to answer, never the token. */
@@ -62,12 +80,14 @@ interface Verified {
   readonly jti: string | undefined;
   readonly iss: string | undefined;
   readonly kid: string | undefined;
+  /** The family claim's value. */
+  readonly family: string | undefined;
   readonly alg: string;
   readonly iat: number;
   readonly exp: number;
   readonly nbf: number | undefined;
-  /** The `audience` option it was checked against, if any: the only thing of `aud` a check needs. */
-  readonly audience: string | undefined;
+  /** In place of the token's `aud`: the `audience` option it was checked against, if any, all a check needs. */
+  readonly aud: string | undefined;
   /** {@link KeySet.print} of the keys it verified against: a removed or replaced key changes it. */
   readonly print: string;
 }
@@ -95,20 +115,13 @@ export class JwtRejected extends Error {
 /** JWS compact serialization: three base64url parts, the first a JSON header (`eyJ` is `{"`). */
 const JWS_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-/** Why jose refused a token, as the `error_description` a client sees. */
+/** Why jose refused a token's signature, as the `error_description` a client sees (claims.ts has the claims' reasons). */
 const REASONS: Record<string, string> = {
   ERR_JWS_SIGNATURE_VERIFICATION_FAILED: "the token signature is invalid",
   ERR_JOSE_ALG_NOT_ALLOWED: "the token algorithm is not allowed",
   ERR_JOSE_NOT_SUPPORTED: "the token algorithm is not allowed",
-  ERR_JWT_EXPIRED: "the token has expired",
   ERR_JWKS_NO_MATCHING_KEY: "no key matches the token",
   ERR_JWKS_MULTIPLE_MATCHING_KEYS: "no single key matches the token",
-};
-const CLAIM_REASONS: Record<string, string> = {
-  nbf: "the token is not yet valid",
-  iss: "the token issuer is not accepted",
-  aud: "the token audience is not accepted",
-  iat: "the token issue time is not acceptable",
 };
 
 export class JwtVerifier {
@@ -117,6 +130,7 @@ export class JwtVerifier {
   private readonly tolerance: number;
   private readonly maxLifetimeSeconds: number;
   private readonly capacity: number;
+  private readonly familyClaim: string;
   /** SHA-256 of a token → its verification, least recently used first. */
   private readonly cache = new Map<string, Verified>();
   private hits = 0;
@@ -134,6 +148,9 @@ export class JwtVerifier {
     this.capacity = options.cacheEntries ?? 10_000;
     if (!Number.isInteger(this.capacity) || this.capacity < 0 || this.capacity > 1_000_000)
       throw new TypeError("cacheEntries must be a whole number from 0 to 1000000");
+    this.familyClaim = options.familyClaim ?? "sid";
+    const claimProblem = claimNameProblem(this.familyClaim);
+    if (claimProblem !== undefined) throw new TypeError(`familyClaim ${claimProblem}`);
     this.keys = new KeySet(options);
   }
 
@@ -168,33 +185,27 @@ export class JwtVerifier {
       }
       this.misses++;
     }
-    let payload: JWTPayload;
-    let kid: unknown;
-    let alg: string | undefined;
+    let payload: Record<string, unknown> | undefined;
+    let header: CompactJWSHeaderParameters;
     let print: string | undefined;
-    const { issuer, audience } = this.options;
     try {
-      ({
-        payload,
-        protectedHeader: { kid, alg },
-      } = await jwtVerify(token, (h, t) => this.keys.key(h, t, hints, (p) => (print = p)), {
+      const verified = await compactVerify(token, (h, t) => this.keys.key(h, t, hints, (p) => (print = p)), {
         algorithms: this.algorithms,
-        clockTolerance: this.tolerance,
-        issuer,
-        audience,
-        requiredClaims: ["exp", "iat", "sub"],
-        maxTokenAge: this.maxLifetimeSeconds,
-        currentDate: new Date((this.options.now ?? Date.now)()),
-      }));
+      });
+      payload = claimsSet(verified);
+      header = verified.protectedHeader;
     } catch (e) {
       if (e instanceof KeySetUnavailable) throw e;
-      const code = (e as { code?: string }).code ?? "";
-      const claim = (e as { claim?: string }).claim ?? "";
-      if (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && /missing/.test((e as Error).message))
-        throw new JwtRejected(`the token lacks the ${claim} claim`);
-      throw new JwtRejected(REASONS[code] ?? CLAIM_REASONS[claim] ?? "the token is malformed");
+      throw new JwtRejected(REASONS[(e as { code?: string }).code ?? ""] ?? "the token is malformed");
     }
+    if (payload === undefined) throw new JwtRejected("the token is malformed");
+    const rules = this.rules();
+    const problem = claimsProblem(payload, (this.options.now ?? Date.now)(), rules);
+    if (problem !== undefined) throw new JwtRejected(problem);
+    const { kid, alg } = header;
     const { sub, jti, iss, iat, exp, nbf } = payload;
+    // an own property only: a claim name such as "constructor" must not read the prototype
+    const family = Object.hasOwn(payload, this.familyClaim) ? payload[this.familyClaim] : undefined;
     // the store's rules for what these name (identifier.ts): a claim that breaks them is refused
     // here, at no store cost, naming the claim and, for a hidden character, its code point
     const claims: [label: string, value: unknown, limit: number, optional: boolean][] = [
@@ -202,6 +213,7 @@ export class JwtVerifier {
       ["jti claim", jti, LIMITS.id, true],
       ["kid", kid, LIMITS.field, true],
       ["iss claim", iss, LIMITS.field, true],
+      [`${this.familyClaim} claim`, family, LIMITS.field, true],
     ];
     for (const [label, value, limit, optional] of claims) {
       if (optional && value === undefined) continue;
@@ -210,17 +222,20 @@ export class JwtVerifier {
       const hidden = identifierProblem(label, value as string);
       if (hidden !== undefined) throw new JwtRejected(`the token's ${hidden}`);
     }
-    if (exp! - iat! > this.maxLifetimeSeconds) throw new JwtRejected("the token lives longer than allowed");
+    // claimsProblem made iat and exp numbers and nbf one or absent; the loop above made the rest strings
+    if ((exp as number) - (iat as number) > this.maxLifetimeSeconds)
+      throw new JwtRejected("the token lives longer than allowed");
     const verified: Verified = {
       sub: sub as string,
-      jti,
-      iss,
+      jti: jti as string | undefined,
+      iss: iss as string | undefined,
       kid: kid as string | undefined,
+      family: family as string | undefined,
       alg: alg!,
-      iat: iat!,
-      exp: exp!,
-      nbf,
-      audience,
+      iat: iat as number,
+      exp: exp as number,
+      nbf: nbf as number | undefined,
+      aud: rules.audience,
       print: print!,
     };
     if (hash !== undefined && print !== undefined) this.remember(hash, verified);
@@ -228,24 +243,25 @@ export class JwtVerifier {
   }
 
   /**
-   * jose's checks of a verified token, but its signature's, made again now: `exp`, `nbf` and
-   * `iat` (with the same tolerance, clock and `maxTokenAge`), issuer, audience, algorithm, and
-   * its key unchanged in the set in hand. Each test is written so that NaN fails it.
+   * Every check of a verified token but its signature's, made again now: the claims by the same
+   * {@link claimsProblem} as a fresh token (so `exp`, `nbf` and `iat` against the clock now), its
+   * algorithm, and its key unchanged in the set in hand.
    */
   private stillValid(v: Verified): boolean {
-    const now = Math.floor(new Date((this.options.now ?? Date.now)()).getTime() / 1000);
-    const age = now - v.iat;
-    const { issuer, audience } = this.options;
     return (
-      v.exp > now - this.tolerance &&
-      (v.nbf === undefined || v.nbf <= now + this.tolerance) &&
-      age - this.tolerance <= this.maxLifetimeSeconds &&
-      age >= -this.tolerance &&
-      (issuer === undefined || v.iss === issuer) &&
-      (audience === undefined || v.audience === audience) &&
+      claimsProblem(v, (this.options.now ?? Date.now)(), this.rules()) === undefined &&
       this.algorithms.includes(v.alg) &&
       this.keys.print(v.kid) === v.print
     );
+  }
+
+  /**
+   * The claim checks jwtVerify made with `requiredClaims: ["exp", "iat", "sub"]` and `maxTokenAge`
+   * the longest lifetime, against the issuer and audience options as they are now.
+   */
+  private rules(): ClaimRules {
+    const { issuer, audience } = this.options;
+    return { required: ["sub", "exp"], issuer, audience, tolerance: this.tolerance, maxAge: this.maxLifetimeSeconds };
   }
 
   private remember(hash: string, v: Verified): void {
@@ -265,6 +281,7 @@ function claimsOf(v: Verified): JwtClaims {
   if (v.kid !== undefined) claims.keyId = v.kid;
   if (v.jti !== undefined) claims.id = v.jti;
   if (v.iss !== undefined) claims.issuer = v.iss;
+  if (v.family !== undefined) claims.family = v.family;
   return claims;
 }
 

@@ -5,7 +5,9 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
-import { JwtVerifier } from "../../src/jwt/verifier.js";
+import { readConfig } from "../../src/config.js";
+import { JwtRejected, JwtVerifier } from "../../src/jwt/verifier.js";
+import { identifyingProblem, LIMITS } from "../../src/store/core/index.js";
 import { ADMIN, adminJson, bearer, CLIENT_ID, CLIENT_SECRET, harness } from "../support/worker.js";
 
 const NOW = Date.UTC(2026, 10, 27, 12);
@@ -38,7 +40,9 @@ function sign(s: Signer, claims: JWTPayload = {}, header: Record<string, unknown
 }
 const b64url = (x: unknown) => btoa(JSON.stringify(x)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 
-function setup(o: { url?: string; issuer?: string; audience?: string; cacheEntries?: number } = {}) {
+function setup(
+  o: { url?: string; issuer?: string; audience?: string; cacheEntries?: number; familyClaim?: string } = {},
+) {
   const clock = { t: NOW };
   const jwt = new JwtVerifier({
     ...(o.url ? { url: o.url } : { jwks: inline }),
@@ -47,6 +51,7 @@ function setup(o: { url?: string; issuer?: string; audience?: string; cacheEntri
     now: () => clock.t,
     cooldownMs: 30_000,
     cacheEntries: o.cacheEntries,
+    familyClaim: o.familyClaim,
   });
   const h = harness({ jwt });
   h.clock.t = NOW;
@@ -518,6 +523,137 @@ describe("revoking JWTs", () => {
     }
     await h.app.request("/oauth/revoke", oauthForm(token));
     expect(await (await h.app.request("/oauth/introspect", oauthForm(token))).json()).toEqual({ active: false });
+  });
+});
+
+describe("the family claim", () => {
+  const verifier = (familyClaim?: string) => new JwtVerifier({ jwks: inline, familyClaim, now: () => NOW });
+  /** The claims' family, or the JwtRejected description. */
+  const familyOf = (jwt: JwtVerifier, token: string) =>
+    jwt.verify(token).then(
+      (c) => ({ family: c.family, has: "family" in c }),
+      (e: unknown) => {
+        if (!(e instanceof JwtRejected)) throw e;
+        return e.description;
+      },
+    );
+
+  it("maps sid to the claims' family by default, and leaves a token without it with none", async () => {
+    const jwt = verifier();
+    expect(await familyOf(jwt, await sign(es, { sid: "grant-1" }))).toEqual({ family: "grant-1", has: true });
+    expect(await familyOf(jwt, await sign(es))).toEqual({ family: undefined, has: false });
+    // a custom claim of the same value is not the family under the default
+    expect(await familyOf(jwt, await sign(es, { grant_id: "grant-1" }))).toEqual({ family: undefined, has: false });
+  });
+
+  it("reads the family from another claim when told, and then ignores sid", async () => {
+    const jwt = verifier("grant_id");
+    expect(await familyOf(jwt, await sign(es, { grant_id: "g-2", sid: "s-2" }))).toEqual({ family: "g-2", has: true });
+    expect(await familyOf(jwt, await sign(es, { sid: "s-2" }))).toEqual({ family: undefined, has: false });
+  });
+
+  it("keeps the family on a cache hit", async () => {
+    const jwt = verifier();
+    const token = await sign(es, { sid: "grant-hit" });
+    for (let i = 0; i < 2; i++) expect((await jwt.verify(token)).family).toBe("grant-hit");
+    expect(jwt.cacheStats()).toMatchObject({ hits: 1, misses: 1 });
+  });
+
+  it("refuses a token whose family claim is not a string, or breaks the identifier rule, naming the claim", async () => {
+    const jwt = verifier("grant");
+    const values: unknown[] = [7, true, null, {}, ["g"], "", "x".repeat(LIMITS.field + 1)];
+    for (const grant of values)
+      expect(await familyOf(jwt, await sign(es, { grant })), JSON.stringify(grant)).toBe(
+        "the token's grant claim is not acceptable",
+      );
+    expect(await familyOf(jwt, await sign(es, { grant: "g\u202eko" }))).toBe(
+      "the token's grant claim holds U+202E, a control, format, invisible or separator character",
+    );
+    expect(jwt.cacheStats()).toMatchObject({ entries: 0 }); // never remembered
+  });
+
+  it("reads only the token's own claim: a claim name that is also a property of every object", async () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const jwt = verifier(name);
+      expect(await familyOf(jwt, await sign(es)), name).toEqual({ family: undefined, has: false });
+    }
+    const payload = JSON.parse(`{"constructor":"g-c","__proto__":"g-p"}`) as JWTPayload;
+    expect(await familyOf(verifier("constructor"), await sign(es, payload))).toEqual({ family: "g-c", has: true });
+  });
+
+  it("refuses a familyClaim that is not a claim name when it is built, naming the option", () => {
+    for (const familyClaim of ["", "a b", "sid\n", "x".repeat(65), "s\u0131d", "a.b", 5 as unknown as string]) {
+      expect(() => verifier(familyClaim), JSON.stringify(familyClaim)).toThrow(TypeError);
+      expect(() => verifier(familyClaim)).toThrow(/^familyClaim must be a claim name/);
+    }
+    for (const familyClaim of ["s", "grant_id", "x-family", "x".repeat(64)])
+      expect(verifier(familyClaim)).toBeDefined();
+  });
+
+  it("refuses every JWT of a revoked family at the guard, stored or not, and only those", async () => {
+    const { h } = setup({ familyClaim: "grant" });
+    const [inFamily, other, none] = await Promise.all([
+      sign(es, { grant: "g-revoked", jti: "j-1" }),
+      sign(es, { grant: "g-kept", jti: "j-2" }),
+      sign(es, { jti: "j-3" }),
+    ]);
+    for (const t of [inFamily, other, none]) expect((await guarded(h, t)).status).toBe(200);
+    await h.memory.revokeFamily("g-revoked");
+    expect(await refusal(await guarded(h, inFamily))).toBe("the token has been revoked");
+    expect((await guarded(h, other)).status).toBe(200);
+    expect((await guarded(h, none)).status).toBe(200);
+  });
+
+  it("takes JWT_FAMILY_CLAIM from the config: checked as a claim name, left to the verifier's default when unset", async () => {
+    const env = { ADMIN_TOKEN: "a-good-admin-token-0123", ORIGIN_URL: "http://127.0.0.1:1" };
+    const jwks = { ...env, JWT_JWKS: JSON.stringify(inline) };
+    expect(readConfig(jwks).jwt?.familyClaim).toBeUndefined();
+    expect(readConfig({ ...jwks, JWT_FAMILY_CLAIM: "grant_id" }).jwt?.familyClaim).toBe("grant_id");
+    for (const bad of ["a b", "x".repeat(65), "sid;", "\u00e9"])
+      expect(() => readConfig({ ...jwks, JWT_FAMILY_CLAIM: bad }), bad).toThrow(
+        /^JWT_FAMILY_CLAIM: must be a claim name/,
+      );
+    expect(() => readConfig({ ...env, JWT_FAMILY_CLAIM: "sid" })).toThrow(/^JWT_FAMILY_CLAIM: needs JWT_JWKS_URL/);
+    // what the runtime builds from it
+    const jwt = new JwtVerifier({ ...readConfig({ ...jwks, JWT_FAMILY_CLAIM: "grant_id" }).jwt!, now: () => NOW });
+    expect((await jwt.verify(await sign(es, { grant_id: "g-cfg", sid: "s" }))).family).toBe("g-cfg");
+    const byDefault = new JwtVerifier({ ...readConfig(jwks).jwt!, now: () => NOW });
+    expect((await byDefault.verify(await sign(es, { sid: "s-cfg" }))).family).toBe("s-cfg");
+  });
+
+  it("takes a family value exactly when the store's identifier rule does, and refuses it otherwise (fast-check)", async () => {
+    const fc = (await import("fast-check")).default;
+    const jwt = verifier();
+    const hostile = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 12 }),
+      fc.string({ unit: "grapheme", maxLength: 12 }),
+      fc.constantFrom(
+        "\ud800",
+        "a\u0000b",
+        "\u200b",
+        "g\u200dx",
+        "❤️",
+        "\u202e",
+        " g",
+        "x".repeat(257),
+        "x".repeat(256),
+      ),
+      fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 })),
+    );
+    await fc.assert(
+      fc.asyncProperty(hostile, async (sid) => {
+        const token = await sign(es, { sid });
+        const got = await familyOf(jwt, token);
+        const problem = identifyingProblem("sid claim", sid, LIMITS.field);
+        if (problem === undefined) expect(got).toEqual({ family: sid, has: true });
+        else {
+          expect(typeof got, JSON.stringify(sid)).toBe("string");
+          expect(got).toMatch(/^the token's sid claim (is not acceptable|holds U\+[0-9A-F]{4,6}, )/);
+          expect(got).not.toContain(token);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
