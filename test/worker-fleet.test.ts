@@ -169,13 +169,18 @@ describe("the Worker across the isolates of one data center", () => {
 
   it("refuses a family at every isolate within the bound once a rotated token is used again at another", async () => {
     const family = `grant-${crypto.randomUUID()}`;
-    const minted = await admin("a", "/admin/tokens", { id: `r1-${family}`, subject: "s", family, type: "refresh_token" });
+    const minted = await admin("a", "/admin/tokens", {
+      id: `r1-${family}`,
+      subject: "s",
+      family,
+      type: "refresh_token",
+    });
     expect(minted.status).toBe(201);
     const r1 = ((await minted.json()) as { token: string }).token;
     const access = `fleet-${crypto.randomUUID()}`;
-    expect((await admin("a", "/admin/tokens", { token: access, id: `a1-${family}`, subject: "s", family })).status).toBe(
-      201,
-    );
+    expect(
+      (await admin("a", "/admin/tokens", { token: access, id: `a1-${family}`, subject: "s", family })).status,
+    ).toBe(201);
     const rotated = await admin("a", "/admin/tokens/rotate", { token: r1 });
     expect(rotated.status).toBe(201);
     const r2 = ((await rotated.json()) as { token: string }).token;

@@ -51,22 +51,10 @@ export const StoreBody = {
  * ones must match); `id` defaults to a fresh UUID.
  */
 export const RotateBody = {
-  type: "object",
-  properties: {
-    token: Token,
-    id: StringField,
-    subject: StringField,
-    family: StringField,
-    issuer: StringField,
-    issuedAt: DateField,
-    expiresAt: DateField,
-    keyId: StringField,
-    type: StringField,
-    status: StringField,
-    clientId: StringField,
-  },
+  ...StoreBody,
+  // the token to retire: any token the store could hold, as in every other route that names one
+  properties: { ...StoreBody.properties, token: Token },
   required: ["token"],
-  additionalProperties: false,
 } satisfies BodySchema;
 
 export type RotateInput = Omit<StoreInput, "token" | "id" | "subject"> & {

@@ -50,7 +50,7 @@ export function issuingRoutes(admin: Hono<{ Variables: AdminVariables }>, deps: 
         c,
         400,
         "invalid_request",
-        "rotation mints the new token: it needs TOKEN_HASH_KEY on the server",
+        "the successor is minted here: minting one needs TOKEN_HASH_KEY on the server",
       );
     const token = await tags.mint();
     return withToken(c, deps, old, async (claims) => {

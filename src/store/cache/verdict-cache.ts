@@ -10,10 +10,10 @@ import type {
   StoredTokenMetadata,
   TokenStatus,
   TokenMetadata,
+  RotationMetadata,
   TokenStore,
 } from "../core/types.js";
 import { wholeNumber } from "../core/config.js";
-import { ErrTokenReused, isStorageError } from "../core/errors.js";
 import { waitAtMost } from "../../util/wait.js";
 
 export interface VerdictCacheOptions {
@@ -124,7 +124,7 @@ export class AuthoritativeStore implements TokenStore {
   revokeKey(keyId: string): Promise<void> {
     return this.cache.revokeKey(keyId);
   }
-  rotate(oldToken: string, newToken: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
+  rotate(oldToken: string, newToken: string, metadata: RotationMetadata): Promise<StoredTokenMetadata> {
     return this.cache.rotate(oldToken, newToken, metadata);
   }
   revokeFamily(family: string): Promise<void> {
@@ -284,27 +284,15 @@ export class VerdictCache implements TokenStore {
   }
 
   /**
-   * Both tokens' verdicts go, whatever the outcome (the old one is refused once rotated, the new
-   * one may be cached unknown). A reuse revoked the old token's family, which the arguments do
-   * not name: it is read back then (one read, on that path only), so the family's live verdicts
-   * here go before the caller sees ErrTokenReused.
+   * Both tokens' verdicts go, whatever the outcome: the old one is refused once rotated, and the
+   * new one may be cached unknown. A reuse revokes the old token's family, which the arguments do
+   * not name: the family's event reaches this isolate through the feed, within the bound, as it
+   * reaches every other.
    */
-  async rotate(oldToken: string, newToken: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
-    // a token the store refuses leaves no verdict to drop, and the store's own error is the answer
-    const hashes = await Promise.all(
-      [oldToken, newToken].map((t) => this.inner.hashToken(t, "rotate").catch(() => undefined)),
+  rotate(oldToken: string, newToken: string, metadata: RotationMetadata): Promise<StoredTokenMetadata> {
+    return this.writing(oldToken, "rotate", () =>
+      this.writing(newToken, "rotate", () => this.inner.rotate(oldToken, newToken, metadata)),
     );
-    let reused = false;
-    try {
-      return await this.inner.rotate(oldToken, newToken, metadata);
-    } catch (e) {
-      reused = isStorageError(e, ErrTokenReused);
-      throw e;
-    } finally {
-      for (const hash of hashes) if (hash !== undefined) this.wrote({ type: "token", hash });
-      const family = reused ? await this.familyOf(oldToken) : undefined;
-      if (family !== undefined) this.wrote({ type: "family", family });
-    }
   }
 
   async revokeFamily(family: string): Promise<void> {
@@ -365,15 +353,6 @@ export class VerdictCache implements TokenStore {
       lastSyncAgeMs: Number.isFinite(age) ? age : null,
       size: this.verdicts.size,
     };
-  }
-
-  /**
-   * The family of a stored token, read from the store; undefined when it has none or the read
-   * fails: then the feed brings the family's revocation here, as to every other isolate.
-   */
-  private async familyOf(token: string): Promise<string | undefined> {
-    const status = await this.inner.inspect(token).catch(() => undefined);
-    return status !== undefined && "metadata" in status ? status.metadata.family : undefined;
   }
 
   /** A write through this cache: the token's cached verdict goes, whatever the outcome. */

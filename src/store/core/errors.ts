@@ -17,8 +17,8 @@ export const ErrIDConflict = new StoreSentinel("id_conflict", "id already held b
 export const ErrStoreUnavailable = new StoreSentinel("store_unavailable", "store unavailable");
 export const ErrInvalidConfig = new StoreSentinel("invalid_config", "invalid config");
 export const ErrClientMismatch = new StoreSentinel("client_mismatch", "token issued to another client");
-export const ErrTokenReused = new StoreSentinel("token_reused", "rotated token used again: its family is revoked");
-export const ErrTokenRotated = new StoreSentinel("token_rotated", "token rotated moments ago");
+export const ErrTokenReused = new StoreSentinel("token_reused", "token reused");
+export const ErrTokenRotated = new StoreSentinel("token_rotated", "token rotated");
 
 /**
  * Every failure of a store. The message reads `store.<op>: <key>: <err> - <detail>`.
@@ -55,12 +55,12 @@ export const REFUSALS = {
   expired: [ErrTokenExpired, "the token has expired"],
   revoked: [ErrTokenRevoked, "the token has been revoked"],
   stays_revoked: [ErrTokenRevoked, "a revoked token cannot be stored again"],
-  covered: [ErrTokenRevoked, "a subject cutoff, a key revocation or a family revocation covers the token"],
+  covered: [ErrTokenRevoked, "a subject cutoff or a key or family revocation covers the token"],
   conflict: [ErrIDConflict, "the id is held by another live token"],
   client: [ErrClientMismatch, "the token was issued to another client"],
-  reused: [ErrTokenReused, "the token was already rotated: every token of its family is revoked"],
-  rotated: [ErrTokenRotated, "the token was rotated within reuseGraceMs: retry with its successor"],
-  no_family: [ErrInvalidMetadata, "the token has no family: store refresh tokens with one to rotate them"],
+  reused: [ErrTokenReused, "the token was rotated before: its whole family is now revoked"],
+  rotated: [ErrTokenRotated, "the token was rotated within reuseGraceMs: use its successor"],
+  no_family: [ErrInvalidMetadata, "only a token with a family rotates"],
 } as const satisfies Record<string, readonly [StoreSentinel, string]>;
 
 export type Refusal = keyof typeof REFUSALS;

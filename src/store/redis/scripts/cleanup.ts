@@ -30,12 +30,12 @@ export const CLEANUP =
   // grace      ms a record outlives its expiry
   `
 local expiry_key = KEYS[1]
-local feed_key   = KEYS[2]
-local prefix     = ARGV[1]
-local now        = ARGV[2]
-local batch      = tonumber(ARGV[3])
-local retention  = tonumber(ARGV[4])
-local grace      = tonumber(ARGV[5])
+local feed_key = KEYS[2]
+local prefix = ARGV[1]
+local now = ARGV[2]
+local batch = tonumber(ARGV[3])
+local retention = tonumber(ARGV[4])
+local grace = tonumber(ARGV[5])
 local due = redis.call('ZRANGEBYSCORE', expiry_key, '-inf', '(' .. now, 'LIMIT', 0, batch)
 local removed = 0
 local function forget_subject(entry)

@@ -36,12 +36,12 @@ export const ROTATE =
   // reuse_grace  ms after a rotation within which another rotation of the token is a retry
   // family_ttl   ms a family revocation is kept: maxTokenLifetime
   `
-local old_key      = KEYS[2]
-local old_h        = ARGV[13]
+local old_key = KEYS[2]
+local old_h = ARGV[13]
 local old_previous = ARGV[14]
-local given        = ARGV[15]
-local reuse_grace  = tonumber(ARGV[16])
-local family_ttl   = tonumber(ARGV[17])
+local given = ARGV[15]
+local reuse_grace = tonumber(ARGV[16])
+local family_ttl = tonumber(ARGV[17])
 migrate(prefix, old_previous, old_h)
 migrate(prefix, previous_hashes, h)
 local r = redis.call('HMGET', old_key, 'm', 'e', 'r', 's', 'ia', 'k', 'g', 'o')
@@ -88,9 +88,9 @@ export const REVOKE_FAMILY =
   // ttl        ms the mark is kept: maxTokenLifetime
   `
 local family_key = KEYS[1]
-local family     = ARGV[1]
-local now        = tonumber(ARGV[2])
-local ttl        = tonumber(ARGV[3])
+local family = ARGV[1]
+local now = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
 revoke_family(family_key, now, ttl)
 feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 'g' .. family)
 return 'true'

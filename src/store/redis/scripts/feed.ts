@@ -46,12 +46,12 @@ export const LOOKUP_JWT =
   // key_id    its kid ('' for none)
   // family    its family claim ('' for none)
   `
-local deny_key  = KEYS[2]
-local now       = tonumber(ARGV[4])
-local subject   = ARGV[5]
+local deny_key = KEYS[2]
+local now = tonumber(ARGV[4])
+local subject = ARGV[5]
 local issued_at = ARGV[6]
-local key_id    = ARGV[7]
-local family    = ARGV[8]
+local key_id = ARGV[7]
+local family = ARGV[8]
 migrate(prefix, previous_hashes, h)
 local revoked = redis.call('EXISTS', deny_key) == 1 or redis.call('HEXISTS', token_key, 'r') == 1
   or covers(prefix, { { subject, issued_at, key_id, family } }, now)[1]
@@ -82,7 +82,7 @@ export const RECENT_CHANGES =
   // limit    most changes returned
   `
 local feed_key = KEYS[1]
-local limit    = tonumber(ARGV[1])
+local limit = tonumber(ARGV[1])
 local got = redis.call('ZREVRANGE', feed_key, 0, limit - 1)
 if #got == 0 then return '[]' end
 return cjson.encode(got)

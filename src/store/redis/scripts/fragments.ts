@@ -18,9 +18,9 @@ export const TOKEN_INPUTS =
   // h               the token's hash
   // previous_hashes its hashes under the previous peppers, comma-separated ('' for none)
   `
-local token_key       = KEYS[1]
-local prefix          = ARGV[1]
-local h               = ARGV[2]
+local token_key = KEYS[1]
+local prefix = ARGV[1]
+local h = ARGV[2]
 local previous_hashes = ARGV[3]
 `;
 
@@ -36,15 +36,15 @@ export const STORE_INPUTS =
   // key_id       the token's keyId ('' for none)
   // family       the token's family ('' for none, and for rotate: the old token's)
   `
-local now          = tonumber(ARGV[4])
-local metadata     = ARGV[5]
-local id           = ARGV[6]
-local subject      = ARGV[7]
-local expires_at   = ARGV[8]
-local grace        = tonumber(ARGV[9])
+local now = tonumber(ARGV[4])
+local metadata = ARGV[5]
+local id = ARGV[6]
+local subject = ARGV[7]
+local expires_at = ARGV[8]
+local grace = tonumber(ARGV[9])
 local covered_from = ARGV[10]
-local key_id       = ARGV[11]
-local family       = ARGV[12]
+local key_id = ARGV[11]
+local family = ARGV[12]
 `;
 
 /** The feed's keys: the last two KEYS of every script that appends to it or reads it. */
@@ -52,7 +52,7 @@ const FEED_KEYS =
   // feed_key      P f
   // feed_meta_key P fm
   `
-local feed_key      = KEYS[#KEYS - 1]
+local feed_key = KEYS[#KEYS - 1]
 local feed_meta_key = KEYS[#KEYS]
 `;
 
@@ -61,7 +61,7 @@ const APPEND_INPUTS =
   // epoch  offered as the feed's epoch
   // maxlen the feed's length cap
   `
-local epoch  = ARGV[#ARGV - 1]
+local epoch = ARGV[#ARGV - 1]
 local maxlen = tonumber(ARGV[#ARGV])
 `;
 
@@ -72,8 +72,8 @@ const READ_INPUTS =
   // page        most changes returned
   `
 local since_epoch = ARGV[#ARGV - 2]
-local since_seq   = tonumber(ARGV[#ARGV - 1])
-local page        = tonumber(ARGV[#ARGV])
+local since_seq = tonumber(ARGV[#ARGV - 1])
+local page = tonumber(ARGV[#ARGV])
 `;
 
 /** The member of `P s:<subject>` scored by the latest `ia` stored for the subject (no hash is "~ia"). */

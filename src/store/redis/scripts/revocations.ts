@@ -23,10 +23,10 @@ export const REVOKE_SUBJECT =
   // ttl         ms the cutoff is kept: maxTokenLifetime + grace
   `
 local subject_key = KEYS[1]
-local cutoff_key  = KEYS[2]
-local subject     = ARGV[1]
-local now         = tonumber(ARGV[2])
-local ttl         = tonumber(ARGV[3])
+local cutoff_key = KEYS[2]
+local subject = ARGV[1]
+local now = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
 local latest = tonumber(redis.call('ZSCORE', subject_key, '${SUBJECT_MARKER}') or 0)
 local cut = math.max(now, latest)
 local before = redis.call('SET', cutoff_key, cut, 'PX', ttl, 'GET')
@@ -51,9 +51,9 @@ export const REVOKE_KEY =
   // ttl             ms the revocation is kept: maxTokenLifetime + grace
   `
 local key_revoked_key = KEYS[1]
-local key_id          = ARGV[1]
-local now             = ARGV[2]
-local ttl             = ARGV[3]
+local key_id = ARGV[1]
+local now = ARGV[2]
+local ttl = ARGV[3]
 redis.call('SET', key_revoked_key, now, 'PX', ttl)
 feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 'k' .. key_id)
 return 'true'
@@ -76,8 +76,8 @@ export const DENY_JWT =
   // ttl      ms the deny-listing is kept: until exp + DENY_GRACE_MS
   `
 local deny_key = KEYS[2]
-local now      = ARGV[4]
-local ttl      = ARGV[5]
+local now = ARGV[4]
+local ttl = ARGV[5]
 migrate(prefix, previous_hashes, h)
 if not redis.call('SET', deny_key, '1', 'PX', ttl, 'NX') then redis.call('PEXPIRE', deny_key, ttl, 'GT') end
 if redis.call('EXISTS', token_key) == 1 then redis.call('HSETNX', token_key, 'r', now) end

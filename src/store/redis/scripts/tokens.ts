@@ -68,7 +68,7 @@ export const GET_BY_ID =
   `
 local id_key = KEYS[1]
 local prefix = ARGV[1]
-local now    = tonumber(ARGV[2])
+local now = tonumber(ARGV[2])
 local h = redis.call('GET', id_key)
 if not h then return '!not_found' end
 local r = redis.call('HMGET', prefix .. 't:' .. h, 'm', 'e', 'r', 's', 'ia', 'k', 'g')
@@ -120,9 +120,9 @@ export const LIST =
   // grace       ms a record outlives its expiry
   `
 local subject_key = KEYS[1]
-local prefix      = ARGV[1]
-local now         = ARGV[2]
-local grace       = tonumber(ARGV[3])
+local prefix = ARGV[1]
+local now = ARGV[2]
+local grace = tonumber(ARGV[3])
 local found, recs, out = {}, {}, {}
 redis.call('ZREMRANGEBYSCORE', subject_key, '-inf', '(' .. (tonumber(now) - grace))
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', subject_key, now, '+inf')) do
@@ -159,10 +159,10 @@ export const REVOKE =
   // family_types the types whose family is revoked too: '' none, '*' any, else each between newlines
   // family_ttl   ms a family revocation is kept: maxTokenLifetime
   `
-local now          = ARGV[4]
-local client_id    = ARGV[5]
+local now = ARGV[4]
+local client_id = ARGV[5]
 local family_types = ARGV[6]
-local family_ttl   = tonumber(ARGV[7])
+local family_ttl = tonumber(ARGV[7])
 migrate(prefix, previous_hashes, h)
 local m = redis.call('HGET', token_key, 'm')
 if not m then return '!not_found' end
@@ -219,7 +219,7 @@ export const REVOKE_BY_ID =
   `
 local id_key = KEYS[1]
 local prefix = ARGV[1]
-local now    = ARGV[2]
+local now = ARGV[2]
 local h = redis.call('GET', id_key)
 if not h then return '!not_found' end
 local token_key = prefix .. 't:' .. h
