@@ -1,8 +1,9 @@
 /**
  * Generates the OpenAPI 3.1 document of the admin API and the OAuth endpoints into
  * assets/openapi.json (committed; the Worker serves it at GET /admin/openapi.json). Request
- * bodies come from the very valibot schemas the routes validate with (@valibot/to-json-schema);
- * a test fails when the committed file differs from what this script makes, and another
+ * bodies are the very JSON Schema objects the routes check bodies against (src/http/body.ts);
+ * response bodies are valibot schemas turned into JSON Schema (@valibot/to-json-schema); a test
+ * fails when the committed file differs from what this script makes, and another
  * checks every route the app serves against it.
  * Run: npm run openapi
  */

@@ -51,6 +51,8 @@ const hostileString = fc.oneof(
     "trail ",
     "a\r\nX-Token-Subject: root",
     "\\",
+    ".",
+    "..",
     '"',
     "ädmin",
     "日本",
@@ -122,9 +124,9 @@ for (const [backend, makeStore, runs] of BACKENDS) {
             const prior = seen.get(subjectHeader);
             if (prior !== undefined) expect(prior).toBe(subject);
             seen.set(subjectHeader, subject);
-            // a stored family reads back exactly, and revoking it by name reaches this token ("." and
-            // ".." are path segments a URL resolves away: no path can name them)
-            if (family !== undefined && family !== "." && family !== "..") {
+            // a stored family reads back exactly, and revoking it by name reaches this token (the
+            // store refuses "." and "..", which a URL would resolve away)
+            if (family !== undefined) {
               const looked = (await (
                 await admin(h, "/admin/tokens/lookup", {
                   method: "POST",

@@ -130,8 +130,8 @@ async function drive(store: FeedStore, clock: { t: number }, ops: Op[], run: str
         await store.cleanup();
     }
   }
-  // past every expiry and the grace, then cleanup to the end
-  clock.t += LIFETIME + GRACE + 1;
+  // past every expiry and the grace (a family mark's: DENY_GRACE_MS in memory), then cleanup to the end
+  clock.t += LIFETIME + Math.max(GRACE, DENY_GRACE_MS) + 1;
   await store.cleanup();
   expect(await store.cleanup()).toEqual({ removed: 0 });
 }

@@ -41,5 +41,4 @@ export function byNameRoutes(admin: Hono<{ Variables: AdminVariables }>, { store
   admin.post("/cleanup", (c) =>
     withStore(c, async () => c.json(await audited(c.get("actor"), "cleanup", {}, () => store.cleanup()))),
   );
-  // the audit log, newest first; `next` pages on to older records
 }

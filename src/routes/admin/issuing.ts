@@ -46,18 +46,13 @@ export function issuingRoutes(admin: Hono<{ Variables: AdminVariables }>, deps: 
   admin.post("/tokens/rotate", requireJson, jsonBody<RotateInput>(RotateBody), async (c) => {
     const { token: old, id = crypto.randomUUID(), ...metadata } = c.req.valid("json");
     if (tags === undefined)
-      return errorJson(
-        c,
-        400,
-        "invalid_request",
-        "the successor is minted here: minting one needs TOKEN_HASH_KEY on the server",
-      );
+      return errorJson(c, 400, "invalid_request", "minting the successor needs TOKEN_HASH_KEY on the server");
     const token = await tags.mint();
-    return withToken(c, deps, old, async (claims) => {
-      if (claims !== undefined)
-        return errorJson(c, 400, "invalid_request", "a JWT does not rotate: only stored refresh tokens do");
+    return withToken(c, deps, old, async () => {
+      // a JWT, verified or not, is no stored token: the store answers it as unknown (404)
       // subject and family are the old token's: the store fills them in and refuses other values
-      const md = { ...metadata, id } as RotationMetadata;
+      // a rotated token is a refresh token, so /oauth/revoke without a hint still takes its family
+      const md = { type: "refresh_token", ...metadata, id } as RotationMetadata;
       const stored = await audited(c.get("actor"), "rotate", { token: old, id, family: metadata.family }, () =>
         store.rotate(old, token, md),
       );

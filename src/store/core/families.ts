@@ -2,8 +2,8 @@
 // family) and the reuseGraceMs setting, checked before a store is read; both backends use them.
 import { ErrInvalidConfig, ErrInvalidMetadata, NO_KEY, StorageError } from "./errors.js";
 import { wholeNumber } from "./config.js";
-import { identifyingProblem } from "./inputs.js";
-import { LIMITS, type RevokeOptions, type TokenMetadata } from "./types.js";
+import { familyProblem } from "./inputs.js";
+import { type RevokeOptions, type TokenMetadata } from "./types.js";
 
 /** What a rotated token takes from the one it replaces; a value given for one must be the old token's. */
 export const INHERITED = ["subject", "family", "clientId"] as const;
@@ -34,7 +34,7 @@ export function rotationMetadata(metadata: TokenMetadata): {
  * no family was ever stored under a looser rule: a value it refuses can name no token.
  */
 export function checkFamily(op: string, family: unknown): asserts family is string {
-  const problem = identifyingProblem("family", family, LIMITS.field);
+  const problem = familyProblem(family);
   if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
 }
 

@@ -29,7 +29,7 @@ export function checkToken(op: string, token: unknown): asserts token is string 
 }
 
 /**
- * A string that identifies a token (id, subject, keyId, clientId, type, issuer): stringProblem's
+ * A string that identifies a token (id, subject, keyId, clientId, type, issuer, family): stringProblem's
  * rules, then no character that is invisible or hides or reorders text (identifier.ts).
  */
 export function identifyingProblem(
@@ -42,15 +42,22 @@ export function identifyingProblem(
 }
 
 /**
+ * A family: an identifier that is also not "." or "..", which a URL resolves away, so no path
+ * of the admin API (POST /admin/families/:family/revoke) could name it.
+ */
+export function familyProblem(value: unknown): string | undefined {
+  return (
+    identifyingProblem("family", value, LIMITS.field) ??
+    (value === "." || value === ".." ? 'family must not be "." or ".."' : undefined)
+  );
+}
+
+/**
  * Checks an id or subject passed as a lookup key; `key` in the error is the value itself once
  * valid. Lookups keep stringProblem's rules only: a value stored before the identifier rule must
  * stay reachable, so it can be listed, revoked and deleted.
  */
-export function checkName(
-  op: string,
-  name: "id" | "subject" | "keyId" | "family",
-  value: unknown,
-): asserts value is string {
-  const problem = stringProblem(name, value, name === "keyId" || name === "family" ? LIMITS.field : LIMITS[name]);
+export function checkName(op: string, name: "id" | "subject" | "keyId", value: unknown): asserts value is string {
+  const problem = stringProblem(name, value, name === "keyId" ? LIMITS.field : LIMITS[name]);
   if (problem !== undefined) throw new StorageError(op, NO_KEY, ErrInvalidMetadata, problem);
 }

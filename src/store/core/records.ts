@@ -1,7 +1,7 @@
 // A token's record as backends keep it: checked and filled from metadata or JWT claims, turned
 // back into metadata, and ordered for `list`.
 import { ErrInvalidMetadata, ErrTokenExpired, StorageError } from "./errors.js";
-import { identifyingProblem, stringProblem } from "./inputs.js";
+import { familyProblem, identifyingProblem, stringProblem } from "./inputs.js";
 import { LIMITS, type StoredTokenMetadata } from "./types.js";
 
 /** A token's metadata as backends keep it: dates as epoch milliseconds, plus the revocation mark. */
@@ -56,7 +56,9 @@ export function normalizeMetadata(
     const problem =
       name === "status"
         ? stringProblem(name, v, LIMITS.field, true)
-        : identifyingProblem(name, v, LIMITS.field, name !== "family");
+        : name === "family"
+          ? familyProblem(v)
+          : identifyingProblem(name, v, LIMITS.field, true);
     if (problem !== undefined) throw invalid(problem);
     rec[name] = v as string;
   }
@@ -79,7 +81,7 @@ export function normalizeClaims(op: string, key: string, claims: unknown, maxTok
     (c.id === undefined ? undefined : identifyingProblem("id", c.id, LIMITS.id)) ??
     (c.keyId === undefined ? undefined : identifyingProblem("keyId", c.keyId, LIMITS.field)) ??
     (c.issuer === undefined ? undefined : identifyingProblem("issuer", c.issuer, LIMITS.field, true)) ??
-    (c.family === undefined ? undefined : identifyingProblem("family", c.family, LIMITS.field));
+    (c.family === undefined ? undefined : familyProblem(c.family));
   if (problem !== undefined) throw invalid(problem);
   const rec: TokenRecord = {
     id: (c.id as string | undefined) ?? "",

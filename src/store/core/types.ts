@@ -130,8 +130,8 @@ export interface TokenStore {
   /**
    * The revocation check of a verified JWT, stored or not, in one round trip: resolves its
    * claims as metadata (`type: "jwt"`), or rejects with ErrTokenRevoked when its hash is
-   * deny-listed (or stored and revoked), its subject has a cutoff at or after its `iat`, or
-   * its `kid` is revoked.
+   * deny-listed (or stored and revoked), its subject has a cutoff at or after its `iat`, its
+   * `kid` is revoked, or its family is.
    */
   checkJwt(token: string, claims: JwtClaims, hints?: GetHints): Promise<StoredTokenMetadata>;
   /** Deny-lists a verified JWT until its expiry (and marks it revoked if it is stored). Idempotent. */
@@ -154,7 +154,8 @@ export interface TokenStore {
   rotate(oldToken: string, newToken: string, metadata: RotationMetadata): Promise<StoredTokenMetadata>;
   /**
    * Revokes every token of `family`, opaque or JWT, stored or not, whatever its issue time, for
-   * `maxTokenLifetime` (as `revokeKey`). Constant cost: a mark and one feed change. Idempotent.
+   * `maxTokenLifetime` and a margin for clocks (memory: DENY_GRACE_MS; Redis: retentionGrace).
+   * Constant cost: a mark and one feed change. Idempotent; a second call renews the mark.
    */
   revokeFamily(family: string): Promise<void>;
   /** Removes every expired token with its indexes and revocation mark. */

@@ -27,8 +27,12 @@ export class MemoryRevocations {
     this.keys.set(keyId, { at: now, until: now + this.lifetime });
   }
 
+  /**
+   * Kept past maxTokenLifetime by DENY_GRACE_MS: a JWT's iat may lie ahead of this clock by the
+   * verifier's tolerance, so a token of the family issued just before may expire that much later.
+   */
   revokeFamily(family: string, now: number): void {
-    this.families.set(family, { at: now, until: now + this.lifetime });
+    this.families.set(family, { at: now, until: now + this.lifetime + DENY_GRACE_MS });
   }
 
   deny(hash: string, expiresAt: number): void {

@@ -224,7 +224,8 @@ export class MemoryTokenStore implements FeedStore {
     if (now > old.expiresAt) throw refusal("rotate", oldKey, "expired");
     if (old.rotatedAt !== undefined) {
       // a retry within the grace is refused and changes nothing; any later use is a reuse
-      if (now - old.rotatedAt < this.reuseGraceMs) throw refusal("rotate", oldKey, "rotated");
+      // both ways: a retry from a writer whose clock runs behind is a retry, not a reuse
+      if (Math.abs(now - old.rotatedAt) < this.reuseGraceMs) throw refusal("rotate", oldKey, "rotated");
       this.revokeFamilyNow(old.family!, now);
       throw refusal("rotate", oldKey, "reused");
     }
@@ -384,7 +385,7 @@ export class MemoryTokenStore implements FeedStore {
     return e;
   }
 
-  /** A verified JWT is refused when deny-listed, stored and revoked, or covered by a cutoff or key revocation. */
+  /** A verified JWT is refused when deny-listed, stored and revoked, or covered by a cutoff or a key or family revocation. */
   private jwtRevoked(hash: string, rec: TokenRecord): boolean {
     const now = this.now();
     return (

@@ -174,7 +174,7 @@ export class RedisTokenStore implements FeedStore {
         previous.join(","),
         JSON.stringify(given.inherited),
         this.reuseGraceMs,
-        this.maxTokenLifetime,
+        this.revocationTtl(),
         ...this.feedArgs(),
       ],
     );
@@ -262,7 +262,7 @@ export class RedisTokenStore implements FeedStore {
         this.now(),
         clientId,
         familyTypes,
-        this.maxTokenLifetime,
+        this.revocationTtl(),
         ...this.feedArgs(),
       ]),
     );
@@ -432,7 +432,7 @@ export class RedisTokenStore implements FeedStore {
       await this.run("revokeFamily", family, this.scripts.REVOKE_FAMILY, keys, [
         family,
         this.now(),
-        this.maxTokenLifetime,
+        this.revocationTtl(),
         ...this.feedArgs(),
       ]),
     );

@@ -17,7 +17,7 @@ import {
   type StoreSentinel,
   type TokenMetadata,
 } from "../../../src/index.js";
-import type { ChangeEvent, FeedCursor, FeedStore } from "../../../src/store/index.js";
+import { DENY_GRACE_MS, type ChangeEvent, type FeedCursor, type FeedStore } from "../../../src/store/index.js";
 import type { FeedStoreFactory } from "./feed.js";
 import type { ContractHarness, ContractOptions } from "./token-store.js";
 
@@ -32,7 +32,7 @@ const fp = (raw: string) => sha(raw).slice(0, 12);
  * reorders text. `null` means "no family" in store's metadata, as for every optional field.
  */
 export const hostileFamily: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom<unknown>(5, true, {}, ["f"], "", "f".repeat(LIMITS.field + 1)),
+  fc.constantFrom<unknown>(5, true, {}, ["f"], "", ".", "..", "f".repeat(LIMITS.field + 1)),
   fc
     .tuple(
       fc.string({ maxLength: 8 }),
@@ -425,6 +425,26 @@ export function familiesContract(name: string, factory: FeedStoreFactory): void 
         await rejects(store.checkJwt(jwt(), claims({ family })), ErrTokenRevoked, "checkJwt");
       });
 
+      it("measures the grace both ways: a second use from a clock behind is a reuse without a grace, a retry within one", async () => {
+        // no grace: a writer whose clock runs 1 ms behind the one that rotated still detects the reuse
+        const { raw: a, family } = await refreshToken();
+        const rotatedAt = t;
+        await store.rotate(a, tok(), { id: `skew-${++n}` });
+        t = rotatedAt - 1;
+        await rejects(store.rotate(a, tok(), { id: `skew-${++n}` }), ErrTokenReused, "rotate");
+        await rejects(store.checkJwt(jwt(), claims({ family })), ErrTokenRevoked, "checkJwt");
+        // with a grace: a retry from a clock behind by less than it is a retry
+        t = rotatedAt + 1;
+        store = await make({ reuseGraceMs: 10_000 });
+        const second = await refreshToken();
+        const at = t;
+        await store.rotate(second.raw, tok(), { id: `skew-${++n}` });
+        t = at - 9_999;
+        await rejects(store.rotate(second.raw, tok(), { id: `skew-${++n}` }), ErrTokenRotated, "rotate");
+        t = at - 10_000;
+        await rejects(store.rotate(second.raw, tok(), { id: `skew-${++n}` }), ErrTokenReused, "rotate");
+      });
+
       it("checks expiry before reuse: an expired retired token is only expired", async () => {
         const { raw: a, family } = await refreshToken({ expiresAt: new Date(t + 1000) });
         const b = tok();
@@ -499,23 +519,25 @@ export function familiesContract(name: string, factory: FeedStoreFactory): void 
         await rejects(store.checkJwt(jwt(), claims({ family: unseen })), ErrTokenRevoked, "checkJwt");
       });
 
-      it("keeps its mark for maxTokenLifetime from the latest call, then the family's new tokens are accepted", async () => {
+      it("keeps its mark for maxTokenLifetime and a clock margin from the latest call, then the family's new tokens are accepted", async () => {
         const lifetime = 10 * MINUTE;
+        // the margin: 5 minutes in memory (DENY_GRACE_MS), retentionGrace (an hour) on Redis
+        const past = lifetime + 2 * HOUR;
         store = await make({ maxTokenLifetime: lifetime, defaultTtl: lifetime });
         const family = fam();
         const c = () => claims({ family, issuedAt: new Date(t - 1000), expiresAt: new Date(t + MINUTE) });
         await store.revokeFamily(family);
-        t += lifetime;
+        t += lifetime + DENY_GRACE_MS;
         await rejects(store.checkJwt(jwt(), c()), ErrTokenRevoked, "checkJwt");
         await rejects(store.store(tok(), meta({ family, expiresAt: new Date(t + MINUTE) })), ErrTokenRevoked, "store");
-        t += 1;
+        t += past;
         expect(await code(store.checkJwt(jwt(), c()))).toBe("ok");
         // a second call keeps it from then on
         const again = t;
         await store.revokeFamily(family);
-        t = again + lifetime;
+        t = again + lifetime + DENY_GRACE_MS;
         await rejects(store.checkJwt(jwt(), c()), ErrTokenRevoked, "checkJwt");
-        t += 1;
+        t = again + past;
         await store.cleanup();
         const fresh = tok();
         await store.store(fresh, meta({ family, expiresAt: new Date(t + MINUTE) }));

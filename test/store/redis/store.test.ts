@@ -263,9 +263,15 @@ describe("token families", () => {
     expect(events.at(-1)).toEqual({ type: "token", hash: await store.hashToken(old) });
   });
 
-  it("keeps no raw token at rest or on the wire through rotations, and the family mark no longer than maxTokenLifetime", async () => {
+  it("keeps no raw token at rest or on the wire through rotations, and the family mark no longer than maxTokenLifetime + grace", async () => {
     const lifetime = 2 * HOUR;
-    const { store, keyPrefix } = makeStore({ hashKey: "pepper", maxTokenLifetime: lifetime, defaultTtl: HOUR });
+    const grace = 60_000;
+    const { store, keyPrefix } = makeStore({
+      hashKey: "pepper",
+      maxTokenLifetime: lifetime,
+      defaultTtl: HOUR,
+      retentionGrace: grace,
+    });
     wire.length = 0;
     const family = `rest-family-${Math.random().toString(36).slice(2)}`;
     const chain = Array.from({ length: 6 }, (_, i) => secret(`chain${i}`));
@@ -300,14 +306,14 @@ describe("token families", () => {
       expect(await direct.hmget(`${keyPrefix}t:${h}`, "g", "r", "o")).toEqual([family, `${rotatedAt}`, `${rotatedAt}`]);
     }
     expect(await direct.hget(`${keyPrefix}t:${await store.hashToken(chain.at(-1)!)}`, "o")).toBeNull();
-    // one mark per revoked family, "<at>:<until>", kept no longer than maxTokenLifetime
+    // one mark per revoked family, "<at>:<until>", kept no longer than maxTokenLifetime + grace
     const marks = [...dump.keys()].filter((k) => k.startsWith(`${keyPrefix}g:`)).sort();
     expect(marks).toEqual([family, `${family}-2`, `${family}-3`].map((f) => `${keyPrefix}g:${f}`));
     for (const key of marks) {
-      expect(dump.get(key)).toEqual([`${t}:${t + lifetime}`]);
+      expect(dump.get(key)).toEqual([`${t}:${t + lifetime + grace}`]);
       const pttl = await direct.pttl(key);
-      expect(pttl, key).toBeGreaterThan(lifetime - 5000);
-      expect(pttl, key).toBeLessThanOrEqual(lifetime);
+      expect(pttl, key).toBeGreaterThan(lifetime + grace - 5000);
+      expect(pttl, key).toBeLessThanOrEqual(lifetime + grace);
     }
     expect(indexViolations(await redisSnapshot(direct, keyPrefix), t)).toEqual([]);
   });

@@ -34,7 +34,7 @@ export const ROTATE =
   // old_previous its hashes under the previous peppers, comma-separated ('' for none)
   // given        the subject, family and clientId the caller gave, as a JSON object
   // reuse_grace  ms after a rotation within which another rotation of the token is a retry
-  // family_ttl   ms a family revocation is kept: maxTokenLifetime
+  // family_ttl   ms a family revocation is kept: maxTokenLifetime + grace
   `
 local old_key = KEYS[2]
 local old_h = ARGV[13]
@@ -49,7 +49,7 @@ subject, family = r[4], r[7]
 if not r[1] then return '!not_found' end
 if now > tonumber(r[2]) then return '!expired' end
 if r[8] then
-  if now - tonumber(r[8]) < reuse_grace then return '!rotated' end
+  if math.abs(now - tonumber(r[8])) < reuse_grace then return '!rotated' end
   revoke_family(prefix .. 'g:' .. family, now, family_ttl)
   feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 'g' .. family)
   return '!reused'
@@ -61,8 +61,9 @@ local old = cjson.decode(r[1])
 for name, v in pairs(cjson.decode(given)) do
   if old[name] ~= v then return cjson.encode({ new = name }) end
 end
-metadata = string.sub(metadata, 1, -2) .. ',"subject":' .. cjson.encode(subject) .. ',"family":' ..
-  cjson.encode(family) .. (old.clientId and ',"clientId":' .. cjson.encode(old.clientId) or '') .. '}'
+local m = cjson.decode(metadata)
+m.subject, m.family, m.clientId = subject, family, old.clientId
+metadata = cjson.encode(m)
 local refused, replaced =
   store_token(prefix, token_key, h, now, metadata, id, subject, expires_at, grace, covered_from, key_id, family)
 if refused then return cjson.encode({ new = string.sub(refused, 2) }) end
@@ -85,7 +86,7 @@ export const REVOKE_FAMILY =
   // family_key P g:<family>
   // family     the revoked family
   // now        ms, the revocation time: written to the mark and the feed
-  // ttl        ms the mark is kept: maxTokenLifetime
+  // ttl        ms the mark is kept: maxTokenLifetime + grace
   `
 local family_key = KEYS[1]
 local family = ARGV[1]
