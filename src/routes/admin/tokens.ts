@@ -41,7 +41,7 @@ export function tokenRoutes(admin: Hono<{ Variables: AdminVariables }>, deps: Ad
       token,
       async (claims) => {
         if (claims === undefined) return c.json(await store.inspect(token));
-        // a verified JWT: live or revoked (deny-listed, cut off or its key revoked), from its claims
+        // a verified JWT: live or revoked (deny-listed, cut off, its key or family revoked), from its claims
         return store.checkJwt(token, claims).then(
           (metadata) => c.json({ state: "live", metadata }),
           (e: unknown) => {

@@ -107,7 +107,7 @@ export function resolveFeedConfig(config: FeedConfig | undefined): ResolvedFeedC
 
 /**
  * get's order of checks, as a verdict: unknown, then expired, then revoked (marked, or
- * `covered` by a subject cutoff or key revocation), else live.
+ * `covered` by a subject cutoff or a key or family revocation), else live.
  */
 export function verdictOf(rec: TokenRecord | undefined, now: number, covered = false): Verdict {
   if (rec === undefined) return { state: "unknown" };
