@@ -97,6 +97,16 @@ add(
     ),
   ),
 );
+// refresh tokens revoked with their families (what POST /oauth/revoke does with one)
+const ended = (i: number) => token(40_000 + i);
+for (let i = -2; i < calls; i++)
+  await store.store(ended(i), { id: `re-${i}`, subject: "re", family: `re-family-${i}`, type: "refresh_token" });
+add(
+  "revoke with its family (a refresh token)",
+  "no such operation",
+  "≤ 9",
+  await measure(calls, (i) => store.revoke(ended(i), { family: "refresh" })),
+);
 const jwt = (i: number) => `eyJhbGciOiJFUzI1NiJ9.eyJ9.bench-jwt-${i}`;
 const claims = () => ({
   subject: "jwt-bench",

@@ -172,8 +172,9 @@ export interface FeedConfig {
   feedRetentionMs?: number;
   /**
    * Most changes the feed keeps; older ones are trimmed first. A reader behind by more resets.
-   * Sized for a mass revocation: 100,000 tokens revoked one by one stay readable (about 17 MB
-   * of Redis at the most, and only until cleanup forgets changes older than the retention).
+   * Sized for a mass revocation: 100,000 tokens revoked one by one stay readable (what that
+   * takes in Redis is measured in docs/performance.md; cleanup forgets changes older than the
+   * retention).
    * @default 100_000
    */
   feedMaxLength?: number;
