@@ -50,8 +50,7 @@ if not r[1] then return '!not_found' end
 if now > tonumber(r[2]) then return '!expired' end
 if r[8] then
   if math.abs(now - tonumber(r[8])) < reuse_grace then return '!rotated' end
-  revoke_family(prefix .. 'g:' .. family, now, family_ttl)
-  feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 'g' .. family)
+  revoke_family(prefix .. 'g:' .. family, family, now, family_ttl)
   return '!reused'
 end
 if r[3] then return '!revoked' end
@@ -64,10 +63,9 @@ end
 local m = cjson.decode(metadata)
 m.subject, m.family, m.clientId = subject, family, old.clientId
 metadata = cjson.encode(m)
-local refused, replaced =
+local refused =
   store_token(prefix, token_key, h, now, metadata, id, subject, expires_at, grace, covered_from, key_id, family)
 if refused then return cjson.encode({ new = string.sub(refused, 2) }) end
-if replaced then feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h) end
 redis.call('HSET', old_key, 'r', now, 'o', now)
 feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. old_h)
 return metadata
@@ -92,7 +90,6 @@ local family_key = KEYS[1]
 local family = ARGV[1]
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
-revoke_family(family_key, now, ttl)
-feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 'g' .. family)
+revoke_family(family_key, family, now, ttl)
 return 'true'
 `;

@@ -179,14 +179,15 @@ end
 `;
 
 /**
- * revoke_family(key, now (n), ttl (n)): sets a family's mark (P g:<family>) to "<now>:<until>",
- * until = now + ttl. covers refuses the family's tokens while the reader's clock is not past
- * until (the stores' clocks decide, not Redis's), and Redis drops the key after ttl. The
- * caller appends "g<family>". Commands: SET g.
+ * revoke_family(key, family, now (n), ttl (n)): sets a family's mark (key: P g:<family>) to
+ * "<now>:<until>", until = now + ttl, and appends "g<family>". covers refuses the family's
+ * tokens while the reader's clock is not past until (the stores' clocks decide, not Redis's),
+ * and Redis drops the key after ttl. Needs FEED_APPEND. Commands: SET g, feed_append.
  */
 export const FAMILY_MARK = `
-local function revoke_family(key, now, ttl)
+local function revoke_family(key, family, now, ttl)
   redis.call('SET', key, now .. ':' .. (now + ttl), 'PX', ttl)
+  feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 'g' .. family)
 end
 `;
 
@@ -245,14 +246,14 @@ end
  * stored record is revoked (marked, or covered), a new record that a cutoff or a key or family
  * revocation covers, and an id held by another live token; else writes the token and its id,
  * subject and expiry index entries, replacing a stored record (dropping its old id and subject
- * entries if they differ). Returns the refusal ("!stays_revoked", "!covered", "!conflict"), or
- * nil and whether a stored record was replaced (the caller then appends "t<h>"). Needs COVERS.
+ * entries if they differ) and appending "t<h>". Returns the refusal ("!stays_revoked", "!covered",
+ * "!conflict"), or nil. Needs COVERS and FEED_APPEND.
  * Commands, a new token: HMGET t, MGET (covers), SET i NX GET, HSET t, PEXPIRE t, ZADD s (the
  *   token and the subject's marker, one command), ZADD x (the token, due at its expiry, and the
  *   subject, due at expires_at + grace, when cleanup forgets its set if nothing live is left:
  *   one command): 7.
  * More when: the id is held by another token (HGET t:<holder> e, [SET i]); the token is stored
- *   again (PEXPIRE i or GET i:<old id> [DEL], ZREM s:<old subject>, [HDEL t k g]).
+ *   again (PEXPIRE i or GET i:<old id> [DEL], ZREM s:<old subject>, [HDEL t k g], feed_append).
  * Why:
  * - `SET i NX GET` claims the id unless another key holds it: one command in the common case.
  * - `ZADD s GT` keeps the latest covered_from on the subject's marker: revokeSubject sets its
@@ -298,6 +299,6 @@ local function store_token(prefix, token_key, h, now, metadata, id, subject, exp
   redis.call('PEXPIRE', token_key, ttl)
   redis.call('ZADD', prefix .. 's:' .. subject, 'GT', exp, h, covered_from, '${SUBJECT_MARKER}')
   redis.call('ZADD', prefix .. 'x', exp, h, exp + grace, '${SUBJECT_ENTRY}' .. subject)
-  return nil, prev[1]
+  if prev[1] then feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h) end
 end
 `;

@@ -11,7 +11,7 @@ import {
 } from "./fragments.js";
 
 /**
- * store: store_token, and "t<h>" appended when it replaced a stored record (a new token appends
+ * store: store_token (which appends "t<h>" when it replaced a stored record; a new token appends
  * nothing).
  *
  * Reply: "true", or "!stays_revoked" (the stored record is revoked), "!covered", "!conflict".
@@ -26,11 +26,8 @@ export const STORE =
   STORE_INPUTS +
   `
 migrate(prefix, previous_hashes, h)
-local refused, replaced =
-  store_token(prefix, token_key, h, now, metadata, id, subject, expires_at, grace, covered_from, key_id, family)
-if refused then return refused end
-if replaced then feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 't' .. h) end
-return 'true'
+return store_token(prefix, token_key, h, now, metadata, id, subject, expires_at, grace, covered_from, key_id, family)
+  or 'true'
 `;
 
 /**
@@ -157,7 +154,7 @@ export const REVOKE =
   // now          ms, written as the revocation time (r), the family's, and to the feed
   // client_id    the revoking client ('' for any: the admin API)
   // family_types the types whose family is revoked too: '' none, '*' any, else each between newlines
-  // family_ttl   ms a family revocation is kept: maxTokenLifetime
+  // family_ttl   ms a family revocation is kept: maxTokenLifetime + grace
   `
 local now = ARGV[4]
 local client_id = ARGV[5]
@@ -173,8 +170,7 @@ if redis.call('HSETNX', token_key, 'r', now) == 1 then
 end
 local family, kind = md.family, md.type
 if family and (family_types == '*' or kind and string.find(family_types, '\\n' .. kind .. '\\n', 1, true)) then
-  revoke_family(prefix .. 'g:' .. family, tonumber(now), family_ttl)
-  feed_append(feed_key, feed_meta_key, now, epoch, maxlen, 'g' .. family)
+  revoke_family(prefix .. 'g:' .. family, family, tonumber(now), family_ttl)
 end
 return 'true'
 `;
