@@ -53,8 +53,9 @@ export class Cached {
  */
 export function answer(op: "get" | "checkJwt", hash: string, c: Cached, now: number): StoredTokenMetadata {
   if (c.state === "unknown") throw refusal(op, fingerprint(hash), "not_found");
-  // a JWT's expiry (with its clock tolerance) was checked by its verifier on this very request
-  if (c.state === "expired" || (c.type !== "jwt" && now > c.expiresAt)) throw refusal(op, fingerprint(hash), "expired");
+  // checkJwt's caller verified the JWT's expiry (with its clock tolerance) on this very request;
+  // for get, the verdict's own expiry decides, whatever the stored type says
+  if (c.state === "expired" || (op === "get" && now > c.expiresAt)) throw refusal(op, fingerprint(hash), "expired");
   if (c.state === "revoked") throw refusal(op, fingerprint(hash), "revoked");
   const md: StoredTokenMetadata = {
     id: c.id!,

@@ -219,6 +219,24 @@ for (const [name, backend] of BACKENDS) {
       expect(await sentinel(w.b.get(token))).toBe("live"); // at the bound it is asked again
     });
 
+    it("refuses a cached live verdict past its expiry from memory, whatever the stored type says", async () => {
+      const w = world(backend);
+      // the type field is the issuer's free label: "jwt" must not skip get's expiry check
+      const [plain, labelled] = [tok(), tok()];
+      for (const [token, type] of [
+        [plain, "access_token"],
+        [labelled, "jwt"],
+      ] as const)
+        await w.a.store(token, { id: `exp-${token}`, subject: "s", type, expiresAt: new Date(w.clock.t + 100) });
+      expect(await sentinel(w.a.get(plain))).toBe("live");
+      expect(await sentinel(w.a.get(labelled))).toBe("live");
+      const misses = w.a.stats().misses;
+      w.clock.t += 101;
+      expect(await sentinel(w.a.get(plain))).toBe("token_expired");
+      expect(await sentinel(w.a.get(labelled))).toBe("token_expired");
+      expect(w.a.stats().misses).toBe(misses); // both answered from memory
+    });
+
     it("asks again for an unknown verdict older than the bound, and serves it from memory before", async () => {
       const w = world(backend);
       const token = tok();
