@@ -95,72 +95,24 @@ export function withVerdictCache(store: FeedStore, options: VerdictCacheOptions 
 }
 
 /**
- * A verdict cache's writes (each drops this isolate's verdicts for what it changed), with `get`
- * and `checkJwt` straight from the store: what the admin API and OAuth use.
+ * The verdict cache as the admin API and OAuth use it: `get` and `checkJwt` straight from the
+ * store; every other method is the cache's own (its other reads already go to the store, and
+ * its writes drop this isolate's verdicts for what they change).
  */
-export class AuthoritativeStore implements TokenStore {
-  constructor(
-    private readonly cache: VerdictCache,
-    private readonly inner: FeedStore,
-  ) {}
-  get(token: string): Promise<StoredTokenMetadata> {
-    return this.inner.get(token);
-  }
-  checkJwt(token: string, claims: JwtClaims): Promise<StoredTokenMetadata> {
-    return this.inner.checkJwt(token, claims);
-  }
-  store(token: string, metadata: TokenMetadata): Promise<StoredTokenMetadata> {
-    return this.cache.store(token, metadata);
-  }
-  revoke(token: string, options?: RevokeOptions): Promise<void> {
-    return this.cache.revoke(token, options);
-  }
-  delete(token: string): Promise<void> {
-    return this.cache.delete(token);
-  }
-  revokeSubject(subject: string): Promise<{ revoked: number }> {
-    return this.cache.revokeSubject(subject);
-  }
-  revokeKey(keyId: string): Promise<void> {
-    return this.cache.revokeKey(keyId);
-  }
-  rotate(oldToken: string, newToken: string, metadata: RotationMetadata): Promise<StoredTokenMetadata> {
-    return this.cache.rotate(oldToken, newToken, metadata);
-  }
-  revokeFamily(family: string): Promise<void> {
-    return this.cache.revokeFamily(family);
-  }
-  denyJwt(token: string, claims: JwtClaims): Promise<void> {
-    return this.cache.denyJwt(token, claims);
-  }
-  revokeById(id: string): Promise<void> {
-    return this.cache.revokeById(id);
-  }
-  getById(id: string): Promise<StoredTokenMetadata> {
-    return this.inner.getById(id);
-  }
-  inspect(token: string): Promise<TokenStatus> {
-    return this.inner.inspect(token);
-  }
-  list(subject: string): Promise<StoredTokenMetadata[]> {
-    return this.inner.list(subject);
-  }
-  isRevoked(token: string): Promise<boolean> {
-    return this.inner.isRevoked(token);
-  }
-  cleanup(): Promise<{ removed: number }> {
-    return this.inner.cleanup();
-  }
-  close(): Promise<void> {
-    return this.cache.close();
-  }
+function authoritative(cache: VerdictCache, inner: FeedStore): TokenStore {
+  const own = { get: (t: string) => inner.get(t), checkJwt: (t: string, c: JwtClaims) => inner.checkJwt(t, c) };
+  return new Proxy(cache, { get: (target, name) => own[name as keyof typeof own] ?? (target as never)[name] });
 }
 
 /** A write made through this isolate, remembered until no shared entry can predate it. */
 interface LocalWrite {
   at: number;
-  event: ChangeEvent;
+  /** What the write changed; undefined stands for writes forgotten past LOCAL_WRITES_MAX: it names every entry. */
+  event: ChangeEvent | undefined;
 }
+
+/** Local writes kept for the tier's adoption rule; more, and one write that names everything replaces them. */
+const LOCAL_WRITES_MAX = 256;
 
 export class VerdictCache implements TokenStore {
   readonly maxStalenessMs: number;
@@ -196,7 +148,7 @@ export class VerdictCache implements TokenStore {
     this.verdicts = new VerdictMap(this.maxEntries);
     this.clockSkewMs = wholeNumber("sharedClockSkewMs", options.sharedClockSkewMs, 50, 0);
     this.follower = new FeedFollower(inner, this.verdicts, this.maxStalenessMs, this.now, this.tier, this.clockSkewMs);
-    this.authoritative = new AuthoritativeStore(this, inner);
+    this.authoritative = authoritative(this, inner);
   }
 
   /** The cached check: no round trip on a fresh hit, one on a miss (which also syncs). */
@@ -373,7 +325,19 @@ export class VerdictCache implements TokenStore {
   private wrote(event: ChangeEvent): void {
     this.generation++;
     this.verdicts.drop(event);
-    if (this.tier !== undefined) this.localWrites.push({ at: this.now(), event });
+    if (this.tier === undefined) return;
+    const now = this.now();
+    this.forgetLocalWrites(now);
+    // an isolate that writes much and syncs little: the oldest go, and a write naming everything,
+    // as late as this one, stands for them as long as any of them would have
+    if (this.localWrites.length >= LOCAL_WRITES_MAX) this.localWrites = [{ at: now, event: undefined }];
+    this.localWrites.push({ at: now, event });
+  }
+
+  /** Local writes that a feed read sent after them has covered, and the bound has passed since. */
+  private forgetLocalWrites(now: number): void {
+    const syncSentAt = this.follower.syncSentAt;
+    this.localWrites = this.localWrites.filter((w) => w.at >= syncSentAt || now - w.at < this.maxStalenessMs);
   }
 
   /** Takes a shared verdict (and, if a sync is due, the shared feed) when it proves it is within the bound. */
@@ -400,9 +364,8 @@ export class VerdictCache implements TokenStore {
   private admissible(hash: string, cached: Cached, entry: SharedVerdict, now: number): boolean {
     // read after this clock's now even so: that clock runs ahead further (it would never age)
     if (cached.fetchedAt > now) return false;
-    const syncSentAt = this.follower.syncSentAt;
-    this.localWrites = this.localWrites.filter((w) => w.at >= syncSentAt || now - w.at < this.maxStalenessMs);
-    for (const w of this.localWrites) if (names(w.event, hash, cached)) return false;
+    this.forgetLocalWrites(now);
+    for (const w of this.localWrites) if (w.event === undefined || names(w.event, hash, cached)) return false;
     if (cached.state === "live" || cached.state === "revoked")
       return this.follower.vouchesFor(hash, cached, entry.epoch, entry.position);
     return true;

@@ -275,6 +275,25 @@ for (const [name, backend] of BACKENDS) {
       expect(await b.get(unknown)).toBe("live"); // not the tier's unknown verdict
     });
 
+    it("remembers at most 256 writes awaiting a sync: past them, one that names everything refuses every shared entry", async () => {
+      const f = fleet(backend);
+      const [a, b] = [f.isolate(), f.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      const token = tok();
+      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      expect(await a.get(token)).toBe("live");
+      await f.flush();
+      // B writes much and syncs never (its clock does not move): none of these writes names the token
+      for (let i = 0; i < 300; i++) await b.cache.revokeKey(`many-${i}`);
+      const remembered = (b.cache as unknown as { localWrites: unknown[] }).localWrites;
+      expect(remembered.length).toBeGreaterThan(0);
+      expect(remembered.length).toBeLessThanOrEqual(257);
+      const [stale, trips] = [b.cache.stats().sharedStale, b.trips()];
+      expect(await b.get(token)).toBe("live");
+      expect(b.cache.stats().sharedStale).toBeGreaterThan(stale); // the tier's entries were refused
+      expect(b.trips()).toBeGreaterThan(trips); // and the store asked
+    });
+
     it("lets a shared unknown verdict age on its own", async () => {
       const f = fleet(backend);
       const [a, b] = [f.isolate(), f.isolate()];
@@ -577,16 +596,21 @@ describe("data-center tier: entries that do not verify", () => {
     const liveBody = bodyAt(urls.find((u) => u.endsWith(`/v/${liveHash}`) && u.startsWith(ours.split("/v/")[0]!))!);
     const foreignBody = bodyAt(urls.find((u) => u.endsWith(`/v/${liveHash}`) && !u.startsWith(ours.split("/v/")[0]!))!);
     const revokedBody = bodyAt(ours);
-    const signature = (body: string) => body.slice(0, body.indexOf("."));
-    const payload = (body: string) => body.slice(body.indexOf(".") + 1);
+    // an entry is 64 hex digits of HMAC, then the JSON it signs (shared-tier.ts)
+    const signature = (body: string) => body.slice(0, 64);
+    const payload = (body: string) => body.slice(64);
+    expect(payload(liveBody)).toMatch(/^\{/);
+    expect(payload(revokedBody)).not.toBe(payload(liveBody));
     const attacks: [string, string][] = [
       // the live token's entry, signature and all, moved to the revoked token's URL
       ["moved", liveBody],
       // the revoked token's signature over a live verdict's fields
-      ["tampered", `${signature(revokedBody)}.${payload(liveBody)}`],
+      ["tampered", signature(revokedBody) + payload(liveBody)],
       // a live entry signed by another deployment or key prefix, planted at this one's URL
       ["foreign", foreignBody],
       ["garbled", "not-a-signature.{"],
+      // a well-formed signature over nothing this URL holds
+      ["forged", "0".repeat(64) + payload(liveBody)],
     ];
     for (const [attack, body] of attacks) {
       await w.flush(); // the last isolate's own entries land first
