@@ -92,7 +92,8 @@ export function runtimeFor(env: Env, memory?: MemoryBackend): Runtime {
         ? withVerdictCache(backend, {
             maxStalenessMs: config.cacheMaxStalenessMs,
             maxEntries: config.cacheMaxEntries,
-            ...(config.cacheShared && config.redis !== undefined ? dataCenterTier(config, config.redis) : {}),
+            // a Redis backend means config.redis is set
+            ...(config.cacheShared ? dataCenterTier(config, config.redis!) : {}),
           })
         : undefined;
     const store = cache?.authoritative ?? backend;

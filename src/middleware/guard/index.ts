@@ -78,7 +78,6 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
   const failMode = options.failMode ?? "closed";
   if (failMode !== "closed" && failMode !== "open") throw new Error('tokenGuard: failMode must be "closed" or "open"');
   const log = options.log ?? ((line: string) => console.error(line));
-  const jwt = options.jwt;
   if (options.tokenFormat !== undefined && options.tokenFormat !== "any" && options.tokenFormat !== "tagged")
     throw new Error('tokenGuard: tokenFormat must be "any" or "tagged"');
   const { store, failureLimit: limit, metrics } = options;
@@ -107,12 +106,13 @@ export function tokenGuard(options: TokenGuardOptions): MiddlewareHandler<{ Vari
     }
     if (token === null || token.length > LIMITS.token)
       return failed("invalid", invalidToken(c, realm, "the token is malformed"));
-    seen.kind = jwt?.accepts(token) ? "jwt" : "opaque";
     let metadata: StoredTokenMetadata;
     try {
       const hints = hintsOf(c, (use) => (seen.cache = use));
       // a JWT is verified, and a tag checked, at the edge first: a failure costs no store round trip
       const edge = await checkAtEdge(options, token, hints);
+      // what the edge saw, for the metrics: only the JWS-shaped path answers jwt, rejected or keys_unavailable
+      seen.kind = edge.kind === "opaque" || edge.kind === "forged" ? "opaque" : "jwt";
       if (edge.kind === "rejected") return failed("invalid", invalidToken(c, realm, edge.description));
       // no oracle: a forged tag is answered exactly as an unknown token
       if (edge.kind === "forged") return failed("invalid", invalidToken(c, realm, DESCRIPTIONS.token_not_found!));

@@ -31,10 +31,6 @@ export class VerdictMap {
     if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value!);
   }
 
-  delete(hash: string): void {
-    this.map.delete(hash);
-  }
-
   clear(): void {
     this.map.clear();
   }
