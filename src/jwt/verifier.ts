@@ -3,6 +3,7 @@ import {
   DEFAULT_MAX_TOKEN_LIFETIME_MS,
   identifierProblem,
   LIMITS,
+  familyProblem,
   stringProblem,
   type GetHints,
   type JwtClaims,
@@ -222,6 +223,9 @@ export class JwtVerifier {
       const hidden = identifierProblem(label, value as string);
       if (hidden !== undefined) throw new JwtRejected(`the token's ${hidden}`);
     }
+    // and a family the store could hold: not "." or "..", which no admin path can name
+    if (family !== undefined && familyProblem(family) !== undefined)
+      throw new JwtRejected(`the token's ${this.familyClaim} claim is not acceptable`);
     // claimsProblem made iat and exp numbers and nbf one or absent; the loop above made the rest strings
     if ((exp as number) - (iat as number) > this.maxLifetimeSeconds)
       throw new JwtRejected("the token lives longer than allowed");

@@ -16,7 +16,7 @@ export {
   ErrTokenRotated,
 } from "./errors.js";
 export { createHasher, fingerprint, type TokenHasher } from "./hash.js";
-export { identifyingProblem, stringProblem } from "./inputs.js";
+export { familyProblem, identifyingProblem, stringProblem } from "./inputs.js";
 export { identifierProblem } from "./identifier.js";
 export {
   RECENT_CHANGES_MAX,
