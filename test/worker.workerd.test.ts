@@ -103,6 +103,21 @@ describe("configuration", () => {
       "OAUTH_CLIENTS",
     ],
     ["a non-numeric STORE_TIMEOUT_MS", { ...good, STORE_TIMEOUT_MS: "1s" }, "STORE_TIMEOUT_MS"],
+    ["a zero STORE_TIMEOUT_MS", { ...good, STORE_TIMEOUT_MS: "0" }, "STORE_TIMEOUT_MS"],
+    ["a STORE_TIMEOUT_MS of a million", { ...good, STORE_TIMEOUT_MS: "1000000" }, "STORE_TIMEOUT_MS"],
+    ["a STORE_TIMEOUT_MS in exponent form", { ...good, STORE_TIMEOUT_MS: "1e3" }, "STORE_TIMEOUT_MS"],
+    ["a REUSE_GRACE_MS over a minute", { ...good, REUSE_GRACE_MS: "60001" }, "REUSE_GRACE_MS"],
+    ["a negative REUSE_GRACE_MS", { ...good, REUSE_GRACE_MS: "-1" }, "REUSE_GRACE_MS"],
+    ["a REUSE_GRACE_MS in exponent form", { ...good, REUSE_GRACE_MS: "1e3" }, "REUSE_GRACE_MS"],
+    ["a REUSE_GRACE_MS with a leading space", { ...good, REUSE_GRACE_MS: " 5" }, "REUSE_GRACE_MS"],
+    ["an AUTH_REALM with a quote", { ...good, AUTH_REALM: 'a"b' }, "AUTH_REALM"],
+    ["a CACHE_SHARED in capitals", { ...good, CACHE_SHARED: "ON" }, "CACHE_SHARED"],
+    ["a CACHE_MAX_ENTRIES over a million", { ...good, CACHE_MAX_ENTRIES: "1000001" }, "CACHE_MAX_ENTRIES"],
+    [
+      "a JWT_FAMILY_CLAIM that is no claim name",
+      { ...good, JWT_JWKS: '{"keys":[]}', JWT_FAMILY_CLAIM: "a.b" },
+      "JWT_FAMILY_CLAIM",
+    ],
     ["a CACHE_MAX_STALENESS_MS with a unit", { ...good, CACHE_MAX_STALENESS_MS: "1s" }, "CACHE_MAX_STALENESS_MS"],
     ["a negative CACHE_MAX_STALENESS_MS", { ...good, CACHE_MAX_STALENESS_MS: "-1" }, "CACHE_MAX_STALENESS_MS"],
     ["a CACHE_MAX_STALENESS_MS over a minute", { ...good, CACHE_MAX_STALENESS_MS: "60001" }, "CACHE_MAX_STALENESS_MS"],
@@ -291,6 +306,24 @@ describe("admin identity through Cloudflare Access, as the Worker is configured"
     const session = await call("/admin/console/session", { "Cf-Access-Jwt-Assertion": assertion });
     expect(await session.json()).toEqual({ actor: "carol@example.com" });
     expect(await (await call("/admin/console/session", {})).json()).toEqual({ actor: null });
+  });
+});
+
+describe("settings whose refusals share one message (the table above logs each message once)", () => {
+  const good = { ADMIN_TOKEN: "a-good-admin-token-0123", ORIGIN_URL: "http://127.0.0.1:1" };
+  it("refuses a hostile AUTH_REALM and TOKEN_PREFIX, and takes a good realm into WWW-Authenticate", async () => {
+    for (const AUTH_REALM of ["a\\b", "x".repeat(65), "a\tb", "\u00e9", "a\u202eb", "a\r\nb"])
+      expect(() => readConfig({ ...good, AUTH_REALM }), JSON.stringify(AUTH_REALM)).toThrow(/^AUTH_REALM: /);
+    for (const TOKEN_PREFIX of ["x".repeat(17), "ets.", "ets%20", "\u00e9ts"])
+      expect(() => readConfig({ ...good, TOKEN_PREFIX }), TOKEN_PREFIX).toThrow(/^TOKEN_PREFIX: /);
+    expect(readConfig({ ...good, AUTH_REALM: "api.example (prod)" }).realm).toBe("api.example (prod)");
+    const res = await worker.fetch(
+      new Request("https://edge.test/realm-check"),
+      { ...good, AUTH_REALM: "api.example (prod)" },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="api.example (prod)"');
   });
 });
 

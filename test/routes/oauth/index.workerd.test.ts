@@ -48,6 +48,28 @@ describe("POST /oauth/revoke (RFC 7009)", () => {
     expect(await h.memory.inspect("g2-access")).toMatchObject({ state: "revoked", revokedBy: "family" });
   });
 
+  it("takes only the exact hint refresh_token as the client's word: a near miss revokes an access token alone", async () => {
+    const h = harness();
+    const live = async (t: string) => (await h.app.request("/api", { headers: bearer(t) })).status;
+    const hints = [
+      "Refresh_Token",
+      "refresh_token ",
+      "refresh_token\0",
+      "refresh",
+      "refresh_token%00",
+      "\u202erefresh_token",
+    ];
+    for (const [i, hint] of hints.entries()) {
+      const family = `near-${i}`;
+      await h.memory.store(`${family}-access`, { id: `${family}-a`, subject: "alice", family, type: "access_token" });
+      await h.memory.store(`${family}-sibling`, { id: `${family}-s`, subject: "alice", family, type: "access_token" });
+      const res = await h.app.request("/oauth/revoke", form({ token: `${family}-access`, token_type_hint: hint }));
+      expect(res.status, JSON.stringify(hint)).toBe(200);
+      expect(await live(`${family}-access`)).toBe(401);
+      expect(await live(`${family}-sibling`), JSON.stringify(hint)).toBe(200);
+    }
+  });
+
   it("answers 200 for an unknown or malformed token, as the RFC requires", async () => {
     const h = harness();
     expect((await h.app.request("/oauth/revoke", form({ token: "never-issued" }))).status).toBe(200);
