@@ -3,8 +3,8 @@ import { SUBJECT_ENTRY } from "./fragments.js";
 /**
  * cleanup: takes up to `batch` entries due before now off the expiry index and removes each
  * token that is still expired, with its id and subject entries; a token stored again with a
- * later expiry goes back in the index. A subject's own entry ("s:<subject>", due at the latest
- * expiry stored for it plus the grace) drops the set's members older than the grace, the
+ * later expiry goes back in the index. A subject's own entry ("s:<subject>", due at the expiry of
+ * the token stored last for it, plus the grace) drops the set's members older than the grace, the
  * marker among them, and goes back in the index while a member is left: so a subject's set,
  * and its marker, go once its last token is gone, whether deleted or expired. Then forgets feed
  * changes older than the retention window, up to `batch` of them a call (appends trim the feed

@@ -16,7 +16,9 @@ import { COVERS, FAMILY_MARK, FEED_APPEND, MIGRATE, STORE_INPUTS, STORE_TOKEN, T
  * Commands, success: HMGET t:<old h>, MGET (covers), store_token (7 for a new token), HSET
  *   t:<old h> r o, feed_append: 13 with the EVALSHA (more when the new token was stored before,
  *   as for store). A reuse: HMGET, SET g (revoke_family), feed_append: 5. A retry within the
- *   grace: HMGET: 2.
+ *   grace, or an old token unknown, expired or revoked: HMGET: 2. Covered, without a family or
+ *   given another subject, family or client: HMGET, MGET: 3. The new token refused by
+ *   store_token: HMGET, MGET and store_token's reads (an id held by another token: 7).
  * Why: the old token is retired after the new one is stored, so a refused store (an id held by
  * another token, say) leaves it live; every check reads the record first, and the script is
  * atomic, so of two concurrent rotations of one token the second finds o set: a reuse.

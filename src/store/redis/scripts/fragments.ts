@@ -81,7 +81,8 @@ export const SUBJECT_MARKER = "~ia";
 
 /**
  * The prefix of a subject's own member of `P x` ("s:<subject>"; no hash holds ':'), scored by
- * when cleanup should look at the subject's set: the latest expires_at stored, plus the grace.
+ * when cleanup should look at the subject's set: the expires_at of the token stored last for it,
+ * plus the grace (cleanup then moves it to the set's latest member while one is left).
  */
 export const SUBJECT_ENTRY = "s:";
 
