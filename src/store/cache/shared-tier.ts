@@ -16,7 +16,7 @@ export interface SharedCache {
 export interface SharedTierOptions {
   /** The cache shared by the isolates of one data center (a named Workers cache, never caches.default). */
   cache: SharedCache;
-  /** The secret entries are authenticated under (the Worker passes its pepper, TOKEN_HASH_KEY). */
+  /** The secret entries are authenticated under (the Worker passes TOKEN_HASH_KEY, or without one the Upstash token). */
   secret: string;
   /** What entries belong to (the Worker: the Upstash URL and key prefix): another scope's entries fail. */
   scope: string;

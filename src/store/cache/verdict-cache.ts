@@ -38,7 +38,7 @@ export interface VerdictCacheOptions {
    * (docs/verdict-cache.md). Needs `sharedSecret`.
    */
   shared?: SharedCache;
-  /** The secret shared entries are authenticated under (the Worker uses its pepper). */
+  /** The secret shared entries are authenticated under (the Worker: TOKEN_HASH_KEY, or without one the Upstash token). */
   sharedSecret?: string;
   /** What shared entries belong to: entries of another scope are ignored. @default "" */
   sharedScope?: string;

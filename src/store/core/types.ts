@@ -211,8 +211,9 @@ export interface BaseStoreConfig extends FeedConfig {
   now?: () => number;
   /**
    * The longest a token may live, in ms: `store` refuses an `expiresAt` further than this from
-   * now, `checkJwt` a JWT whose `exp − iat` is longer. Subject cutoffs and key revocations are
-   * kept this long, so they outlive every token they can affect.
+   * now, `checkJwt` a JWT whose `exp − iat` is longer. Subject cutoffs, key revocations and
+   * family revocations are kept this long (a family's with a margin for clocks), so they outlive
+   * every token they can affect.
    * @default 2_592_000_000 (30 days)
    */
   maxTokenLifetime?: number;
@@ -228,6 +229,7 @@ export interface BaseStoreConfig extends FeedConfig {
    * retry (a lost response) rather than a reuse: refused with ErrTokenRotated, the family left
    * live. What it trades: a thief who replays the token within this window is not detected
    * by that replay (only by a later use of either chain). 0 treats every second use as reuse.
+   * At most maxTokenLifetime.
    * @default 0
    */
   reuseGraceMs?: number;
