@@ -150,6 +150,10 @@ describe("the Worker across the isolates of one data center", () => {
       () => sharedEntry(token),
       (e) => e.body !== undefined,
     );
+    const refusedBefore = (await Promise.all(ISOLATES.map(stats))).reduce(
+      (n, s) => n + s.sharedStale! + s.sharedRejected!,
+      0,
+    );
     expect((await admin("a", "/admin/tokens/revoke", { token })).status).toBe(200);
     const acknowledged = Date.now();
     // a hostile tier: the live verdict put back again and again, the shared feed read dropped
@@ -165,6 +169,12 @@ describe("the Worker across the isolates of one data center", () => {
     await replaying;
     // one bound and a round trip after the revocation was acknowledged, every isolate refuses it
     for (const name of ISOLATES) expect(await guarded(name, token), name).toBe(401);
+    // and the replayed live entry was met, and refused, along the way
+    const refusedAfter = (await Promise.all(ISOLATES.map(stats))).reduce(
+      (n, s) => n + s.sharedStale! + s.sharedRejected!,
+      0,
+    );
+    expect(refusedAfter).toBeGreaterThan(refusedBefore);
   });
 
   it("refuses a family at every isolate within the bound once a rotated token is used again at another", async () => {

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { B64TOKEN } from "../../src/http/auth.js";
 import { bodyProblem } from "../../src/http/body.js";
-import { StoreBody, TokenBody } from "../../src/routes/admin/index.js";
+import { RotateBody, StoreBody, TokenBody } from "../../src/routes/admin/index.js";
 import { OAuthForm } from "../../src/routes/oauth/index.js";
 import { LIMITS } from "../../src/store/index.js";
 
@@ -58,8 +58,12 @@ describe("request bodies", () => {
         type: text,
         status: text,
         clientId: text,
+        family: text,
       }),
     };
+    // rotate's body: the old token (any token the store could hold), the new token's fields optional
+    const { token: _minted, id: _id, subject: _subject, ...newFields } = oracle.store.entries;
+    const rotate = v.strictObject({ ...newFields, token, id: text, subject: text });
     const field = fc.oneof(
       fc.string({ maxLength: 8 }),
       fc.constantFrom("", "a b", "ok=", "x".repeat(LIMITS.token + 1)),
@@ -75,7 +79,10 @@ describe("request bodies", () => {
       "issuedAt",
       "expiresAt",
       "keyId",
+      "type",
       "status",
+      "clientId",
+      "family",
       "other",
     );
     const body = fc.oneof(fc.dictionary(keys, field, { maxKeys: 6 }), fc.array(field, { maxLength: 2 }), field);
@@ -83,6 +90,7 @@ describe("request bodies", () => {
       fc.property(body, (b) => {
         expect(bodyProblem(TokenBody, b) === undefined, "token body").toBe(v.safeParse(oracle.token, b).success);
         expect(bodyProblem(StoreBody, b) === undefined, "store body").toBe(v.safeParse(oracle.store, b).success);
+        expect(bodyProblem(RotateBody, b) === undefined, "rotate body").toBe(v.safeParse(rotate, b).success);
       }),
       { numRuns: 2000 },
     );
