@@ -338,7 +338,8 @@ onSubmit("key-form", () => {
 // Family
 
 onSubmit("family-form", () => {
-  const family = $("family-input").value.trim();
+  // not trimmed: a family may begin or end with a space, and the store names it exactly
+  const family = $("family-input").value;
   if (!family) return;
   ask(
     "family",

@@ -636,9 +636,18 @@ describe("data-center tier: entries that do not verify", () => {
     expect(await a.get(tok())).toBe("token_not_found");
     await w.flush();
     const url = [...w.tier.versions.keys()].find((u) => u.includes("/v/"))!.replace(/\/v\/[0-9a-f]+$/, `/v/${hash}`);
+    const base = url.replace(/\/v\/[0-9a-f]+$/, "");
+    // any text, and text that looks like an entry: 64 hex digits, then JSON of any shape
+    const body = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 300 }),
+      fc.tuple(fc.stringMatching(/^[0-9a-f]{64}$/), fc.json({ maxDepth: 3 })).map(([sig, json]) => sig + json),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: "binary", maxLength: 300 }), async (body) => {
-        w.tier.versions.set(url, [body]);
+      // the verdict's URL, and the shared feed read and sync hint beside it
+      fc.asyncProperty(body, body, body, async (verdict, feed, sync) => {
+        w.tier.versions.set(url, [verdict]);
+        w.tier.versions.set(`${base}/feed`, [feed]);
+        w.tier.versions.set(`${base}/sync`, [sync]);
         expect(await w.isolate().get(token)).toBe("token_revoked");
       }),
       { numRuns: 200 },
