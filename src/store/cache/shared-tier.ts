@@ -1,4 +1,5 @@
 import type { ChangeEvent } from "../core/feed.js";
+import { waitAtMost } from "../../util/wait.js";
 import { ErrInvalidConfig, StorageError } from "../core/errors.js";
 import { toHex } from "../core/hash.js";
 import { wholeNumber } from "../core/config.js";
@@ -174,14 +175,11 @@ export class SharedTier {
   /** Runs one tier call for at most timeoutMs; a failure or timeout skips the tier for a while. */
   private async bounded<T>(call: () => Promise<T>): Promise<T | undefined> {
     if (Date.now() < this.skipUntil) return undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.timeoutMs)));
-    const work = call().then(
-      (value) => ({ value }),
-      () => undefined,
+    let outcome: { value: T } | undefined;
+    await waitAtMost(
+      call().then((value) => (outcome = { value })),
+      this.timeoutMs,
     );
-    const outcome = await Promise.race([work, late]);
-    if (timer !== undefined) clearTimeout(timer);
     if (outcome === undefined) {
       this.counters.sharedFailures++;
       this.skipUntil = Date.now() + BACKOFF_MS;
