@@ -5,10 +5,11 @@
  * test/store/contract/ hold the rest of these contracts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrTokenRevoked, MemoryTokenStore, RedisTokenStore, StorageError } from "../../src/index.js";
+import { ErrTokenRevoked, MemoryTokenStore, RedisTokenStore } from "../../src/index.js";
 import type { FeedStore } from "../../src/store/index.js";
 import type { UpstashEndpoint } from "../support/upstash-endpoint.js";
 import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../support/redis.js";
+import { outcome } from "../support/outcome.js";
 
 const HOUR = 3_600_000;
 let endpoint: UpstashEndpoint;
@@ -34,16 +35,6 @@ const BACKENDS: [string, (o: Options) => FeedStore][] = [
 ];
 
 /** The sentinel's code a call fails with, or "ok". */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (!(e instanceof StorageError)) throw e;
-    return e.err.code;
-  }
-}
-
 for (const [name, make] of BACKENDS) {
   describe(`writers whose clocks disagree (${name})`, () => {
     const T = Date.UTC(2026, 10, 27, 12);

@@ -8,8 +8,6 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   familyProblem,
-  MemoryTokenStore,
-  RedisTokenStore,
   StorageError,
   withVerdictCache,
   type FeedStore,
@@ -18,8 +16,10 @@ import {
   type VerdictCache,
 } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
-import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
+import { startEndpoint } from "../../support/redis.js";
 import { MemoryCache } from "../../support/shared-cache.js";
+import { sentinel } from "../../support/outcome.js";
+import { isolateBackends, type IsolateBackend } from "../../support/backends.js";
 
 const BOUND = 1000;
 let endpoint: UpstashEndpoint;
@@ -28,31 +28,8 @@ beforeAll(async () => {
 });
 afterAll(async () => endpoint.close());
 
-/** A store for one more isolate: the same memory store, or a new Redis client on the same prefix. */
-type Backend = (clock: { t: number }) => () => FeedStore;
-const BACKENDS: [string, Backend][] = [
-  [
-    "memory",
-    (clock) => {
-      const shared = new MemoryTokenStore({ now: () => clock.t });
-      return () => shared;
-    },
-  ],
-  [
-    "redis",
-    (clock) => {
-      const keyPrefix = uniquePrefix("families");
-      return () =>
-        new RedisTokenStore({
-          url: endpoint.url,
-          token: ENDPOINT_TOKEN,
-          keyPrefix,
-          timeoutMs: TEST_TIMEOUT_MS,
-          now: () => clock.t,
-        });
-    },
-  ],
-];
+type Backend = IsolateBackend;
+const BACKENDS = isolateBackends(() => endpoint, "families");
 
 const tok = () => `fam-${crypto.randomUUID()}`;
 interface Jwt {
@@ -61,16 +38,6 @@ interface Jwt {
 }
 /** A token to check: opaque (`get`) or a JWT the store never saw (`checkJwt`). */
 type Credential = string | Jwt;
-
-async function sentinel(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "live";
-  } catch (e) {
-    if (!(e instanceof StorageError)) throw e;
-    return e.err.code;
-  }
-}
 
 function world(backend: Backend, tiered = false) {
   const clock = { t: Date.UTC(2026, 11, 12, 12) };

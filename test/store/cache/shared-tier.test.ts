@@ -13,17 +13,17 @@ import {
   ErrTokenReused,
   isStorageError,
   MemoryTokenStore,
-  RedisTokenStore,
-  StorageError,
   withVerdictCache,
   type FeedStore,
   type GetHints,
   type VerdictCache,
 } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
-import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
+import { startEndpoint } from "../../support/redis.js";
 import { LiveHistory } from "../../support/live-history.js";
 import { MemoryCache, seeded, type MemoryCacheOptions } from "../../support/shared-cache.js";
+import { sentinel } from "../../support/outcome.js";
+import { isolateBackends, type IsolateBackend } from "../../support/backends.js";
 
 const BOUND = 1000;
 const SECRET = "tier-test-pepper";
@@ -34,16 +34,6 @@ beforeAll(async () => {
 afterAll(async () => endpoint.close());
 
 const tok = () => `tier-${crypto.randomUUID()}`;
-
-async function sentinel(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "live";
-  } catch (e) {
-    if (!(e instanceof StorageError)) throw e;
-    return e.err.code;
-  }
-}
 
 /** A store whose feed reads and lookups (the calls that cost a round trip on a check) are counted. */
 function counting(inner: FeedStore): { store: FeedStore; trips: () => number } {
@@ -86,30 +76,8 @@ interface Fleet {
   flush(): Promise<void>;
 }
 
-type Backend = (clock: { t: number }) => () => FeedStore;
-const BACKENDS: [string, Backend][] = [
-  [
-    "memory",
-    (clock) => {
-      const shared = new MemoryTokenStore({ now: () => clock.t });
-      return () => shared;
-    },
-  ],
-  [
-    "redis",
-    (clock) => {
-      const keyPrefix = uniquePrefix("tier");
-      return () =>
-        new RedisTokenStore({
-          url: endpoint.url,
-          token: ENDPOINT_TOKEN,
-          keyPrefix,
-          timeoutMs: TEST_TIMEOUT_MS,
-          now: () => clock.t,
-        });
-    },
-  ],
-];
+type Backend = IsolateBackend;
+const BACKENDS = isolateBackends(() => endpoint, "tier");
 
 function fleet(backend: Backend, tierOptions: MemoryCacheOptions = {}): Fleet {
   const clock = { t: Date.UTC(2026, 11, 7, 12) };

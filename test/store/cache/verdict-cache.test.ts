@@ -19,6 +19,7 @@ import type { FeedStore, JwtClaims, VerdictCache } from "../../../src/store/inde
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
 import { ENDPOINT_TOKEN, startEndpoint, TEST_TIMEOUT_MS, uniquePrefix } from "../../support/redis.js";
 import { LiveHistory } from "../../support/live-history.js";
+import { sentinel } from "../../support/outcome.js";
 
 const BOUND = 1000;
 let endpoint: UpstashEndpoint;
@@ -119,16 +120,6 @@ function feedReads(cache: VerdictCache, limit: number) {
   };
   return reads;
 }
-async function sentinel(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "live";
-  } catch (e) {
-    if (!(e instanceof StorageError)) throw e;
-    return e.err.code;
-  }
-}
-
 for (const [name, backend] of BACKENDS) {
   describe(`verdict cache across isolates (${name})`, () => {
     /** Past the bound, B syncs through a miss on some other token: then `token` is served from B's cache alone. */
