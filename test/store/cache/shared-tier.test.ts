@@ -73,6 +73,10 @@ interface Fleet {
    * it, and the clock-skew allowance is 0 unless a test sets it, so times are exact.
    */
   isolate(options?: IsolateOptions): Isolate;
+  /** Isolates A and B, the feed begun through A (an empty Redis feed has no epoch yet). */
+  begin(): Promise<[Isolate, Isolate]>;
+  /** A new token stored through `isolate`, of subject `subject`. */
+  stored(isolate: Isolate, subject?: string): Promise<string>;
   flush(): Promise<void>;
 }
 
@@ -101,6 +105,16 @@ function fleet(backend: Backend, tierOptions: MemoryCacheOptions = {}): Fleet {
       });
       return { cache, trips, get: (token) => sentinel(cache.get(token, hints)) };
     },
+    async begin() {
+      const [a, b] = [this.isolate(), this.isolate()];
+      await a.cache.revokeKey("feed-begins");
+      return [a, b];
+    },
+    async stored(isolate, subject = "s") {
+      const token = tok();
+      await isolate.cache.store(token, { id: `i-${token}`, subject });
+      return token;
+    },
     flush: async () => {
       while (pending.length > 0) await Promise.all(pending.splice(0));
     },
@@ -125,10 +139,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("shares feed reads: past the sync age, an isolate takes another's read instead of asking the store", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a);
       expect(await a.get(token)).toBe("live");
       expect(await b.get(token)).toBe("live");
       await f.flush();
@@ -145,10 +157,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("enforces a revocation through A on every isolate within the bound, whatever the tier still holds", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a);
       expect(await a.get(token)).toBe("live");
       await f.flush();
       expect(await b.get(token)).toBe("live"); // from the tier
@@ -162,8 +172,7 @@ for (const [name, backend] of BACKENDS) {
 
     it("refuses a shared verdict that a change applied here after its position names: token, subject, key", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
+      const [a, b] = await f.begin();
       const jwt = () => `eyJhbGciOiJFUzI1NiJ9.eyJ9.${crypto.randomUUID()}`;
       const claims = (subject: string, keyId: string) => ({
         subject,
@@ -193,10 +202,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("refuses a shared live verdict from before the changes this isolate still remembers", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "forgotten" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a, "forgotten");
       expect(await a.get(token)).toBe("live");
       await f.flush();
       expect(await b.get(tok())).toBe("token_not_found"); // B has a cursor
@@ -211,10 +218,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("refuses a shared verdict read at a position this isolate has not reached", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a);
       expect(await b.get(tok())).toBe("token_not_found"); // B's cursor: here
       await a.cache.revokeKey("moves-the-feed");
       expect(await a.get(token)).toBe("live"); // A's entry is read after that change
@@ -227,10 +232,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("sees a write through this isolate at once, whatever the tier holds", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a);
       expect(await a.get(token)).toBe("live");
       await f.flush();
       expect(await b.get(token)).toBe("live");
@@ -245,10 +248,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("remembers at most 256 writes awaiting a sync: past them, one that names everything refuses every shared entry", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a);
       expect(await a.get(token)).toBe("live");
       await f.flush();
       // B writes much and syncs never (its clock does not move): none of these writes names the token
@@ -264,8 +265,7 @@ for (const [name, backend] of BACKENDS) {
 
     it("lets a shared unknown verdict age on its own", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
+      const [a, b] = await f.begin();
       const token = tok();
       expect(await a.get(token)).toBe("token_not_found");
       await f.flush();
@@ -279,10 +279,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("takes a shared feed read's changes: a verdict it names goes, with no feed read of this isolate's own", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a);
       expect(await a.get(token)).toBe("live");
       await f.flush();
       expect(await b.get(token)).toBe("live");
@@ -300,10 +298,8 @@ for (const [name, backend] of BACKENDS) {
 
     it("refuses a shared feed read that begins after this isolate's cursor: it would skip changes", async () => {
       const f = fleet(backend);
-      const [a, b] = [f.isolate(), f.isolate()];
-      await a.cache.revokeKey("feed-begins");
-      const token = tok();
-      await a.cache.store(token, { id: `i-${token}`, subject: "s" });
+      const [a, b] = await f.begin();
+      const token = await f.stored(a);
       expect(await b.get(token)).toBe("live"); // B's cursor: here
       await a.cache.revoke(token);
       // more changes than A remembers: A's shared read no longer reaches back to B's cursor
