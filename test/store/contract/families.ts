@@ -20,6 +20,7 @@ import {
 import { DENY_GRACE_MS, type ChangeEvent, type FeedCursor, type FeedStore } from "../../../src/store/index.js";
 import type { FeedStoreFactory } from "./feed.js";
 import type { ContractHarness, ContractOptions } from "./token-store.js";
+import { expectRejection } from "./rejection.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -114,22 +115,7 @@ export function familiesContract(name: string, factory: FeedStoreFactory): void 
       }
     });
 
-    /** Awaits a rejection: a StorageError with this sentinel and op, naming no raw token. */
-    async function rejects(p: Promise<unknown>, err: StoreSentinel, op: string): Promise<StorageError> {
-      const e = await p.then(
-        () => expect.unreachable(`expected ${op} to reject with ${err.code}`),
-        (x: unknown) => x,
-      );
-      expect(e).toBeInstanceOf(StorageError);
-      const se = e as StorageError;
-      expect(se.err, se.message).toBe(err);
-      expect(se.cause).toBe(err);
-      expect(se.op).toBe(op);
-      expect(se.message).toBe(`store.${op}: ${se.key}: ${err.message} - ${se.detail}`);
-      const text = JSON.stringify([se.message, se.key, se.detail, String(se.stack)]);
-      for (const raw of raws) expect(text).not.toContain(raw);
-      return se;
-    }
+    const rejects = (p: Promise<unknown>, err: StoreSentinel, op: string) => expectRejection(p, err, op, raws);
     /** The sentinel a call rejects with, or "ok". */
     const code = (p: Promise<unknown>): Promise<StoreSentinel | "ok"> =>
       p.then(

@@ -15,6 +15,7 @@ import {
   type TokenStore,
 } from "../../../src/index.js";
 import { indexViolations, type IndexSnapshot } from "../../support/invariants.js";
+import { expectRejection } from "./rejection.js";
 
 export interface ContractOptions {
   now: () => number;
@@ -78,21 +79,7 @@ export function tokenStoreContract(name: string, factory: StoreFactory): void {
       }
     });
 
-    /** Awaits a rejection and checks it is a StorageError with this sentinel and op. */
-    async function rejects(p: Promise<unknown>, err: StoreSentinel, op: string): Promise<StorageError> {
-      const e = await p.then(
-        () => expect.unreachable(`expected ${op} to reject with ${err.code}`),
-        (x: unknown) => x,
-      );
-      expect(e).toBeInstanceOf(StorageError);
-      const se = e as StorageError;
-      expect(se.err).toBe(err);
-      expect(se.cause).toBe(err);
-      expect(se.op).toBe(op);
-      expect(se.message).toBe(`store.${op}: ${se.key}: ${err.message} - ${se.detail}`);
-      expect(se.detail.length).toBeGreaterThan(0);
-      return se;
-    }
+    const rejects = expectRejection;
 
     describe("store and get", () => {
       it("round-trips every metadata field", async () => {
