@@ -637,6 +637,9 @@ export function familiesContract(name: string, factory: FeedStoreFactory): void 
     describe("concurrency", () => {
       it("100 concurrent rotations of one token: exactly 1 succeeds, 99 are reuses, and the family is left revoked", async () => {
         const { raw: a, family } = await refreshToken();
+        const access = tok();
+        await store.store(access, meta({ family, type: "access_token" }));
+        const start = await feedStart();
         const next = Array.from({ length: 100 }, () => tok());
         const results = await Promise.allSettled(next.map((b, i) => store.rotate(a, b, { id: `race-${n}-${i}` })));
         const won = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
@@ -650,7 +653,12 @@ export function familiesContract(name: string, factory: FeedStoreFactory): void 
         await rejects(store.get(next[won[0]!]!), ErrTokenRevoked, "get");
         expect(await store.inspect(next[won[0]!]!)).toMatchObject({ revokedBy: "family" });
         await rejects(store.checkJwt(jwt(), claims({ family })), ErrTokenRevoked, "checkJwt");
+        await rejects(store.get(access), ErrTokenRevoked, "get"); // never rotated, refused all the same
         for (const [i, b] of next.entries()) if (i !== won[0]) await rejects(store.get(b), ErrTokenNotFound, "get");
+        // the feed: the old token retired once, and one family revocation per reuse
+        const events = await eventsSince(start);
+        expect(events.filter((e) => e.type === "token")).toEqual([{ type: "token", hash: sha(a) }]);
+        expect(events.filter((e) => e.type === "family")).toEqual(Array(99).fill({ type: "family", family }));
       });
 
       it("within a grace, 100 concurrent rotations give 1 success and 99 ErrTokenRotated, the family live", async () => {

@@ -9,11 +9,9 @@ import {
   ErrStoreUnavailable,
   ErrTokenReused,
   ErrTokenRevoked,
-  fingerprint,
   RedisTokenStore,
   StorageError,
   type RedisStoreConfig,
-  type StoredTokenMetadata,
 } from "../../../src/index.js";
 import { DENY_GRACE_MS } from "../../../src/store/index.js";
 import type { UpstashEndpoint } from "../../support/upstash-endpoint.js";
@@ -27,6 +25,7 @@ import {
   uniquePrefix,
   TEST_TIMEOUT_MS,
 } from "../../support/redis.js";
+import { outcome } from "../../support/outcome.js";
 
 const HOUR = 3_600_000;
 let endpoint: UpstashEndpoint;
@@ -218,51 +217,6 @@ describe("at rest", () => {
 });
 
 describe("token families", () => {
-  /** The sentinel a call rejects with, or "ok". */
-  const outcome = (p: Promise<unknown>) =>
-    p.then(
-      () => "ok",
-      (e: unknown) => (e instanceof StorageError ? e.err.code : "not a StorageError"),
-    );
-
-  it("100 concurrent rotations of one token: exactly 1 succeeds, 99 are reuses, and the family is refused", async () => {
-    const { store } = makeStore();
-    const family = `race-${Math.random().toString(36).slice(2)}`;
-    const [old, access] = [secret("race-old"), secret("race-access")];
-    await store.store(old, { id: "race-old", subject: "race", family, type: "refresh_token" });
-    await store.store(access, { id: "race-access", subject: "race", family, type: "access_token" });
-    await store.rotate(secret("warm"), secret("warm"), { id: "warm" }).catch(() => undefined); // loads the script
-    const next = Array.from({ length: 100 }, (_, i) => secret(`race-${i}`));
-    const results = await Promise.all(
-      next.map((tok, i) =>
-        store.rotate(old, tok, { id: `race-${i}` }).then(
-          (md) => ({ ok: md }),
-          (e: unknown) => ({ err: e as StorageError }),
-        ),
-      ),
-    );
-    const won = results.flatMap((r, i) => ("ok" in r ? [i] : []));
-    expect(won).toHaveLength(1);
-    const errs = results.flatMap((r) => ("err" in r ? [r.err] : []));
-    expect(errs.map((e) => e.err)).toEqual(Array(99).fill(ErrTokenReused));
-    const oldKey = fingerprint(await store.hashToken(old));
-    for (const e of errs) expect([e.op, e.key]).toEqual(["rotate", oldKey]);
-    const successor = next[won[0]!]!;
-    expect((results[won[0]!] as { ok: StoredTokenMetadata }).ok).toMatchObject({ id: `race-${won[0]}`, family });
-    // the winner's successor and the family's opaque access token, never rotated: refused
-    expect(await outcome(store.get(successor))).toBe(ErrTokenRevoked.code);
-    expect(await outcome(store.get(access))).toBe(ErrTokenRevoked.code);
-    expect(await store.inspect(successor)).toMatchObject({ state: "revoked", revokedBy: "family" });
-    // the losers stored nothing
-    for (const [i, tok] of next.entries())
-      if (i !== won[0]) expect(await outcome(store.get(tok))).toBe("token_not_found");
-    // the feed: the old token retired once, then one family revocation per reuse
-    const events = (await store.recentChanges(200)).map((c) => c.event);
-    expect(events).toHaveLength(100);
-    expect(events.filter((e) => e.type === "family")).toEqual(Array(99).fill({ type: "family", family }));
-    expect(events.at(-1)).toEqual({ type: "token", hash: await store.hashToken(old) });
-  });
-
   it("keeps no raw token at rest or on the wire through rotations, and the family mark no longer than maxTokenLifetime + grace", async () => {
     const lifetime = 2 * HOUR;
     const grace = 60_000;
